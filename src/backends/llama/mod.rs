@@ -1,0 +1,517 @@
+//! llama.cpp through `llama-cpp-2`: the default engine (CPU; CUDA with the `cuda` feature).
+//! A batch of B prompts is one `llama_batch` with B sequence ids and `n_seq_max = B`, so
+//! batched decode is what llama.cpp really does with several sequences, not B calls.
+//! Phases are timed on the host monotonic clock: llama.cpp's CPU decode is synchronous.
+
+mod ffi;
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+
+use crate::engine::{
+    BackendKind, Engine, KvDtype, KvPlan, Manifest, ModelDims, Session, SessionConfig, Token,
+};
+use crate::error::{Error, Result};
+use crate::record::Clock;
+
+pub use ffi::{ggml_commit, ggml_version, model_quantize, system_info};
+
+const BACKEND: &str = "llama.cpp";
+
+/// llama.cpp rounds every sequence's KV cells up to a multiple of 256
+/// (`llama_context` constructor, `GGML_PAD(n_ctx_seq, 256)`).
+pub const KV_CELL_GRANULARITY: u32 = 256;
+
+fn backend() -> Result<&'static LlamaBackend> {
+    static BACKEND_CELL: OnceLock<std::result::Result<LlamaBackend, String>> = OnceLock::new();
+    ffi::install_log_capture();
+    BACKEND_CELL
+        .get_or_init(|| LlamaBackend::init().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Engine {
+            backend: BACKEND,
+            op: "init",
+            message: e.clone(),
+        })
+}
+
+/// llama.cpp's version as trtbench reports it.
+pub fn version() -> String {
+    format!(
+        "llama.cpp (ggml {}, commit {}, llama-cpp-2 0.1.160)",
+        ggml_version(),
+        ggml_commit()
+    )
+}
+
+/// The last error-looking lines llama.cpp logged since `mark`, for error messages.
+fn log_tail(mark: u64) -> String {
+    let lines = ffi::log_since(mark);
+    let picked: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("error") || l.contains("fail") || l.contains("invalid")
+        })
+        .collect();
+    let chosen: Vec<&String> = if picked.is_empty() {
+        lines.iter().rev().take(3).rev().collect()
+    } else {
+        picked.into_iter().rev().take(4).rev().collect()
+    };
+    chosen
+        .iter()
+        .map(|s| s.trim())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Checks the file starts with the GGUF magic, so a wrong file gets a clear message.
+pub fn check_gguf_magic(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    match f.read_exact(&mut magic) {
+        Ok(()) if &magic == b"GGUF" => Ok(()),
+        Ok(()) => Err(Error::bad_file(
+            path,
+            format!("not a GGUF file (starts with {magic:02x?}, expected \"GGUF\")"),
+        )),
+        Err(_) => Err(Error::bad_file(
+            path,
+            "not a GGUF file (shorter than its 4-byte magic)",
+        )),
+    }
+}
+
+/// Loads a GGUF model, turning llama.cpp's null return into an error that carries the
+/// reason llama.cpp logged.
+fn load_model(path: &Path) -> Result<LlamaModel> {
+    check_gguf_magic(path)?;
+    let be = backend()?;
+    let mark = ffi::log_mark();
+    let params = LlamaModelParams::default().with_n_gpu_layers(if cfg!(feature = "cuda") {
+        u32::MAX
+    } else {
+        0
+    });
+    LlamaModel::load_from_file(be, path, &params).map_err(|e| {
+        Error::bad_file(
+            path,
+            format!("llama.cpp could not load it ({e}): {}", log_tail(mark)),
+        )
+    })
+}
+
+/// Model dimensions read from a loaded GGUF (what the manifest records).
+fn dims_of(model: &LlamaModel) -> ModelDims {
+    let arch = model
+        .meta_val_str("general.architecture")
+        .unwrap_or_else(|_| "unknown".into());
+    let heads = model.n_head();
+    let embedding = model.n_embd() as u32;
+    let head_dim = model
+        .meta_val_str(&format!("{arch}.attention.key_length"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if heads > 0 { embedding / heads } else { 0 });
+    ModelDims {
+        arch,
+        layers: model.n_layer(),
+        heads,
+        kv_heads: model.n_head_kv(),
+        head_dim,
+        embedding,
+        vocab: model.n_vocab().max(0) as u32,
+        context_train: model.n_ctx_train(),
+        params: Some(model.n_params()),
+    }
+}
+
+/// Reads model dimensions and weight bytes from a GGUF file (loads it once).
+pub fn inspect_gguf(path: &Path) -> Result<(ModelDims, u64)> {
+    let model = load_model(path)?;
+    Ok((dims_of(&model), model.size()))
+}
+
+/// The GGUF quantisation name of a file, from `general.file_type` (a `llama_ftype`).
+pub fn file_type_name(path: &Path) -> Result<String> {
+    let model = load_model(path)?;
+    let ft = model
+        .meta_val_str("general.file_type")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok());
+    Ok(ft
+        .and_then(crate::build::quant_name_of_ftype)
+        .unwrap_or("unknown")
+        .to_owned())
+}
+
+/// An opened llama.cpp engine: the model is loaded once and shared by its sessions.
+pub struct LlamaEngine {
+    dir: PathBuf,
+    manifest: Manifest,
+    model: LlamaModel,
+}
+
+impl LlamaEngine {
+    /// Loads the model file named by the manifest.
+    pub fn open(dir: &Path, manifest: Manifest) -> Result<Self> {
+        if manifest.backend != BackendKind::LlamaCpp {
+            return Err(Error::config(
+                "backend",
+                format!("{} is not a llama.cpp engine", dir.display()),
+            ));
+        }
+        let model = load_model(&manifest.primary_file(dir))?;
+        Ok(LlamaEngine {
+            dir: dir.to_owned(),
+            manifest,
+            model,
+        })
+    }
+
+    /// Model dimensions as llama.cpp sees them.
+    pub fn dims(&self) -> ModelDims {
+        dims_of(&self.model)
+    }
+}
+
+fn kv_cache_type(d: KvDtype) -> Result<KvCacheType> {
+    Ok(match d {
+        KvDtype::F32 => KvCacheType::F32,
+        KvDtype::F16 => KvCacheType::F16,
+        KvDtype::Bf16 => KvCacheType::BF16,
+        KvDtype::Q8_0 => KvCacheType::Q8_0,
+        KvDtype::Q4_0 => KvCacheType::Q4_0,
+        KvDtype::Fp8 => {
+            return Err(Error::config(
+                "--kv-dtype",
+                "fp8 KV cache is a TensorRT option; llama.cpp takes f32, f16, bf16, q8_0 or q4_0",
+            ))
+        }
+    })
+}
+
+/// Parses llama.cpp's KV-cache log line into bytes:
+/// `llama_kv_cache: size =   90.00 MiB (  4096 cells,  30 layers,  4/4 seqs), K (f16): ...`.
+pub fn parse_kv_size_line(line: &str) -> Option<u64> {
+    let rest = line.split("llama_kv_cache").nth(1)?;
+    let rest = rest.split("size =").nth(1)?;
+    let mut it = rest.split_whitespace();
+    let value: f64 = it.next()?.parse().ok()?;
+    let unit = it.next()?;
+    let mult = match unit {
+        "MiB" => 1024.0 * 1024.0,
+        "KiB" => 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "B" => 1.0,
+        _ => return None,
+    };
+    Some((value * mult).round() as u64)
+}
+
+impl Engine for LlamaEngine {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn backend_version(&self) -> String {
+        version()
+    }
+
+    fn weights_bytes(&self) -> u64 {
+        self.model.size()
+    }
+
+    fn kv_plan(&self, dtype: KvDtype) -> KvPlan {
+        KvPlan::new(&self.manifest.model, dtype, KV_CELL_GRANULARITY)
+    }
+
+    fn tokenize(&self, text: &str) -> Result<Vec<Token>> {
+        Ok(self
+            .model
+            .vocab()
+            .tokenize(text.as_bytes(), false, false)
+            .into_iter()
+            .map(|t| t.0)
+            .collect())
+    }
+
+    fn detokenize(&self, tokens: &[Token]) -> Result<String> {
+        let toks: Vec<LlamaToken> = tokens.iter().map(|t| LlamaToken(*t)).collect();
+        let bytes = self.model.vocab().detokenize(&toks, false, false);
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn bos(&self) -> Option<Token> {
+        let v = self.model.vocab();
+        v.should_add_bos().then(|| v.bos().0)
+    }
+
+    fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>> {
+        Ok(Box::new(LlamaSession::new(self, cfg)?))
+    }
+}
+
+/// A llama.cpp context sized for `max_batch` sequences of `max_seq` tokens.
+pub struct LlamaSession<'a> {
+    ctx: LlamaContext<'a>,
+    batch: LlamaBatch<'static>,
+    max_batch: u32,
+    max_seq: u32,
+    n_vocab: usize,
+    /// Next position of each active sequence.
+    pos: Vec<i32>,
+    /// Last token of each active sequence (fed by the next decode step).
+    last: Vec<Token>,
+    kv_bytes: Option<u64>,
+}
+
+impl<'a> LlamaSession<'a> {
+    fn new(engine: &'a LlamaEngine, cfg: &SessionConfig) -> Result<Self> {
+        if cfg.max_batch == 0 {
+            return Err(Error::config("batch", "must be at least 1"));
+        }
+        if cfg.max_seq == 0 {
+            return Err(Error::config("max_seq", "must be at least 1"));
+        }
+        let total = u64::from(cfg.max_batch) * u64::from(cfg.max_seq);
+        let total = u32::try_from(total).map_err(|_| Error::Capacity {
+            reason: format!(
+                "batch {} × sequence {} tokens is too large for one llama.cpp context",
+                cfg.max_batch, cfg.max_seq
+            ),
+        })?;
+        let threads = cfg
+            .threads
+            .map(|t| t as i32)
+            .unwrap_or_else(|| default_threads() as i32);
+        let kv = kv_cache_type(cfg.kv_dtype)?;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(total))
+            .with_n_batch(total)
+            .with_n_seq_max(cfg.max_batch)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads)
+            .with_type_k(kv)
+            .with_type_v(kv);
+        let mark = ffi::log_mark();
+        let be = backend()?;
+        let ctx = engine
+            .model
+            .new_context(be, params)
+            .map_err(|e| Error::Engine {
+                backend: BACKEND,
+                op: "create context",
+                message: format!("{e}: {}", log_tail(mark)),
+            })?;
+        let kv_bytes = ffi::log_since(mark)
+            .iter()
+            .rev()
+            .find_map(|l| parse_kv_size_line(l));
+        Ok(LlamaSession {
+            ctx,
+            batch: LlamaBatch::new(total as usize, cfg.max_batch as i32),
+            max_batch: cfg.max_batch,
+            max_seq: cfg.max_seq,
+            n_vocab: engine.model.n_vocab().max(0) as usize,
+            pos: Vec::new(),
+            last: Vec::new(),
+            kv_bytes,
+        })
+    }
+
+    fn decode(&mut self, op: &'static str) -> Result<()> {
+        self.ctx.decode(&mut self.batch).map_err(|e| Error::Engine {
+            backend: BACKEND,
+            op,
+            message: e.to_string(),
+        })
+    }
+
+    /// Greedy choice from the logits of batch row `i`.
+    fn argmax(&self, i: i32) -> Token {
+        let logits = self.ctx.get_logits_ith(i);
+        let mut best = 0usize;
+        let mut best_v = f32::NEG_INFINITY;
+        for (j, &v) in logits.iter().take(self.n_vocab).enumerate() {
+            if v > best_v {
+                best_v = v;
+                best = j;
+            }
+        }
+        best as Token
+    }
+}
+
+impl Session for LlamaSession<'_> {
+    fn clock(&self) -> Clock {
+        Clock::HostMonotonic
+    }
+
+    fn kv_allocated_bytes(&self) -> Option<u64> {
+        self.kv_bytes
+    }
+
+    fn prefill(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
+        if prompts.is_empty() || prompts.len() > self.max_batch as usize {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "{} prompts for a session sized for batch {}",
+                    prompts.len(),
+                    self.max_batch
+                ),
+            });
+        }
+        for (i, p) in prompts.iter().enumerate() {
+            if p.is_empty() || p.len() >= self.max_seq as usize {
+                return Err(Error::Capacity {
+                    reason: format!(
+                        "prompt {i} has {} tokens; the session holds {} per sequence",
+                        p.len(),
+                        self.max_seq
+                    ),
+                });
+            }
+        }
+        self.ctx.clear_kv_cache();
+        self.batch.clear();
+        let mut rows = Vec::with_capacity(prompts.len());
+        for (seq, p) in prompts.iter().enumerate() {
+            for (j, t) in p.iter().enumerate() {
+                let last = j + 1 == p.len();
+                self.batch
+                    .add(LlamaToken(*t), j as i32, &[seq as i32], last)
+                    .map_err(|e| Error::Capacity {
+                        reason: e.to_string(),
+                    })?;
+            }
+            rows.push(self.batch.n_tokens() - 1);
+        }
+        self.decode("prefill")?;
+        let first: Vec<Token> = rows.iter().map(|r| self.argmax(*r)).collect();
+        self.pos = prompts.iter().map(|p| p.len() as i32).collect();
+        self.last = first.clone();
+        Ok(first)
+    }
+
+    fn decode_step(&mut self) -> Result<Vec<Token>> {
+        if self.last.is_empty() {
+            return Err(Error::config("decode", "decode_step called before prefill"));
+        }
+        if self.pos.iter().any(|p| *p as u32 >= self.max_seq) {
+            return Err(Error::Capacity {
+                reason: format!("sequence reached the session's {} tokens", self.max_seq),
+            });
+        }
+        self.batch.clear();
+        for seq in 0..self.last.len() {
+            self.batch
+                .add(
+                    LlamaToken(self.last[seq]),
+                    self.pos[seq],
+                    &[seq as i32],
+                    true,
+                )
+                .map_err(|e| Error::Capacity {
+                    reason: e.to_string(),
+                })?;
+        }
+        self.decode("decode")?;
+        let next: Vec<Token> = (0..self.last.len() as i32).map(|i| self.argmax(i)).collect();
+        for p in &mut self.pos {
+            *p += 1;
+        }
+        self.last.clone_from(&next);
+        Ok(next)
+    }
+
+    fn score(&mut self, tokens: &[Token], first_scored: usize) -> Result<(f64, usize)> {
+        if tokens.len() > self.max_seq as usize {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "{} tokens to score in a session of {}",
+                    tokens.len(),
+                    self.max_seq
+                ),
+            });
+        }
+        let first_scored = first_scored.max(1);
+        if first_scored >= tokens.len() {
+            return Ok((0.0, 0));
+        }
+        self.ctx.clear_kv_cache();
+        self.batch.clear();
+        for (j, t) in tokens.iter().enumerate() {
+            // Row j's logits predict token j + 1.
+            let want = j + 1 >= first_scored && j + 1 < tokens.len();
+            self.batch
+                .add(LlamaToken(*t), j as i32, &[0], want)
+                .map_err(|e| Error::Capacity {
+                    reason: e.to_string(),
+                })?;
+        }
+        self.decode("score")?;
+        let mut nll = 0.0f64;
+        let mut n = 0usize;
+        for j in (first_scored - 1)..(tokens.len() - 1) {
+            let logits = self.ctx.get_logits_ith(j as i32);
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = logits
+                .iter()
+                .map(|&v| (v as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max;
+            nll += lse - logits[tokens[j + 1] as usize] as f64;
+            n += 1;
+        }
+        self.pos.clear();
+        self.last.clear();
+        Ok((nll, n))
+    }
+}
+
+/// Threads llama.cpp uses by default here: all available cores.
+pub fn default_threads() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kv_log_line() {
+        let l = "llama_kv_cache: size =   90.00 MiB (  1024 cells,  30 layers,  4/4 seqs), K (f16):   45.00 MiB, V (f16):   45.00 MiB";
+        assert_eq!(parse_kv_size_line(l), Some(90 * 1024 * 1024));
+        assert_eq!(parse_kv_size_line("llama_context: n_ctx = 4096"), None);
+    }
+
+    #[test]
+    fn rejects_non_gguf() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.gguf");
+        std::fs::write(&p, b"PK\x03\x04rest").unwrap();
+        let e = check_gguf_magic(&p).unwrap_err();
+        assert!(e.is_usage() && e.to_string().contains("not a GGUF"), "{e}");
+        std::fs::write(&p, b"GG").unwrap();
+        assert!(check_gguf_magic(&p).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Workloads, the runner, sweep plans, statistics and the memory sampler. Uses engines
+//! only through the `engine` traits and writes `record` types; knows no backend.
+
+pub mod stats;

