@@ -10,6 +10,7 @@
 pub mod backends;
 pub mod bench;
 pub mod build;
+pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod env;

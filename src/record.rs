@@ -255,12 +255,12 @@ impl Results {
         })?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(Error::bad_file(
-                    path,
-                    format!("schema_version {v} is not supported (this trtbench reads {SCHEMA_VERSION})"),
-                ))
-            }
+            Some(v) => return Err(Error::bad_file(
+                path,
+                format!(
+                    "schema_version {v} is not supported (this trtbench reads {SCHEMA_VERSION})"
+                ),
+            )),
             None => {
                 return Err(Error::bad_file(
                     path,
@@ -379,6 +379,9 @@ mod tests {
         let path = dir.path().join("x.json");
         std::fs::write(&path, b"{\"hello\": 1}").unwrap();
         let err = Results::load(&path).unwrap_err().to_string();
-        assert!(err.contains("x.json") && err.contains("schema_version"), "{err}");
+        assert!(
+            err.contains("x.json") && err.contains("schema_version"),
+            "{err}"
+        );
     }
 }

@@ -33,5 +33,8 @@ pub fn quant_name_of_ftype(ftype: u32) -> Option<&'static str> {
 /// The `llama_ftype` of a quantisation name (case-insensitive).
 pub fn ftype_of_quant(name: &str) -> Option<u32> {
     let name = name.to_ascii_lowercase();
-    GGUF_QUANTS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    GGUF_QUANTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
 }

@@ -112,7 +112,10 @@ pub fn system_info() -> String {
         return String::new();
     }
     // SAFETY: non-null, see above.
-    unsafe { CStr::from_ptr(v) }.to_string_lossy().trim().to_owned()
+    unsafe { CStr::from_ptr(v) }
+        .to_string_lossy()
+        .trim()
+        .to_owned()
 }
 
 /// Quantizes `input` into `output` with llama.cpp's own quantizer. `ftype` is a

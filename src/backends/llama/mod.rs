@@ -432,7 +432,9 @@ impl Session for LlamaSession<'_> {
                 })?;
         }
         self.decode("decode")?;
-        let next: Vec<Token> = (0..self.last.len() as i32).map(|i| self.argmax(i)).collect();
+        let next: Vec<Token> = (0..self.last.len() as i32)
+            .map(|i| self.argmax(i))
+            .collect();
         for p in &mut self.pos {
             *p += 1;
         }
