@@ -1,1 +1,4 @@
+//! One integration-test binary (ripgrep's layout) to keep link time down.
 
+mod cli;
+mod util;

@@ -1,4 +1,8 @@
 //! Workloads, the runner, sweep plans, statistics and the memory sampler. Uses engines
 //! only through the `engine` traits and writes `record` types; knows no backend.
 
+pub mod memory;
+pub mod plan;
+pub mod runner;
 pub mod stats;
+pub mod workload;

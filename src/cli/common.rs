@@ -1,1 +1,284 @@
-//! Option groups shared by several subcommands.
+//! Option groups shared by several subcommands, and the sweep executor `run` and
+//! `sweep` share: results file handling (atomic rewrite after every point, `--resume`),
+//! Ctrl-C, progress bar.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bench::plan::{Plan, RunSettings};
+use crate::bench::runner::{failed_point, run_point};
+use crate::bench::workload::Corpus;
+use crate::cli::Usage;
+use crate::engine::{KvDtype, Manifest};
+use crate::error::Error;
+use crate::record::{Results, Status};
+
+/// Measurement options of `run` and `sweep`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MeasureOpts {
+    /// Warmup generations per point (never counted).
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Measured generations per point.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Seed for prompt selection.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// CPU threads (default: all cores).
+    #[arg(long, short = 't')]
+    pub threads: Option<u32>,
+    /// KV-cache element type: f16, q8_0, q4_0, f32, bf16 (llama.cpp); fp8 (TensorRT).
+    #[arg(long)]
+    pub kv_dtype: Option<String>,
+    /// Per-sequence context limit (default: the model's trained context).
+    #[arg(long)]
+    pub ctx: Option<u32>,
+    /// Text file prompts are cut from (default: /usr/share/common-licenses/GPL-3).
+    #[arg(long)]
+    pub text: Option<PathBuf>,
+    /// Fraction of available memory the KV cache may take; larger points are refused.
+    #[arg(long)]
+    pub mem_fraction: Option<f64>,
+}
+
+/// Output options of `run` and `sweep`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputOpts {
+    /// Results file (JSON), rewritten after every point. Default: results/<cmd>-<time>.json.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Continue an existing results file, skipping its finished points.
+    #[arg(long)]
+    pub resume: bool,
+    /// Overwrite an existing results file.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Stop at the first failing point (default: record the error and go on).
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
+impl MeasureOpts {
+    /// Settings from flags over a base (spec file values or defaults).
+    pub fn settings(&self, base: RunSettings) -> anyhow::Result<RunSettings> {
+        let kv_dtype = match &self.kv_dtype {
+            Some(s) => KvDtype::parse(s)?,
+            None => base.kv_dtype,
+        };
+        Ok(RunSettings {
+            warmup: self.warmup.unwrap_or(base.warmup),
+            runs: self.runs.unwrap_or(base.runs),
+            seed: self.seed.unwrap_or(base.seed),
+            threads: self.threads.or(base.threads),
+            kv_dtype,
+            ctx: self.ctx.or(base.ctx),
+            text: self.text.clone().unwrap_or(base.text),
+            mem_fraction: self.mem_fraction.unwrap_or(base.mem_fraction),
+        })
+    }
+}
+
+/// Default results path: `results/<what>-<unix seconds>.json`.
+pub fn default_out(what: &str) -> PathBuf {
+    let secs = crate::record::unix_now() as u64;
+    PathBuf::from("results").join(format!("{what}-{secs}.json"))
+}
+
+/// Sets up Ctrl-C: the first press asks the runner to stop after the current generation
+/// (finished points are already on disk); a second press exits at once.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    // Only one handler can be installed per process; a second call (tests) keeps the first.
+    let _ = ctrlc::set_handler(move || {
+        if f.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the current generation, then saving (Ctrl-C again to quit now)");
+    });
+    flag
+}
+
+/// Checks every engine of the plan before anything runs: the directory, its manifest,
+/// the files' sizes, and (for GGUF) the file's magic. Also checks the prompt text.
+pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
+    let mut seen: Vec<&Path> = Vec::new();
+    for p in &plan.points {
+        if seen.contains(&p.engine_dir.as_path()) {
+            continue;
+        }
+        seen.push(&p.engine_dir);
+        let m = Manifest::load(&p.engine_dir)?;
+        m.check_files(&p.engine_dir)?;
+        if m.backend == crate::engine::BackendKind::LlamaCpp {
+            crate::backends::llama::check_gguf_magic(&m.primary_file(&p.engine_dir))?;
+        }
+    }
+    let text = &plan.settings.text;
+    if !text.is_file() {
+        return Err(Usage(format!(
+            "--text: {} is not a readable file (prompts are cut from it)",
+            text.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// What a sweep ended with.
+pub struct Outcome {
+    pub results: Results,
+    pub path: PathBuf,
+    pub failed: usize,
+    pub skipped: usize,
+    pub interrupted: bool,
+    /// Some failure came from bad input (corrupt engine file, ...): exit 2, not 1.
+    pub bad_input: bool,
+}
+
+/// Opens the results file: resumes it, refuses to clobber it, or starts a new one.
+fn open_results(path: &Path, out: &OutputOpts) -> anyhow::Result<Results> {
+    let command: Vec<String> = std::env::args().collect();
+    if path.exists() {
+        if out.resume {
+            return Results::load(path).with_context(|| format!("--resume {}", path.display()));
+        }
+        if !out.force {
+            return Err(Usage(format!(
+                "{} already exists: pass --resume to continue it or --force to overwrite it",
+                path.display()
+            ))
+            .into());
+        }
+    } else if out.resume {
+        return Err(Usage(format!("--resume: {} does not exist", path.display())).into());
+    }
+    Ok(Results::new(command, crate::env::fingerprint()))
+}
+
+/// Runs a plan, writing results after every point.
+pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outcome> {
+    validate_inputs(plan)?;
+    let path = out.out.clone().unwrap_or_else(|| default_out(what));
+    let mut results = open_results(&path, out)?;
+    let stop = interrupt_flag();
+    let settings = &plan.settings;
+    let threads = crate::bench::runner::threads_for(settings);
+
+    let todo: Vec<_> = plan
+        .points
+        .iter()
+        .filter(|p| {
+            let key = crate::record::point_key(&p.parameters(settings, threads));
+            results.finished(&key).is_none()
+        })
+        .collect();
+    let skipped_resume = plan.points.len() - todo.len();
+    if skipped_resume > 0 {
+        eprintln!(
+            "resume: {skipped_resume} finished point(s) kept, {} to run",
+            todo.len()
+        );
+    }
+    let per_point = u64::from(settings.warmup + settings.runs);
+    let bar = if super::interactive() {
+        ProgressBar::with_draw_target(
+            Some(todo.len() as u64 * per_point),
+            ProgressDrawTarget::stderr(),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Nothing is written until a point finishes; write the (possibly empty) file now so
+    // a bad --out path fails before minutes of work.
+    results.save(&path)?;
+
+    let mut interrupted = false;
+    let mut bad_input = false;
+    let mut i = 0;
+    while i < todo.len() {
+        let dir = todo[i].engine_dir.clone();
+        let group: Vec<_> = todo[i..]
+            .iter()
+            .take_while(|p| p.engine_dir == dir)
+            .copied()
+            .collect();
+        i += group.len();
+        bar.set_message(format!("loading {}", dir.display()));
+        let opened = crate::backends::open(&dir).and_then(|e| {
+            let c = Corpus::load(e.as_ref(), &settings.text)?;
+            Ok((e, c))
+        });
+        let (engine, corpus) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                bad_input |= e.is_usage();
+                for p in &group {
+                    results.upsert(failed_point(p, settings, None, &e));
+                    bar.inc(per_point);
+                }
+                results.save(&path)?;
+                if out.fail_fast {
+                    return Err(anyhow::Error::new(e).context(format!("opening {}", dir.display())));
+                }
+                continue;
+            }
+        };
+        for p in group {
+            bar.set_message(format!(
+                "{} b{} isl{} osl{}",
+                p.engine_name(),
+                p.batch,
+                p.isl,
+                p.osl
+            ));
+            let before = bar.position();
+            let mut tick = || bar.inc(1);
+            match run_point(engine.as_ref(), p, settings, &corpus, &stop, &mut tick) {
+                Ok(point) => results.upsert(point),
+                Err(Error::Interrupted) => {
+                    interrupted = true;
+                    break;
+                }
+                Err(e) => {
+                    bad_input |= e.is_usage();
+                    let manifest = serde_json::to_value(engine.manifest()).ok();
+                    results.upsert(failed_point(p, settings, manifest, &e));
+                    bar.set_position(before + per_point);
+                    if out.fail_fast {
+                        results.save(&path)?;
+                        bar.finish_and_clear();
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "point {} (stopping: --fail-fast)",
+                            crate::record::point_key(&p.parameters(settings, threads))
+                        )));
+                    }
+                }
+            }
+            results.save(&path)?;
+        }
+        if interrupted {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let count = |st: Status| results.points.iter().filter(|p| p.status == st).count();
+    let (failed, skipped) = (count(Status::Error), count(Status::Skipped));
+    Ok(Outcome {
+        results,
+        path,
+        failed,
+        skipped,
+        interrupted,
+        bad_input,
+    })
+}

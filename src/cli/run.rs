@@ -1,11 +1,157 @@
-//! `trtbench run` / `trtbench sweep` (in progress).
+//! `trtbench run` (one point) and `trtbench sweep` (a grid of points).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::bench::plan::{self, expand, expand_engines, pick_list, RunSettings, SweepSpec};
+use crate::cli::common::{execute, MeasureOpts, Outcome, OutputOpts};
+use crate::cli::Usage;
+use crate::record::Status;
+
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
-#[derive(Debug, clap::Args)]
-pub struct SweepArgs {}
-pub fn run_one(_a: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub struct RunArgs {
+    /// Engine directory (holds trtbench.json).
+    #[arg(long, short = 'e', default_value = "engines/smollm2-135m-q4_1")]
+    pub engine: PathBuf,
+    /// Sequences decoded together in one batch.
+    #[arg(long, short = 'b', default_value_t = 1)]
+    pub batch: u32,
+    /// Input (prompt) length in tokens, exactly.
+    #[arg(long, default_value_t = 128)]
+    pub isl: u32,
+    /// Output length in tokens, exactly (end-of-sequence ignored).
+    #[arg(long, default_value_t = 32)]
+    pub osl: u32,
+    #[command(flatten)]
+    pub measure: MeasureOpts,
+    #[command(flatten)]
+    pub output: OutputOpts,
 }
-pub fn sweep(_a: SweepArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// TOML sweep spec; flags given here override its fields.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Engine directories or globs (`engines/*`).
+    #[arg(long, short = 'e', value_delimiter = ',')]
+    pub engines: Vec<String>,
+    /// Batch sizes: `1,2,4,8`, `1-8*2` or `128-512+128`.
+    #[arg(long, short = 'b')]
+    pub batch: Option<String>,
+    /// Input lengths (same list syntax).
+    #[arg(long)]
+    pub isl: Option<String>,
+    /// Output lengths (same list syntax).
+    #[arg(long)]
+    pub osl: Option<String>,
+    /// CUDA graphs axis for GPU engines: `on`, `off` or `on,off`.
+    #[arg(long)]
+    pub cuda_graphs: Option<String>,
+    #[command(flatten)]
+    pub measure: MeasureOpts,
+    #[command(flatten)]
+    pub output: OutputOpts,
+}
+
+pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
+    let settings = a.measure.settings(RunSettings::default())?;
+    let plan = expand(
+        std::slice::from_ref(&a.engine),
+        &[a.batch],
+        &[a.isl],
+        &[a.osl],
+        &[],
+        settings,
+    )?;
+    let outcome = execute(&plan, &a.output, "run")?;
+    finish(outcome, true)
+}
+
+pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
+    let spec = match &a.spec {
+        Some(p) => SweepSpec::load(p)?,
+        None => SweepSpec::default(),
+    };
+    let base = RunSettings::default();
+    let base = RunSettings {
+        warmup: spec.warmup.unwrap_or(base.warmup),
+        runs: spec.runs.unwrap_or(base.runs),
+        seed: spec.seed.unwrap_or(base.seed),
+        threads: spec.threads,
+        kv_dtype: match &spec.kv_dtype {
+            Some(s) => crate::engine::KvDtype::parse(s)?,
+            None => base.kv_dtype,
+        },
+        ctx: spec.ctx,
+        text: spec.text.clone().unwrap_or(base.text),
+        mem_fraction: spec.mem_fraction.unwrap_or(base.mem_fraction),
+    };
+    let settings = a.measure.settings(base)?;
+    let engines = if a.engines.is_empty() {
+        spec.engines
+            .clone()
+            .unwrap_or_else(|| vec!["engines/*".into()])
+    } else {
+        a.engines.clone()
+    };
+    let engines = expand_engines(&engines)?;
+    let batch = pick_list("--batch", a.batch.as_deref(), spec.batch.as_ref())?.unwrap_or(vec![1]);
+    let isl = pick_list("--isl", a.isl.as_deref(), spec.isl.as_ref())?.unwrap_or(vec![128]);
+    let osl = pick_list("--osl", a.osl.as_deref(), spec.osl.as_ref())?.unwrap_or(vec![32]);
+    let graphs = match (&a.cuda_graphs, &spec.cuda_graphs) {
+        (Some(s), _) => plan::parse_on_off(s)?,
+        (None, Some(v)) => v.iter().map(|b| Some(*b)).collect(),
+        (None, None) => vec![],
+    };
+    let plan = expand(&engines, &batch, &isl, &osl, &graphs, settings).with_context(|| {
+        a.spec
+            .as_ref()
+            .map(|p| format!("sweep spec {}", p.display()))
+            .unwrap_or_else(|| "sweep flags".into())
+    })?;
+    let outcome = execute(&plan, &a.output, "sweep")?;
+    finish(outcome, false)
+}
+
+/// Prints the table and the results path; turns failures into the exit status.
+fn finish(o: Outcome, single: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(crate::report::summary_table(&o.results).as_bytes())?;
+    writeln!(stdout, "\nresults: {}", o.path.display())?;
+    if o.interrupted {
+        return Err(crate::Error::Interrupted).context(format!(
+            "finished points are saved in {}; rerun with --resume to continue",
+            o.path.display()
+        ));
+    }
+    if single {
+        if let Some(p) = o.results.points.iter().find(|p| p.status != Status::Ok) {
+            let msg = p.error.clone().unwrap_or_default();
+            if p.status == Status::Skipped || o.bad_input {
+                return Err(Usage(msg).into());
+            }
+            anyhow::bail!("{msg}");
+        }
+    }
+    if o.failed > 0 {
+        let msg = format!(
+            "{} point(s) failed (their errors are in the table and in {})",
+            o.failed,
+            o.path.display()
+        );
+        if o.bad_input {
+            return Err(Usage(msg).into());
+        }
+        anyhow::bail!(msg);
+    }
+    if o.skipped > 0 {
+        eprintln!(
+            "note: {} point(s) were refused because they do not fit (see the table)",
+            o.skipped
+        );
+    }
+    Ok(())
 }

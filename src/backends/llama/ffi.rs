@@ -9,8 +9,9 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::Path;
 use std::sync::{Mutex, Once};
 
-/// Lines kept from llama.cpp's log (a ring; old lines fall off).
-const LOG_CAPACITY: usize = 400;
+/// Lines kept from llama.cpp's log (a ring; old lines fall off). Creating one context logs
+/// over a thousand lines at debug level, so the ring is large.
+const LOG_CAPACITY: usize = 10_000;
 
 struct LogState {
     /// Complete lines, oldest first, each tagged with a sequence number.

@@ -123,7 +123,7 @@ fn dims_of(model: &LlamaModel) -> ModelDims {
         .meta_val_str(&format!("{arch}.attention.key_length"))
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if heads > 0 { embedding / heads } else { 0 });
+        .unwrap_or(embedding.checked_div(heads).unwrap_or(0));
     ModelDims {
         arch,
         layers: model.n_layer(),
@@ -202,15 +202,16 @@ fn kv_cache_type(d: KvDtype) -> Result<KvCacheType> {
     })
 }
 
-/// Parses llama.cpp's KV-cache log line into bytes:
-/// `llama_kv_cache: size =   90.00 MiB (  4096 cells,  30 layers,  4/4 seqs), K (f16): ...`.
-pub fn parse_kv_size_line(line: &str) -> Option<u64> {
+/// Parses one of llama.cpp's KV-buffer log lines into bytes, e.g.
+/// `llama_kv_cache:        CPU KV buffer size =     5.62 MiB` (one line per device buffer;
+/// the session's KV bytes are their sum). llama.cpp prints two decimals of MiB, so the
+/// figure is exact to ±5 KiB per buffer.
+pub fn parse_kv_buffer_line(line: &str) -> Option<u64> {
     let rest = line.split("llama_kv_cache").nth(1)?;
-    let rest = rest.split("size =").nth(1)?;
+    let rest = rest.split("KV buffer size =").nth(1)?;
     let mut it = rest.split_whitespace();
     let value: f64 = it.next()?.parse().ok()?;
-    let unit = it.next()?;
-    let mult = match unit {
+    let mult = match it.next()? {
         "MiB" => 1024.0 * 1024.0,
         "KiB" => 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
@@ -218,6 +219,15 @@ pub fn parse_kv_size_line(line: &str) -> Option<u64> {
         _ => return None,
     };
     Some((value * mult).round() as u64)
+}
+
+/// Sum of the KV buffers in a stretch of log, `None` when no buffer line is there.
+pub fn kv_bytes_from_log(lines: &[String]) -> Option<u64> {
+    let sizes: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| parse_kv_buffer_line(l))
+        .collect();
+    (!sizes.is_empty()).then(|| sizes.iter().sum())
 }
 
 impl Engine for LlamaEngine {
@@ -319,10 +329,7 @@ impl<'a> LlamaSession<'a> {
                 op: "create context",
                 message: format!("{e}: {}", log_tail(mark)),
             })?;
-        let kv_bytes = ffi::log_since(mark)
-            .iter()
-            .rev()
-            .find_map(|l| parse_kv_size_line(l));
+        let kv_bytes = kv_bytes_from_log(&ffi::log_since(mark));
         Ok(LlamaSession {
             ctx,
             batch: LlamaBatch::new(total as usize, cfg.max_batch as i32),
@@ -500,10 +507,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_kv_log_line() {
-        let l = "llama_kv_cache: size =   90.00 MiB (  1024 cells,  30 layers,  4/4 seqs), K (f16):   45.00 MiB, V (f16):   45.00 MiB";
-        assert_eq!(parse_kv_size_line(l), Some(90 * 1024 * 1024));
-        assert_eq!(parse_kv_size_line("llama_context: n_ctx = 4096"), None);
+    fn parses_kv_log_lines() {
+        let lines: Vec<String> = [
+            "llama_kv_cache:        CPU KV buffer size =     5.62 MiB",
+            "llama_context: n_ctx = 4096",
+            "llama_kv_cache:      CUDA0 KV buffer size =    90.00 MiB",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(parse_kv_buffer_line(&lines[0]), Some(5_892_997));
+        assert_eq!(parse_kv_buffer_line(&lines[1]), None);
+        assert_eq!(
+            kv_bytes_from_log(&lines),
+            Some(5_892_997 + 90 * 1024 * 1024)
+        );
+        assert_eq!(kv_bytes_from_log(&lines[1..2]), None);
     }
 
     #[test]

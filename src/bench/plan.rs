@@ -1,0 +1,354 @@
+//! Sweep plans: engines × batch × input length × output length (× CUDA graphs on/off),
+//! from flags or a TOML spec, expanded in a fixed order (engine-major, so each engine is
+//! loaded once) and validated before anything runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::{KvDtype, MANIFEST_FILE};
+use crate::error::{Error, Result};
+
+/// Parses an integer list the way llama-bench does: `1,2,4`, a range with a step
+/// `128-512+128`, or a geometric range `1-16*2`; parts can be mixed (`1,4-16*2`).
+pub fn parse_list(key: &str, s: &str) -> Result<Vec<u32>> {
+    let bad = |why: &str| Error::config(key, format!("`{s}`: {why}"));
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some((a, rest)) = part.split_once('-') {
+            let (b, op, step) = if let Some((b, m)) = rest.split_once('*') {
+                (b, '*', m)
+            } else if let Some((b, st)) = rest.split_once('+') {
+                (b, '+', st)
+            } else {
+                (rest, '+', "1")
+            };
+            let num = |t: &str| {
+                t.trim()
+                    .parse::<u32>()
+                    .map_err(|_| bad(&format!("`{t}` is not a whole number")))
+            };
+            let (a, b, step) = (num(a)?, num(b)?, num(step)?);
+            if a > b {
+                return Err(bad("range start is above its end"));
+            }
+            if (op == '*' && (step < 2 || a == 0)) || (op == '+' && step == 0) {
+                return Err(bad("range step never advances"));
+            }
+            let mut v = a;
+            while v <= b {
+                out.push(v);
+                v = if op == '*' { v * step } else { v + step };
+            }
+        } else {
+            out.push(
+                part.parse::<u32>()
+                    .map_err(|_| bad(&format!("`{part}` is not a whole number")))?,
+            );
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("empty list"));
+    }
+    Ok(out)
+}
+
+/// A list in a TOML spec: `[1, 2, 4]` or the string syntax of [`parse_list`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ListField {
+    Ints(Vec<u32>),
+    Text(String),
+}
+
+impl ListField {
+    fn resolve(&self, key: &str) -> Result<Vec<u32>> {
+        match self {
+            ListField::Ints(v) if v.is_empty() => Err(Error::config(key, "empty list")),
+            ListField::Ints(v) => Ok(v.clone()),
+            ListField::Text(s) => parse_list(key, s),
+        }
+    }
+}
+
+/// A sweep described in TOML. Every field is optional; flags override it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    pub engines: Option<Vec<String>>,
+    pub batch: Option<ListField>,
+    pub isl: Option<ListField>,
+    pub osl: Option<ListField>,
+    pub cuda_graphs: Option<Vec<bool>>,
+    pub warmup: Option<u32>,
+    pub runs: Option<u32>,
+    pub seed: Option<u64>,
+    pub threads: Option<u32>,
+    pub kv_dtype: Option<String>,
+    pub ctx: Option<u32>,
+    pub text: Option<PathBuf>,
+    pub mem_fraction: Option<f64>,
+}
+
+impl SweepSpec {
+    /// Reads a spec file; errors name the file and, for TOML errors, line and column.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::bad_file(path, format!("invalid sweep spec: {e}")))
+    }
+}
+
+/// Settings shared by every point of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    pub warmup: u32,
+    pub runs: u32,
+    pub seed: u64,
+    pub threads: Option<u32>,
+    pub kv_dtype: KvDtype,
+    /// Per-sequence context limit; `None` = the model's trained context.
+    pub ctx: Option<u32>,
+    /// Text prompts are cut from.
+    pub text: PathBuf,
+    /// Fraction of available memory a point's KV cache may take.
+    pub mem_fraction: f64,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            warmup: 2,
+            runs: 5,
+            seed: 0,
+            threads: None,
+            kv_dtype: KvDtype::F16,
+            ctx: None,
+            text: PathBuf::from(super::workload::DEFAULT_TEXT),
+            mem_fraction: 0.9,
+        }
+    }
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointSpec {
+    pub engine_dir: PathBuf,
+    pub batch: u32,
+    pub isl: u32,
+    pub osl: u32,
+    /// `None` when the axis was not asked for (CPU backends).
+    pub cuda_graphs: Option<bool>,
+}
+
+impl PointSpec {
+    /// The engine's display name: its directory name.
+    pub fn engine_name(&self) -> String {
+        self.engine_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.engine_dir.display().to_string())
+    }
+
+    /// Parameters recorded with the point (and its key).
+    pub fn parameters(&self, s: &RunSettings, threads: u32) -> BTreeMap<String, serde_json::Value> {
+        let mut p = BTreeMap::new();
+        p.insert("engine".into(), self.engine_name().into());
+        p.insert("batch".into(), self.batch.into());
+        p.insert("isl".into(), self.isl.into());
+        p.insert("osl".into(), self.osl.into());
+        p.insert("kv_dtype".into(), s.kv_dtype.as_str().into());
+        p.insert("threads".into(), threads.into());
+        if let Some(g) = self.cuda_graphs {
+            p.insert("cuda_graphs".into(), g.into());
+        }
+        p
+    }
+}
+
+/// A validated, expanded sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub points: Vec<PointSpec>,
+    pub settings: RunSettings,
+}
+
+/// Expands engine patterns (globs like `engines/*`) into engine directories holding a
+/// manifest. A pattern that matches nothing is an error naming it.
+pub fn expand_engines(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for pat in patterns {
+        let is_glob = pat.contains(['*', '?', '[']);
+        let matched: Vec<PathBuf> = if is_glob {
+            glob::glob(pat)
+                .map_err(|e| Error::config("--engines", format!("`{pat}`: {e}")))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.join(MANIFEST_FILE).is_file())
+                .collect()
+        } else {
+            vec![PathBuf::from(pat)]
+        };
+        if matched.is_empty() {
+            return Err(Error::config(
+                "--engines",
+                format!("`{pat}` matches no engine directory (one holding {MANIFEST_FILE})"),
+            ));
+        }
+        for m in matched {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the plan: every combination, engine-major, then batch, isl, osl, graphs.
+pub fn expand(
+    engines: &[PathBuf],
+    batch: &[u32],
+    isl: &[u32],
+    osl: &[u32],
+    cuda_graphs: &[Option<bool>],
+    settings: RunSettings,
+) -> Result<Plan> {
+    if engines.is_empty() {
+        return Err(Error::config("--engines", "no engine given"));
+    }
+    for (key, list) in [("--batch", batch), ("--isl", isl), ("--osl", osl)] {
+        if list.is_empty() {
+            return Err(Error::config(key, "empty list"));
+        }
+        if list.contains(&0) {
+            return Err(Error::config(key, "values must be at least 1 (got 0)"));
+        }
+    }
+    if settings.runs == 0 {
+        return Err(Error::config("--runs", "must be at least 1"));
+    }
+    if !(settings.mem_fraction > 0.0 && settings.mem_fraction <= 1.0) {
+        return Err(Error::config("--mem-fraction", "must be in (0, 1]"));
+    }
+    let graphs: Vec<Option<bool>> = if cuda_graphs.is_empty() {
+        vec![None]
+    } else {
+        cuda_graphs.to_vec()
+    };
+    let mut points = Vec::new();
+    for e in engines {
+        for &b in batch {
+            for &i in isl {
+                for &o in osl {
+                    for &g in &graphs {
+                        points.push(PointSpec {
+                            engine_dir: e.clone(),
+                            batch: b,
+                            isl: i,
+                            osl: o,
+                            cuda_graphs: g,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(Plan { points, settings })
+}
+
+/// Parses `on,off` / `true,false` lists for `--cuda-graphs`.
+pub fn parse_on_off(s: &str) -> Result<Vec<Option<bool>>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p {
+            "on" | "true" | "1" => Ok(Some(true)),
+            "off" | "false" | "0" => Ok(Some(false)),
+            other => Err(Error::config(
+                "--cuda-graphs",
+                format!("`{other}` is not on/off"),
+            )),
+        })
+        .collect()
+}
+
+/// Resolves a spec's list field, preferring the flag's value.
+pub fn pick_list(
+    key: &str,
+    flag: Option<&str>,
+    spec: Option<&ListField>,
+) -> Result<Option<Vec<u32>>> {
+    match (flag, spec) {
+        (Some(f), _) => parse_list(key, f).map(Some),
+        (None, Some(s)) => s.resolve(key).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_syntax() {
+        assert_eq!(parse_list("b", "1,2,4,8").unwrap(), vec![1, 2, 4, 8]);
+        assert_eq!(parse_list("b", "1-16*2").unwrap(), vec![1, 2, 4, 8, 16]);
+        assert_eq!(
+            parse_list("b", "128-512+128").unwrap(),
+            vec![128, 256, 384, 512]
+        );
+        assert_eq!(parse_list("b", "1,4-6").unwrap(), vec![1, 4, 5, 6]);
+        for bad in ["", "x", "4-1", "1-8*1", "0-8*2", "1-8+0", "1,,z"] {
+            let e = parse_list("--batch", bad).unwrap_err().to_string();
+            assert!(e.starts_with("--batch"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn expansion_order_and_validation() {
+        let e = vec![PathBuf::from("a"), PathBuf::from("b")];
+        let p = expand(&e, &[1, 2], &[8], &[4, 5], &[], RunSettings::default()).unwrap();
+        assert_eq!(p.points.len(), 8);
+        assert_eq!(p.points[0].engine_dir, PathBuf::from("a"));
+        assert_eq!((p.points[1].batch, p.points[1].osl), (1, 5));
+        assert_eq!(p.points[4].engine_dir, PathBuf::from("b"));
+        let err = expand(&e, &[0], &[8], &[4], &[], RunSettings::default()).unwrap_err();
+        assert!(err.to_string().contains("--batch") && err.is_usage());
+        let g = parse_on_off("on,off").unwrap();
+        let p = expand(&e[..1], &[1], &[8], &[4], &g, RunSettings::default()).unwrap();
+        assert_eq!(p.points.len(), 2);
+        assert!(parse_on_off("maybe").is_err());
+    }
+
+    #[test]
+    fn spec_parses_and_rejects_typos() {
+        let s: SweepSpec = toml::from_str(
+            "engines = [\"engines/*\"]\nbatch = [1, 2]\nisl = \"128-256+128\"\nosl = [16]\nruns = 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pick_list("--isl", None, s.isl.as_ref()).unwrap(),
+            Some(vec![128, 256])
+        );
+        assert_eq!(
+            pick_list("--batch", Some("4"), s.batch.as_ref()).unwrap(),
+            Some(vec![4])
+        );
+        assert!(toml::from_str::<SweepSpec>("bach = [1]").is_err());
+    }
+
+    #[test]
+    fn point_key_parameters() {
+        let p = PointSpec {
+            engine_dir: PathBuf::from("engines/x"),
+            batch: 2,
+            isl: 8,
+            osl: 4,
+            cuda_graphs: None,
+        };
+        let params = p.parameters(&RunSettings::default(), 2);
+        assert_eq!(
+            crate::record::point_key(&params),
+            "batch=2,engine=x,isl=8,kv_dtype=f16,osl=4,threads=2"
+        );
+    }
+}

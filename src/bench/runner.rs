@@ -1,0 +1,407 @@
+//! Runs sweep points on an engine: checks the point fits (context and memory) before
+//! touching the engine, makes a session sized for it, runs warmup generations (never
+//! counted), then the measured runs, and turns their phase times into a
+//! [`record::Point`](crate::record::Point) with raw samples and summaries.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::bench::memory;
+use crate::bench::plan::{PointSpec, RunSettings};
+use crate::bench::stats::{outliers, summarize};
+use crate::bench::workload::Corpus;
+use crate::engine::{Engine, Request, SessionConfig};
+use crate::error::{Error, Result};
+use crate::record::{
+    point_key, unix_now, Clock, Memory, Point, PointKind, RunRecord, Status, Summary,
+};
+use crate::units::{ms, per_s};
+
+/// Threshold on |modified Z| above which a run is flagged (Iglewicz & Hoaglin 1993).
+pub const OUTLIER_Z: f64 = 3.5;
+
+/// Bytes of memory available for new allocations (Linux `MemAvailable`), if known.
+pub fn available_memory_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    crate::env::meminfo_bytes(&s, "MemAvailable")
+}
+
+/// Threads a point runs with.
+pub fn threads_for(settings: &RunSettings) -> u32 {
+    settings.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1)
+    })
+}
+
+/// Refuses a point that cannot fit, before running it: prompt + output beyond the context,
+/// or a KV cache beyond `mem_fraction` of available memory. The error carries the KV plan.
+pub fn check_fit(
+    engine: &dyn Engine,
+    spec: &PointSpec,
+    settings: &RunSettings,
+    available: Option<u64>,
+) -> Result<()> {
+    let dims = &engine.manifest().model;
+    let ctx = settings.ctx.unwrap_or(dims.context_train);
+    let seq = u64::from(spec.isl) + u64::from(spec.osl);
+    if seq > u64::from(ctx) {
+        let origin = if settings.ctx.is_some() {
+            "--ctx"
+        } else {
+            "the model's trained context; raise it with --ctx"
+        };
+        return Err(Error::Capacity {
+            reason: format!(
+                "isl {} + osl {} = {seq} tokens per sequence exceeds the context of {ctx} ({origin})",
+                spec.isl, spec.osl
+            ),
+        });
+    }
+    let plan = engine.kv_plan(settings.kv_dtype);
+    let need = plan.total_bytes(u64::from(spec.batch), seq);
+    if let Some(avail) = available {
+        let budget = (avail as f64 * settings.mem_fraction) as u64;
+        if need > budget {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "KV cache needs {} ({} B/token × batch {} × {} tokens, {}) but the budget is {} \
+                     ({:.0}% of {} available); largest batch at this length: {}",
+                    crate::units::human_bytes(need),
+                    plan.bytes_per_token(),
+                    spec.batch,
+                    plan.slot_tokens(seq),
+                    settings.kv_dtype.as_str(),
+                    crate::units::human_bytes(budget),
+                    settings.mem_fraction * 100.0,
+                    crate::units::human_bytes(avail),
+                    plan.max_batch(seq, budget)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The point record for a point that did not run, carrying its error.
+pub fn failed_point(
+    spec: &PointSpec,
+    settings: &RunSettings,
+    engine: Option<serde_json::Value>,
+    err: &Error,
+) -> Point {
+    let parameters = spec.parameters(settings, threads_for(settings));
+    let status = if matches!(err, Error::Capacity { .. }) {
+        Status::Skipped
+    } else {
+        Status::Error
+    };
+    Point {
+        key: point_key(&parameters),
+        kind: PointKind::Engine,
+        status,
+        error: Some(err.to_string()),
+        parameters,
+        engine,
+        started_unix_s: unix_now(),
+        wall_s: 0.0,
+        warmup_runs: 0,
+        runs: Vec::new(),
+        requests: Vec::new(),
+        summary: BTreeMap::new(),
+        scalars: BTreeMap::new(),
+        memory: Memory::default(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Runs one point: warmup, measured runs, summary. `tick` is called after every
+/// generation (for progress bars); `stop` is checked between generations.
+pub fn run_point(
+    engine: &dyn Engine,
+    spec: &PointSpec,
+    settings: &RunSettings,
+    corpus: &Corpus,
+    stop: &AtomicBool,
+    tick: &mut dyn FnMut(),
+) -> Result<Point> {
+    check_fit(engine, spec, settings, available_memory_bytes())?;
+    let started_unix_s = unix_now();
+    let wall = Instant::now();
+    let threads = threads_for(settings);
+    let seq = spec.isl + spec.osl;
+    let mut cfg = SessionConfig::new(spec.batch, seq);
+    cfg.threads = Some(threads);
+    cfg.kv_dtype = settings.kv_dtype;
+    cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
+    let mut session = engine.session(&cfg)?;
+    let kv_allocated = session.kv_allocated_bytes();
+    let isl = spec.isl as usize;
+    let batch = spec.batch as usize;
+
+    for w in 0..settings.warmup {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        // Warmup prompts come from their own seed stream, disjoint from measured runs.
+        let prompts = corpus.prompts(isl, batch, settings.seed ^ 0x5741_524d, u64::from(w));
+        session.generate(
+            &Request {
+                prompts: &prompts,
+                output_len: spec.osl,
+            },
+            &mut |_| {},
+        )?;
+        tick();
+    }
+
+    let mut runs = Vec::with_capacity(settings.runs as usize);
+    let mut clock = Clock::HostMonotonic;
+    let peak_reset = memory::reset_peak();
+    for r in 0..settings.runs {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        let prompts = corpus.prompts(isl, batch, settings.seed, u64::from(r));
+        if peak_reset {
+            memory::reset_peak();
+        }
+        let g = session.generate(
+            &Request {
+                prompts: &prompts,
+                output_len: spec.osl,
+            },
+            &mut |_| {},
+        )?;
+        let peak = if peak_reset {
+            memory::peak_rss_bytes()
+        } else {
+            None
+        };
+        if g.tokens.len() != batch || g.tokens.iter().any(|t| t.len() != spec.osl as usize) {
+            return Err(Error::Engine {
+                backend: "runner",
+                op: "generate",
+                message: format!(
+                    "expected {batch} sequences of {} tokens, got {:?}",
+                    spec.osl,
+                    g.tokens.iter().map(Vec::len).collect::<Vec<_>>()
+                ),
+            });
+        }
+        clock = g.times.clock;
+        runs.push(run_record(spec, &g.times, peak));
+        tick();
+    }
+    drop(session);
+
+    let summary = summarize_runs(&runs, clock);
+    let warnings = run_warnings(&runs, settings);
+    let parameters = spec.parameters(settings, threads);
+    let plan = engine.kv_plan(settings.kv_dtype);
+    let mut scalars = BTreeMap::new();
+    scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
+    Ok(Point {
+        key: point_key(&parameters),
+        kind: PointKind::Engine,
+        status: Status::Ok,
+        error: None,
+        parameters,
+        engine: serde_json::to_value(engine.manifest()).ok(),
+        started_unix_s,
+        wall_s: wall.elapsed().as_secs_f64(),
+        warmup_runs: settings.warmup,
+        memory: Memory {
+            weights_bytes: Some(engine.weights_bytes()),
+            kv_formula_bytes: Some(plan.total_bytes(u64::from(spec.batch), u64::from(seq))),
+            kv_allocated_bytes: kv_allocated,
+            peak_rss_bytes: runs.iter().filter_map(|r| r.peak_rss_bytes).max(),
+            peak_device_bytes: None,
+            timeline: Vec::new(),
+        },
+        runs,
+        requests: Vec::new(),
+        summary,
+        scalars,
+        warnings,
+    })
+}
+
+/// Metrics of one run from its phase times.
+pub fn run_record(
+    spec: &PointSpec,
+    t: &crate::engine::PhaseTimes,
+    peak_rss_bytes: Option<u64>,
+) -> RunRecord {
+    let b = f64::from(spec.batch);
+    let osl = f64::from(spec.osl);
+    let decode = t.e2e.saturating_sub(t.ttft);
+    let (tpot_ms, decode_tok_per_s) = if spec.osl > 1 {
+        (
+            Some(ms(decode) / (osl - 1.0)),
+            Some(per_s(b * (osl - 1.0), decode)),
+        )
+    } else {
+        (None, None)
+    };
+    RunRecord {
+        prefill_ms: ms(t.prefill),
+        ttft_ms: ms(t.ttft),
+        e2e_ms: ms(t.e2e),
+        tpot_ms,
+        itl_ms: t.steps.iter().map(|d| ms(*d)).collect(),
+        prefill_tok_per_s: per_s(b * f64::from(spec.isl), t.prefill),
+        decode_tok_per_s,
+        output_tok_per_s: per_s(b * osl, t.e2e),
+        requests_per_s: per_s(b, t.e2e),
+        output_tokens: u64::from(spec.batch) * u64::from(spec.osl),
+        input_tokens: u64::from(spec.batch) * u64::from(spec.isl),
+        peak_rss_bytes,
+    }
+}
+
+/// Summaries of every metric over the measured runs (ITL pools every gap of every run).
+pub fn summarize_runs(runs: &[RunRecord], clock: Clock) -> BTreeMap<String, Summary> {
+    let mut out = BTreeMap::new();
+    let mut put = |name: &str, values: Vec<f64>, unit: &str| {
+        if let Some(s) = summarize(&values, unit, Some(clock)) {
+            out.insert(name.to_owned(), s);
+        }
+    };
+    put(
+        "prefill_ms",
+        runs.iter().map(|r| r.prefill_ms).collect(),
+        "ms",
+    );
+    put("ttft_ms", runs.iter().map(|r| r.ttft_ms).collect(), "ms");
+    put("e2e_ms", runs.iter().map(|r| r.e2e_ms).collect(), "ms");
+    put(
+        "tpot_ms",
+        runs.iter().filter_map(|r| r.tpot_ms).collect(),
+        "ms",
+    );
+    put(
+        "itl_ms",
+        runs.iter().flat_map(|r| r.itl_ms.iter().copied()).collect(),
+        "ms",
+    );
+    put(
+        "prefill_tok_per_s",
+        runs.iter().map(|r| r.prefill_tok_per_s).collect(),
+        "tok/s",
+    );
+    put(
+        "decode_tok_per_s",
+        runs.iter().filter_map(|r| r.decode_tok_per_s).collect(),
+        "tok/s",
+    );
+    put(
+        "output_tok_per_s",
+        runs.iter().map(|r| r.output_tok_per_s).collect(),
+        "tok/s",
+    );
+    put(
+        "requests_per_s",
+        runs.iter().map(|r| r.requests_per_s).collect(),
+        "req/s",
+    );
+    out
+}
+
+/// Advice when the figures may mislead (hyperfine's warnings, adapted).
+pub fn run_warnings(runs: &[RunRecord], settings: &RunSettings) -> Vec<String> {
+    let mut w = Vec::new();
+    if runs.len() < 3 {
+        w.push(format!(
+            "only {} measured run(s): stddev and the upper percentiles say little; use --runs 10",
+            runs.len()
+        ));
+    }
+    let e2e: Vec<f64> = runs.iter().map(|r| r.e2e_ms).collect();
+    let out = outliers(&e2e, OUTLIER_Z);
+    if !out.is_empty() {
+        w.push(format!(
+            "{} of {} runs are statistical outliers in E2E latency (modified Z-score > {OUTLIER_Z}, \
+             Iglewicz & Hoaglin 1993): other programs may be competing for the CPU; \
+             close them or raise --runs",
+            out.len(),
+            runs.len()
+        ));
+    }
+    if settings.warmup == 0 && runs.len() >= 2 {
+        let rest = crate::bench::stats::median(&e2e[1..]);
+        if e2e[0] > 1.5 * rest {
+            w.push(format!(
+                "the first run took {:.0}% longer than the median of the rest: caches were cold; \
+                 use --warmup 1 or more",
+                (e2e[0] / rest - 1.0) * 100.0
+            ));
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::PhaseTimes;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn spec(batch: u32, isl: u32, osl: u32) -> PointSpec {
+        PointSpec {
+            engine_dir: PathBuf::from("engines/x"),
+            batch,
+            isl,
+            osl,
+            cuda_graphs: None,
+        }
+    }
+
+    #[test]
+    fn metrics_from_phase_times() {
+        // prefill 100 ms, then 4 steps of 10 ms: e2e 140 ms, osl 5, batch 2, isl 50.
+        let t = PhaseTimes {
+            clock: Clock::HostMonotonic,
+            prefill: Duration::from_millis(100),
+            ttft: Duration::from_millis(100),
+            steps: vec![Duration::from_millis(10); 4],
+            e2e: Duration::from_millis(140),
+        };
+        let r = run_record(&spec(2, 50, 5), &t, None);
+        assert!((r.prefill_tok_per_s - 1000.0).abs() < 1e-9); // 100 tokens / 0.1 s
+        assert!((r.tpot_ms.unwrap() - 10.0).abs() < 1e-9); // (140 - 100) / 4
+        assert!((r.decode_tok_per_s.unwrap() - 200.0).abs() < 1e-9); // 2 × 4 / 0.04 s
+        assert!((r.output_tok_per_s - 10.0 / 0.14).abs() < 1e-9);
+        assert!((r.requests_per_s - 2.0 / 0.14).abs() < 1e-9);
+        assert_eq!(r.itl_ms, vec![10.0; 4]);
+        assert_eq!((r.output_tokens, r.input_tokens), (10, 100));
+        let one = run_record(&spec(1, 8, 1), &t, None);
+        assert!(one.tpot_ms.is_none() && one.decode_tok_per_s.is_none());
+    }
+
+    #[test]
+    fn warns_on_few_runs_and_outliers() {
+        let t = |e2e: u64| PhaseTimes {
+            clock: Clock::HostMonotonic,
+            prefill: Duration::from_millis(5),
+            ttft: Duration::from_millis(5),
+            steps: vec![],
+            e2e: Duration::from_millis(e2e),
+        };
+        let runs: Vec<RunRecord> = [100, 101, 99, 100, 102, 400]
+            .iter()
+            .map(|e| run_record(&spec(1, 8, 2), &t(*e), None))
+            .collect();
+        let w = run_warnings(&runs, &RunSettings::default());
+        assert!(
+            w.iter()
+                .any(|m| m.contains("1 of 6 runs are statistical outliers")),
+            "{w:?}"
+        );
+        let w = run_warnings(&runs[..2], &RunSettings::default());
+        assert!(w.iter().any(|m| m.contains("only 2 measured")), "{w:?}");
+    }
+}

