@@ -38,6 +38,17 @@ impl BackendKind {
         }
     }
 
+    /// Tokens a backend's KV cache reserves per sequence slot in one unit: llama.cpp pads
+    /// every sequence's cells to a multiple of 256 (`llama_context` constructor,
+    /// `GGML_PAD(n_ctx_seq, 256)`); Edge-LLM allocates 128-token pages
+    /// (`kTOKENS_PER_PAGE`, cpp/common/pagedKvTypes.h).
+    pub fn kv_granularity(self) -> u32 {
+        match self {
+            BackendKind::LlamaCpp => 256,
+            BackendKind::EdgeLlm => 128,
+        }
+    }
+
     /// Parses a backend name as users type it.
     pub fn parse(s: &str) -> Result<Self> {
         match s {

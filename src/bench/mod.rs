@@ -3,6 +3,7 @@
 
 pub mod memory;
 pub mod plan;
+pub mod quality;
 pub mod runner;
 pub mod stats;
 pub mod workload;

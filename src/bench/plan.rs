@@ -89,6 +89,20 @@ pub struct SweepSpec {
     pub ctx: Option<u32>,
     pub text: Option<PathBuf>,
     pub mem_fraction: Option<f64>,
+    /// Text to measure perplexity on (`true` = the default text).
+    pub ppl: Option<PplField>,
+    pub ppl_ctx: Option<u32>,
+    pub ppl_chunks: Option<u32>,
+    /// Engine name the quantization-impact table compares against.
+    pub baseline: Option<String>,
+}
+
+/// `ppl = true` or `ppl = "path/to/text"` in a spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PplField {
+    Enabled(bool),
+    Path(PathBuf),
 }
 
 impl SweepSpec {
@@ -171,6 +185,8 @@ impl PointSpec {
 pub struct Plan {
     pub points: Vec<PointSpec>,
     pub settings: RunSettings,
+    /// Perplexity to measure once per engine, when asked for.
+    pub ppl: Option<super::quality::PplSpec>,
 }
 
 /// Expands engine patterns (globs like `engines/*`) into engine directories holding a
@@ -252,7 +268,11 @@ pub fn expand(
             }
         }
     }
-    Ok(Plan { points, settings })
+    Ok(Plan {
+        points,
+        settings,
+        ppl: None,
+    })
 }
 
 /// Parses `on,off` / `true,false` lists for `--cuda-graphs`.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::bench::plan::{Plan, RunSettings};
+use crate::bench::plan::{Plan, PointSpec, RunSettings};
 use crate::bench::runner::{failed_point, run_point};
 use crate::bench::workload::Corpus;
 use crate::cli::Usage;
@@ -46,6 +46,24 @@ pub struct MeasureOpts {
     pub mem_fraction: Option<f64>,
 }
 
+/// Quality options: perplexity beside speed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QualityOpts {
+    /// Also measure perplexity of each engine on this text (default text when no file is
+    /// given: /usr/share/common-licenses/GPL-3).
+    #[arg(long, num_args = 0..=1, default_missing_value = crate::bench::workload::DEFAULT_TEXT)]
+    pub ppl: Option<PathBuf>,
+    /// Tokens per perplexity chunk (the second half of each chunk is scored).
+    #[arg(long)]
+    pub ppl_ctx: Option<u32>,
+    /// Chunks to score at most.
+    #[arg(long)]
+    pub ppl_chunks: Option<u32>,
+    /// Engine (directory name) the quantization-impact table compares against.
+    #[arg(long)]
+    pub baseline: Option<String>,
+}
+
 /// Output options of `run` and `sweep`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputOpts {
@@ -61,6 +79,31 @@ pub struct OutputOpts {
     /// Stop at the first failing point (default: record the error and go on).
     #[arg(long)]
     pub fail_fast: bool,
+}
+
+impl QualityOpts {
+    /// The perplexity spec, if asked for (flags over the spec file's fields).
+    pub fn spec(
+        &self,
+        file: &crate::bench::plan::SweepSpec,
+        threads: u32,
+    ) -> Option<crate::bench::quality::PplSpec> {
+        use crate::bench::plan::PplField;
+        let text = match (&self.ppl, &file.ppl) {
+            (Some(p), _) => p.clone(),
+            (None, Some(PplField::Path(p))) => p.clone(),
+            (None, Some(PplField::Enabled(true))) => {
+                PathBuf::from(crate::bench::workload::DEFAULT_TEXT)
+            }
+            _ => return None,
+        };
+        Some(crate::bench::quality::PplSpec {
+            text,
+            ctx: self.ppl_ctx.or(file.ppl_ctx).unwrap_or(512),
+            max_chunks: self.ppl_chunks.or(file.ppl_chunks).unwrap_or(8),
+            threads,
+        })
+    }
 }
 
 impl MeasureOpts {
@@ -126,6 +169,9 @@ pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
             text.display()
         ))
         .into());
+    }
+    if let Some(spec) = &plan.ppl {
+        crate::bench::quality::read_text(&spec.text).context("--ppl")?;
     }
     Ok(())
 }
@@ -204,17 +250,34 @@ pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outc
 
     let mut interrupted = false;
     let mut bad_input = false;
-    let mut i = 0;
-    while i < todo.len() {
-        let dir = todo[i].engine_dir.clone();
-        let group: Vec<_> = todo[i..]
+    // Engines in plan order; each is opened once, only if it has work left.
+    let mut engines: Vec<&Path> = Vec::new();
+    for p in &plan.points {
+        if !engines.contains(&p.engine_dir.as_path()) {
+            engines.push(&p.engine_dir);
+        }
+    }
+    for dir in engines {
+        let group: Vec<&PointSpec> = todo
             .iter()
-            .take_while(|p| p.engine_dir == dir)
             .copied()
+            .filter(|p| p.engine_dir == dir)
             .collect();
-        i += group.len();
+        let name = plan
+            .points
+            .iter()
+            .find(|p| p.engine_dir == dir)
+            .map(|p| p.engine_name())
+            .unwrap_or_default();
+        let ppl = plan.ppl.as_ref().filter(|spec| {
+            let key = crate::record::point_key(&crate::bench::quality::parameters(&name, spec));
+            results.finished(&key).is_none()
+        });
+        if group.is_empty() && ppl.is_none() {
+            continue;
+        }
         bar.set_message(format!("loading {}", dir.display()));
-        let opened = crate::backends::open(&dir).and_then(|e| {
+        let opened = crate::backends::open(dir).and_then(|e| {
             let c = Corpus::load(e.as_ref(), &settings.text)?;
             Ok((e, c))
         });
@@ -266,8 +329,15 @@ pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outc
             }
             results.save(&path)?;
         }
-        if interrupted {
+        if interrupted || stop.load(Ordering::Relaxed) {
+            interrupted = true;
             break;
+        }
+        if let Some(spec) = ppl {
+            bar.set_message(format!("{name} perplexity"));
+            let point = crate::bench::quality::quality_point(engine.as_ref(), &name, spec);
+            results.upsert(point);
+            results.save(&path)?;
         }
     }
     bar.finish_and_clear();

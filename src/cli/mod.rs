@@ -7,8 +7,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod build;
+pub mod build_trt;
 pub mod common;
 pub mod fetch;
+pub mod kv;
 pub mod run;
 
 /// LLM inference benchmark and engine runner.
@@ -27,6 +30,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Sweep engines × batch sizes × input/output lengths.
     Sweep(run::SweepArgs),
+    /// Build an engine: a GGUF quantization (llama.cpp) or a TensorRT Edge-LLM engine.
+    Build(build::Args),
+    /// KV-cache plan of an engine: bytes per token, totals, what fits in memory.
+    Kv(kv::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -64,6 +71,8 @@ pub fn main() -> ExitCode {
         Command::Fetch(a) => fetch::run(a),
         Command::Run(a) => run::run_one(a),
         Command::Sweep(a) => run::sweep(a),
+        Command::Build(a) => build::run(a),
+        Command::Kv(a) => kv::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::bench::plan::{self, expand, expand_engines, pick_list, RunSettings, SweepSpec};
-use crate::cli::common::{execute, MeasureOpts, Outcome, OutputOpts};
+use crate::cli::common::{execute, MeasureOpts, Outcome, OutputOpts, QualityOpts};
 use crate::cli::Usage;
 use crate::record::Status;
 
@@ -25,6 +25,8 @@ pub struct RunArgs {
     pub osl: u32,
     #[command(flatten)]
     pub measure: MeasureOpts,
+    #[command(flatten)]
+    pub quality: QualityOpts,
     #[command(flatten)]
     pub output: OutputOpts,
 }
@@ -52,12 +54,14 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
+    pub quality: QualityOpts,
+    #[command(flatten)]
     pub output: OutputOpts,
 }
 
 pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
     let settings = a.measure.settings(RunSettings::default())?;
-    let plan = expand(
+    let mut plan = expand(
         std::slice::from_ref(&a.engine),
         &[a.batch],
         &[a.isl],
@@ -65,8 +69,10 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
         &[],
         settings,
     )?;
+    let threads = crate::bench::runner::threads_for(&plan.settings);
+    plan.ppl = a.quality.spec(&SweepSpec::default(), threads);
     let outcome = execute(&plan, &a.output, "run")?;
-    finish(outcome, true)
+    finish(outcome, true, a.quality.baseline.as_deref())
 }
 
 pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
@@ -105,21 +111,28 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         (None, Some(v)) => v.iter().map(|b| Some(*b)).collect(),
         (None, None) => vec![],
     };
-    let plan = expand(&engines, &batch, &isl, &osl, &graphs, settings).with_context(|| {
+    let mut plan = expand(&engines, &batch, &isl, &osl, &graphs, settings).with_context(|| {
         a.spec
             .as_ref()
             .map(|p| format!("sweep spec {}", p.display()))
             .unwrap_or_else(|| "sweep flags".into())
     })?;
+    let threads = crate::bench::runner::threads_for(&plan.settings);
+    plan.ppl = a.quality.spec(&spec, threads);
+    let baseline = a.quality.baseline.clone().or(spec.baseline.clone());
     let outcome = execute(&plan, &a.output, "sweep")?;
-    finish(outcome, false)
+    finish(outcome, false, baseline.as_deref())
 }
 
 /// Prints the table and the results path; turns failures into the exit status.
-fn finish(o: Outcome, single: bool) -> anyhow::Result<()> {
+fn finish(o: Outcome, single: bool, baseline: Option<&str>) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(crate::report::summary_table(&o.results).as_bytes())?;
+    if let Some(t) = crate::report::quant::impact_table(&o.results, baseline) {
+        writeln!(stdout)?;
+        stdout.write_all(t.as_bytes())?;
+    }
     writeln!(stdout, "\nresults: {}", o.path.display())?;
     if o.interrupted {
         return Err(crate::Error::Interrupted).context(format!(

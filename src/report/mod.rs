@@ -5,7 +5,11 @@ use crate::record::{Results, Status};
 /// Markdown summary of every point (placeholder until the report module lands).
 pub fn summary_table(r: &Results) -> String {
     let mut s = String::from("| engine | batch | isl | osl | prefill tok/s | decode tok/s | TTFT p50 ms | TPOT p50 ms | E2E p50 ms | status |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    for p in &r.points {
+    for p in r
+        .points
+        .iter()
+        .filter(|p| p.kind != crate::record::PointKind::Quality)
+    {
         let g = |k: &str| {
             p.parameters
                 .get(k)
@@ -38,3 +42,5 @@ pub fn summary_table(r: &Results) -> String {
     }
     s
 }
+
+pub mod quant;

@@ -27,10 +27,6 @@ pub use ffi::{ggml_commit, ggml_version, model_quantize, system_info};
 
 const BACKEND: &str = "llama.cpp";
 
-/// llama.cpp rounds every sequence's KV cells up to a multiple of 256
-/// (`llama_context` constructor, `GGML_PAD(n_ctx_seq, 256)`).
-pub const KV_CELL_GRANULARITY: u32 = 256;
-
 fn backend() -> Result<&'static LlamaBackend> {
     static BACKEND_CELL: OnceLock<std::result::Result<LlamaBackend, String>> = OnceLock::new();
     ffi::install_log_capture();
@@ -248,7 +244,11 @@ impl Engine for LlamaEngine {
     }
 
     fn kv_plan(&self, dtype: KvDtype) -> KvPlan {
-        KvPlan::new(&self.manifest.model, dtype, KV_CELL_GRANULARITY)
+        KvPlan::new(
+            &self.manifest.model,
+            dtype,
+            BackendKind::LlamaCpp.kv_granularity(),
+        )
     }
 
     fn tokenize(&self, text: &str) -> Result<Vec<Token>> {

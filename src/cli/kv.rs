@@ -1,0 +1,130 @@
+//! `trtbench kv`: the KV-cache plan of an engine: bytes per token, the total for a batch
+//! and a sequence length, and what fits in the memory budget.
+
+use std::path::PathBuf;
+
+use crate::cli::Usage;
+use crate::engine::{KvDtype, KvPlan, Manifest};
+use crate::units::human_bytes;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Engine directory.
+    #[arg(long, short = 'e', default_value = "engines/smollm2-135m-q4_1")]
+    pub engine: PathBuf,
+    /// Sequences held at once.
+    #[arg(long, short = 'b', default_value_t = 1)]
+    pub batch: u64,
+    /// Tokens per sequence (prompt + output).
+    #[arg(long, short = 's', default_value_t = 4096)]
+    pub seq: u64,
+    /// KV element type: f16, q8_0, q4_0, f32, bf16, fp8.
+    #[arg(long, default_value = "f16")]
+    pub kv_dtype: String,
+    /// Fraction of the available memory the KV cache may use.
+    #[arg(long, default_value_t = 0.9)]
+    pub mem_fraction: f64,
+    /// Memory to plan against instead of what is available now (e.g. `8GiB`).
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.batch == 0 || a.seq == 0 {
+        return Err(Usage("--batch and --seq must be at least 1".into()).into());
+    }
+    if !(a.mem_fraction > 0.0 && a.mem_fraction <= 1.0) {
+        return Err(Usage("--mem-fraction must be in (0, 1]".into()).into());
+    }
+    let m = Manifest::load(&a.engine)?;
+    let dtype = KvDtype::parse(&a.kv_dtype)?;
+    let plan = KvPlan::new(&m.model, dtype, m.backend.kv_granularity());
+    let (available, source) = match &a.budget {
+        Some(s) => (
+            crate::units::parse_bytes(s)
+                .ok_or_else(|| Usage(format!("--budget: `{s}` is not a size (e.g. 8GiB)")))?,
+            "--budget",
+        ),
+        None => (
+            crate::bench::runner::available_memory_bytes()
+                .ok_or_else(|| Usage("cannot read MemAvailable; pass --budget".into()))?,
+            "MemAvailable (/proc/meminfo)",
+        ),
+    };
+    let budget = (available as f64 * a.mem_fraction) as u64;
+    let total = plan.total_bytes(a.batch, a.seq);
+    let max_batch = plan.max_batch(a.seq, budget);
+    let max_seq = plan.max_seq(a.batch, budget);
+    let fits = total <= budget;
+    if a.json {
+        let v = serde_json::json!({
+            "engine": m.name,
+            "backend": m.backend.as_str(),
+            "layers": plan.layers,
+            "kv_heads": plan.kv_heads,
+            "head_dim": plan.head_dim,
+            "kv_dtype": dtype.as_str(),
+            "granularity_tokens": plan.granularity,
+            "bytes_per_token": plan.bytes_per_token(),
+            "batch": a.batch,
+            "seq": a.seq,
+            "slot_tokens": plan.slot_tokens(a.seq),
+            "total_bytes": total,
+            "available_bytes": available,
+            "available_source": source,
+            "budget_bytes": budget,
+            "fits": fits,
+            "max_batch_at_seq": max_batch,
+            "max_seq_at_batch": max_seq,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} ({}): {} layers × {} KV heads × head dim {} × 2 (K,V) × {} B ({})",
+            m.name,
+            m.backend.as_str(),
+            plan.layers,
+            plan.kv_heads,
+            plan.head_dim,
+            dtype.bytes_per_element(),
+            dtype.as_str()
+        );
+        println!("  bytes per token      {:.0}", plan.bytes_per_token());
+        println!(
+            "  batch {} × seq {} ({} tokens per slot, allocated in units of {}): {}",
+            a.batch,
+            a.seq,
+            plan.slot_tokens(a.seq),
+            plan.granularity,
+            human_bytes(total)
+        );
+        println!(
+            "  budget               {} ({:.0}% of {} from {source})",
+            human_bytes(budget),
+            a.mem_fraction * 100.0,
+            human_bytes(available)
+        );
+        println!("  largest batch at seq {}: {max_batch}", a.seq);
+        println!("  longest seq at batch {}: {max_seq}", a.batch);
+    }
+    if !fits {
+        let advice = match (max_batch, max_seq) {
+            (0, 0) => "no batch fits this sequence length".to_owned(),
+            (b, 0) => format!("use batch ≤ {b}"),
+            (0, s) => format!("use seq ≤ {s}"),
+            (b, s) => format!("use batch ≤ {b} or seq ≤ {s}"),
+        };
+        return Err(Usage(format!(
+            "batch {} × seq {} needs {} of KV cache, above the budget of {}: {advice}",
+            a.batch,
+            a.seq,
+            human_bytes(total),
+            human_bytes(budget)
+        ))
+        .into());
+    }
+    Ok(())
+}
