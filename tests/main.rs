@@ -1,4 +1,5 @@
 //! One integration-test binary (ripgrep's layout) to keep link time down.
 
+mod build;
 mod cli;
 mod util;

@@ -1,0 +1,296 @@
+//! `trtbench build` (GGUF quantization), `trtbench kv`, perplexity and KV refusal, on
+//! the real default model.
+
+use crate::util::{bin, engine, read_json};
+
+fn run(args: &[&str]) -> std::process::Output {
+    bin().args(args).output().unwrap()
+}
+
+fn err(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn builds_q8_0_with_a_full_manifest_and_refuses_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("smollm2-q8");
+    let src = engine();
+    let args = [
+        "build",
+        "--from",
+        src.to_str().unwrap(),
+        "--quant",
+        "q8_0",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(err(&o).contains("requantized from q4_1"), "{}", err(&o));
+    let m = read_json(&out.join("trtbench.json"));
+    assert_eq!(m["quant"], "q8_0");
+    assert_eq!(m["backend"], "llama.cpp");
+    assert_eq!(m["model"]["layers"], 30);
+    let gguf = out.join(m["files"][0]["path"].as_str().unwrap());
+    assert_eq!(
+        std::fs::metadata(&gguf).unwrap().len(),
+        m["files"][0]["bytes"].as_u64().unwrap()
+    );
+    // q8_0 stores 34 bytes per 32 weights: clearly larger than the 4.5-bit source.
+    assert!(m["files"][0]["bytes"].as_u64().unwrap() > 130_000_000);
+    let src_manifest = read_json(&src.join("trtbench.json"));
+    assert_eq!(m["source"]["sha256"], src_manifest["files"][0]["sha256"]);
+    assert!(m["build"]["wall_s"].as_f64().unwrap() > 0.0);
+    assert!(m["build"]["tool_version"]
+        .as_str()
+        .unwrap()
+        .contains("ggml"));
+    assert_eq!(m["build"]["settings"]["source_quant"], "q4_1");
+    // No partial file is left behind.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("--force"), "{}", err(&o));
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let o = run(&forced);
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+#[test]
+fn build_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = engine();
+    let src = src.to_str().unwrap();
+    let out = t.join("x");
+    let out = out.to_str().unwrap();
+
+    let o = run(&["build", "--from", src, "--quant", "q9_9", "--out", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("q9_9") && err(&o).contains("q4_k_m"),
+        "{}",
+        err(&o)
+    );
+
+    let o = run(&[
+        "build",
+        "--from",
+        "/no/such/model.gguf",
+        "--quant",
+        "q8_0",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("/no/such/model.gguf"), "{}", err(&o));
+
+    let not_gguf = t.join("weights.gguf");
+    std::fs::write(&not_gguf, b"definitely not a model").unwrap();
+    let o = run(&[
+        "build",
+        "--from",
+        not_gguf.to_str().unwrap(),
+        "--quant",
+        "q8_0",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("not a GGUF"), "{}", err(&o));
+
+    let o = run(&[
+        "build",
+        "--from",
+        src,
+        "--quant",
+        "q8_0",
+        "--backend",
+        "onnx",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("unknown backend"), "{}", err(&o));
+    assert!(!std::path::Path::new(out).exists());
+}
+
+#[test]
+fn kv_plan_numbers_and_refusal() {
+    let e = engine();
+    let o = run(&[
+        "kv",
+        "--engine",
+        e.to_str().unwrap(),
+        "--batch",
+        "4",
+        "--seq",
+        "1000",
+        "--budget",
+        "1GiB",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bytes_per_token"], 23040.0);
+    assert_eq!(v["slot_tokens"], 1024);
+    assert_eq!(v["total_bytes"], 4 * 1024 * 23040);
+    // 0.9 GiB / (1024 × 23040 B) = 40.96 → 40 sequences of 1000 tokens.
+    assert_eq!(v["max_batch_at_seq"], 40);
+    let o = run(&[
+        "kv",
+        "--engine",
+        e.to_str().unwrap(),
+        "--batch",
+        "64",
+        "--seq",
+        "8192",
+        "--budget",
+        "1GiB",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("above the budget"), "{}", err(&o));
+    let o = run(&[
+        "kv",
+        "--engine",
+        e.to_str().unwrap(),
+        "--kv-dtype",
+        "q7",
+        "--budget",
+        "1GiB",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--kv-dtype"), "{}", err(&o));
+}
+
+#[test]
+fn sweep_refuses_points_whose_kv_does_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("kv.json");
+    let e = engine();
+    // A budget of a millionth of the available memory holds no KV cache at all.
+    let o = bin()
+        .args([
+            "sweep",
+            "--batch",
+            "1",
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--mem-fraction",
+            "0.000001",
+        ])
+        .arg("--engines")
+        .arg(&e)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let p = &read_json(&out)["points"][0];
+    assert_eq!(p["status"], "skipped");
+    let msg = p["error"].as_str().unwrap();
+    assert!(
+        msg.contains("KV cache needs") && msg.contains("23040 B/token"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn perplexity_beside_speed_orders_quantizations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = engine();
+    let q4 = t.join("engines").join("smollm2-135m-q4_0");
+    let o = run(&[
+        "build",
+        "--from",
+        src.to_str().unwrap(),
+        "--quant",
+        "q4_0",
+        "--out",
+        q4.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let out = t.join("ppl.json");
+    let o = bin()
+        .args([
+            "sweep",
+            "--batch",
+            "1",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--ppl",
+            "--ppl-ctx",
+            "128",
+            "--ppl-chunks",
+            "2",
+        ])
+        .arg("--engines")
+        .arg(format!("{},{}", src.display(), q4.display()))
+        .arg("--baseline")
+        .arg("smollm2-135m-q4_1")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("## Quantization impact"), "{stdout}");
+    assert!(stdout.contains("% ppl"), "{stdout}");
+    let r = read_json(&out);
+    let ppl: Vec<f64> = r["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "quality")
+        .map(|p| {
+            assert_eq!(p["scalars"]["ppl_tokens_scored"], 2.0 * 64.0);
+            p["scalars"]["perplexity"].as_f64().unwrap()
+        })
+        .collect();
+    assert_eq!(ppl.len(), 2);
+    // A real language model on English text: far better than uniform over 49152 tokens.
+    assert!(ppl.iter().all(|p| *p > 1.0 && *p < 1000.0), "{ppl:?}");
+    // Requantizing q4_1 to q4_0 loses information; the evaluation is deterministic.
+    assert!(
+        ppl[1] > ppl[0],
+        "q4_0 {} should be worse than q4_1 {}",
+        ppl[1],
+        ppl[0]
+    );
+
+    let empty = t.join("empty.txt");
+    std::fs::write(&empty, "\n").unwrap();
+    let o = bin()
+        .args([
+            "run", "--isl", "8", "--osl", "2", "--runs", "1", "--warmup", "0", "--ppl",
+        ])
+        .arg(&empty)
+        .arg("--engine")
+        .arg(&src)
+        .arg("--out")
+        .arg(t.join("e.json"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("empty.txt") && err(&o).contains("empty"),
+        "{}",
+        err(&o)
+    );
+}
