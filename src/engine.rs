@@ -484,8 +484,11 @@ pub trait Session {
                 at: ttft,
             });
         }
+        // Gaps are measured between the moments tokens became available, so the ITLs add
+        // up to E2E − TTFT exactly; time spent in `on_token` falls inside the gaps, as it
+        // would for any caller.
         let mut steps = Vec::with_capacity(req.output_len as usize);
-        let mut last = start.elapsed();
+        let mut last = ttft;
         for index in 1..req.output_len {
             let next = self.decode_step()?;
             let now = start.elapsed();
@@ -508,7 +511,7 @@ pub trait Session {
                 prefill,
                 ttft,
                 steps,
-                e2e: start.elapsed(),
+                e2e: last,
             },
         })
     }
@@ -582,6 +585,64 @@ mod tests {
         assert_eq!(p.max_batch(4096, budget - 1), 7);
         assert_eq!(p.max_seq(8, budget), 4096);
         assert_eq!(p.max_seq(0, budget), 0);
+    }
+
+    /// A session double whose steps take known times, to check `generate`'s bookkeeping.
+    struct Sleepy {
+        step: Duration,
+        n: usize,
+    }
+
+    impl Session for Sleepy {
+        fn clock(&self) -> Clock {
+            Clock::HostMonotonic
+        }
+        fn prefill(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
+            std::thread::sleep(self.step * 3);
+            self.n = prompts.len();
+            Ok(vec![7; self.n])
+        }
+        fn decode_step(&mut self) -> Result<Vec<Token>> {
+            std::thread::sleep(self.step);
+            Ok(vec![8; self.n])
+        }
+    }
+
+    #[test]
+    fn generate_accounts_every_token_and_gap() {
+        let mut s = Sleepy {
+            step: Duration::from_millis(2),
+            n: 0,
+        };
+        let prompts = vec![vec![1, 2], vec![3, 4]];
+        let mut seen = Vec::new();
+        let g = s
+            .generate(
+                &Request {
+                    prompts: &prompts,
+                    output_len: 5,
+                },
+                &mut |ev| seen.push((ev.seq, ev.index)),
+            )
+            .unwrap();
+        assert_eq!(g.tokens, vec![vec![7, 8, 8, 8, 8]; 2]);
+        assert_eq!(seen.len(), 10);
+        assert_eq!(seen[0], (0, 0));
+        assert_eq!(seen[9], (1, 4));
+        let t = &g.times;
+        assert_eq!(t.steps.len(), 4);
+        assert_eq!(t.steps.iter().sum::<Duration>(), t.e2e - t.ttft);
+        assert!(t.ttft >= Duration::from_millis(6));
+        assert!(t.steps.iter().all(|d| *d >= Duration::from_millis(2)));
+        assert!(s
+            .generate(
+                &Request {
+                    prompts: &prompts,
+                    output_len: 0
+                },
+                &mut |_| {}
+            )
+            .is_err());
     }
 
     #[test]
