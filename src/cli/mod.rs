@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod common;
+pub mod compare;
+pub mod env;
 pub mod fetch;
+pub mod report;
 pub mod run;
 
 /// LLM inference benchmark and engine runner.
@@ -27,6 +30,12 @@ pub enum Command {
     Run(run::RunArgs),
     /// Sweep engines × batch sizes × input/output lengths.
     Sweep(run::SweepArgs),
+    /// Render results files (merging shards and devices) as Markdown, CSV, HTML, PNG.
+    Report(report::Args),
+    /// Compare two results files metric by metric, with a significance test and a CI gate.
+    Compare(compare::Args),
+    /// Print the hardware and software fingerprint, with advice on noise sources.
+    Env(env::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -64,6 +73,9 @@ pub fn main() -> ExitCode {
         Command::Fetch(a) => fetch::run(a),
         Command::Run(a) => run::run_one(a),
         Command::Sweep(a) => run::sweep(a),
+        Command::Report(a) => report::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Env(a) => env::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
