@@ -64,8 +64,80 @@ fn resample_into(rng: &mut ChaCha8Rng, from: &[f64], into: &mut Vec<f64>) {
     into.extend((0..from.len()).map(|_| from[rng.gen_range(0..from.len())]));
 }
 
-/// Percentile-bootstrap interval at `level` of the `q`-quantile of `samples`.
-/// `None` when fewer than [`MIN_SAMPLES`] finite samples are given.
+/// Above this many samples, quantile intervals use order statistics instead of resampling:
+/// B resamples of a million pooled inter-token gaps would take minutes, while the
+/// binomial interval is a single sort and, at this n, its normal approximation is exact
+/// for all practical purposes.
+pub const LARGE_N: usize = 5000;
+
+/// Distribution-free interval of the `q`-quantile from order statistics: the ranks
+/// n·q ∓ z·√(n·q·(1−q)) of the sorted sample (Conover, *Practical Nonparametric
+/// Statistics*, 3rd ed., 1999, §3.2, large-sample form).
+pub fn order_statistic_ci(samples: &[f64], q: f64, level: f64) -> Option<[f64; 2]> {
+    let xs = crate::bench::stats::sorted(samples);
+    let n = xs.len();
+    if n < MIN_SAMPLES {
+        return None;
+    }
+    let z = normal_quantile(0.5 + level.clamp(0.0, 0.999_999) / 2.0);
+    let nf = n as f64;
+    let half = z * (nf * q * (1.0 - q)).sqrt();
+    // 1-based ranks, clamped to the sample.
+    let lo = ((nf * q - half).floor() as i64).clamp(1, n as i64) as usize;
+    let hi = ((nf * q + half).ceil() as i64).clamp(1, n as i64) as usize;
+    Some([xs[lo - 1], xs[hi - 1]])
+}
+
+/// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9;
+/// enough for the z of a confidence level).
+fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let p_low = 0.02425;
+    if p < p_low {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - p_low {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        -normal_quantile(1.0 - p)
+    }
+}
+
+/// Interval at `level` of the `q`-quantile of `samples`: percentile bootstrap up to
+/// [`LARGE_N`] samples, order statistics above. `None` when fewer than [`MIN_SAMPLES`]
+/// finite samples are given.
 pub fn quantile_ci(
     samples: &[f64],
     q: f64,
@@ -76,6 +148,9 @@ pub fn quantile_ci(
     let xs = finite(samples);
     if xs.len() < MIN_SAMPLES || resamples == 0 {
         return None;
+    }
+    if xs.len() > LARGE_N {
+        return order_statistic_ci(&xs, q, level);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut buf = Vec::with_capacity(xs.len());
@@ -100,6 +175,18 @@ pub fn median_ratio_ci(
     let (b, n) = (finite(base), finite(new));
     if b.len() < MIN_SAMPLES || n.len() < MIN_SAMPLES || resamples == 0 {
         return None;
+    }
+    if b.len() > LARGE_N || n.len() > LARGE_N {
+        // Too many samples to resample: combine the two medians' order-statistic
+        // intervals, each at √level so that both hold together with probability ≥ level
+        // (the runs are independent). Wider than the bootstrap, never narrower.
+        let each = level.clamp(0.0, 1.0).sqrt();
+        let [bl, bh] = order_statistic_ci(&b, 0.5, each)?;
+        let [nl, nh] = order_statistic_ci(&n, 0.5, each)?;
+        if bl <= 0.0 || bh <= 0.0 {
+            return None;
+        }
+        return Some([nl / bh, nh / bl]);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut bb, mut nb) = (Vec::with_capacity(b.len()), Vec::with_capacity(n.len()));
@@ -197,6 +284,31 @@ mod tests {
         let p50 = s.ci95["p50"];
         assert!(p50[0] <= s.p50 && s.p50 <= p50[1], "{p50:?} {}", s.p50);
         assert!(s.ci95.contains_key("p99"));
+    }
+
+    #[test]
+    fn large_samples_use_order_statistics_that_agree_with_the_bootstrap() {
+        assert!((normal_quantile(0.975) - 1.959_963_985).abs() < 1e-8);
+        let normal = Normal::new(50.0, 5.0).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let xs: Vec<f64> = (0..LARGE_N).map(|_| normal.sample(&mut rng)).collect();
+        for q in [0.5, 0.99] {
+            let boot = quantile_ci(&xs, q, 0.95, 1000, 9).unwrap();
+            let ord = order_statistic_ci(&xs, q, 0.95).unwrap();
+            let width = boot[1] - boot[0];
+            // Both are valid 95 % intervals for the same quantile: ends within a third of
+            // the width of each other.
+            assert!(
+                (boot[0] - ord[0]).abs() < width / 3.0 && (boot[1] - ord[1]).abs() < width / 3.0,
+                "q {q}: {boot:?} vs {ord:?}"
+            );
+        }
+        let mut big = xs.clone();
+        big.extend_from_slice(&xs);
+        assert_eq!(
+            quantile_ci(&big, 0.5, 0.95, 10, 1),
+            order_statistic_ci(&big, 0.5, 0.95)
+        );
     }
 
     #[test]
