@@ -1,13 +1,13 @@
-//! Hardware and software fingerprint embedded in every results file (`trtbench env`).
-//! Reads what the OS exposes; a value it cannot read is absent, never guessed.
+//! Hardware and software fingerprint embedded in every results file (`trtbench env`),
+//! and the warnings with advice that go with it (noisy governor, other load, unlocked
+//! Jetson clocks, too few samples, outliers). Reads what the OS exposes; a value it cannot
+//! read is absent, never guessed. Depends on `record`, `bench` (statistics, samples) and
+//! the llama backend's version strings; never on a report or a runner.
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::{json, Map, Value};
-
-fn read(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
-}
 
 /// `key: value` from /proc/cpuinfo's first processor block.
 fn cpuinfo_field(cpuinfo: &str, key: &str) -> Option<String> {
@@ -33,15 +33,48 @@ pub fn meminfo_bytes(meminfo: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// The fingerprint as JSON.
+/// The fingerprint as JSON. Keys that cannot be read on this machine are absent.
 pub fn fingerprint() -> Value {
+    fingerprint_at(Path::new("/"))
+}
+
+fn under(root: &Path, abs: &str) -> std::path::PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
+fn read_at(root: &Path, abs: &str) -> Option<String> {
+    std::fs::read_to_string(under(root, abs)).ok().map(|s| {
+        s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+            .to_owned()
+    })
+}
+
+/// The fingerprint, reading procfs/sysfs under `root` (tests use a fake tree). Commands
+/// (`nvidia-smi`, `nvpmodel`) are only run when `root` is `/`.
+pub fn fingerprint_at(root: &Path) -> Value {
+    let live = root == Path::new("/");
     let mut m = Map::new();
-    let cpuinfo = read("/proc/cpuinfo").unwrap_or_default();
-    if let Some(v) = cpuinfo_field(&cpuinfo, "model name") {
+    let cpuinfo = read_at(root, "/proc/cpuinfo").unwrap_or_default();
+    if let Some(v) =
+        cpuinfo_field(&cpuinfo, "model name").or_else(|| cpuinfo_field(&cpuinfo, "Model"))
+    {
         m.insert("cpu_model".into(), json!(v));
     }
-    if let Ok(n) = std::thread::available_parallelism() {
-        m.insert("cpu_logical_cores".into(), json!(n.get()));
+    if live {
+        if let Ok(n) = std::thread::available_parallelism() {
+            m.insert("cpu_logical_cores".into(), json!(n.get()));
+        }
+    } else {
+        let n = cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count();
+        if n > 0 {
+            m.insert("cpu_logical_cores".into(), json!(n));
+        }
+    }
+    if let Some(n) = physical_cores(&cpuinfo) {
+        m.insert("cpu_physical_cores".into(), json!(n));
     }
     if let Some(flags) = cpuinfo_field(&cpuinfo, "flags") {
         let simd: Vec<&str> = flags
@@ -61,16 +94,21 @@ pub fn fingerprint() -> Value {
             })
             .collect();
         m.insert("cpu_simd".into(), json!(simd));
+        m.insert(
+            "virtualized".into(),
+            json!(flags.split_whitespace().any(|f| f == "hypervisor")),
+        );
     }
-    if let Some(g) = read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") {
-        m.insert("cpu_governor".into(), json!(g));
-    }
-    if let Some(mem) = read("/proc/meminfo") {
+    cpufreq(root, &mut m);
+    if let Some(mem) = read_at(root, "/proc/meminfo") {
         if let Some(t) = meminfo_bytes(&mem, "MemTotal") {
             m.insert("ram_total_bytes".into(), json!(t));
         }
+        if let Some(t) = meminfo_bytes(&mem, "MemAvailable") {
+            m.insert("ram_available_bytes".into(), json!(t));
+        }
     }
-    if let Some(os) = read("/etc/os-release").and_then(|s| {
+    if let Some(os) = read_at(root, "/etc/os-release").and_then(|s| {
         s.lines().find_map(|l| {
             l.strip_prefix("PRETTY_NAME=")
                 .map(|v| v.trim_matches('"').to_owned())
@@ -78,11 +116,27 @@ pub fn fingerprint() -> Value {
     }) {
         m.insert("os".into(), json!(os));
     }
-    if let Some(k) = read("/proc/sys/kernel/osrelease") {
+    if let Some(k) = read_at(root, "/proc/sys/kernel/osrelease") {
         m.insert("kernel".into(), json!(k));
     }
-    if let Some(h) = read("/proc/sys/kernel/hostname") {
+    if let Some(h) = read_at(root, "/proc/sys/kernel/hostname") {
         m.insert("hostname".into(), json!(h));
+    }
+    if let Some(l) = read_at(root, "/proc/loadavg") {
+        let v: Vec<f64> = l
+            .split_whitespace()
+            .take(3)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if v.len() == 3 {
+            m.insert("loadavg".into(), json!(v));
+        }
+    }
+    if live {
+        if let Some(busy) = cpu_busy_fraction(std::time::Duration::from_millis(200)) {
+            // Share of all CPUs' time spent busy while this process sat idle: other load.
+            m.insert("cpu_busy_pct".into(), json!((busy * 1000.0).round() / 10.0));
+        }
     }
     m.insert("trtbench_version".into(), json!(env!("CARGO_PKG_VERSION")));
     if let Some(c) = option_env!("TRTBENCH_GIT_COMMIT") {
@@ -97,7 +151,417 @@ pub fn fingerprint() -> Value {
         "features".into(),
         json!({"tensorrt": cfg!(feature = "tensorrt"), "cuda": cfg!(feature = "cuda")}),
     );
+    if let Some(d) = read_at(root, "/proc/driver/nvidia/version") {
+        if let Some(v) = d.lines().next().and_then(|l| {
+            l.split_whitespace().find(|w| {
+                w.chars().filter(|c| *c == '.').count() >= 1
+                    && w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            })
+        }) {
+            m.insert("nvidia_driver".into(), json!(v));
+        }
+        if live {
+            if let Some(gpus) = nvidia_smi_gpus() {
+                m.insert("gpus".into(), gpus);
+            }
+            if let Some(cuda) = nvidia_smi_cuda_version() {
+                m.insert("cuda_driver_version".into(), json!(cuda));
+            }
+        }
+    }
+    if let Some(v) = cuda_toolkit_version(root) {
+        m.insert("cuda_toolkit_version".into(), json!(v));
+    }
+    if let Some(v) = tensorrt_version(root) {
+        m.insert("tensorrt_version".into(), json!(v));
+    }
+    if crate::bench::sampler::is_jetson(root) {
+        m.insert("jetson".into(), jetson(root, live));
+    }
     Value::Object(m)
+}
+
+/// Distinct (physical id, core id) pairs; `None` when cpuinfo does not say (ARM).
+fn physical_cores(cpuinfo: &str) -> Option<usize> {
+    let mut set = std::collections::BTreeSet::new();
+    for block in cpuinfo.split("\n\n") {
+        let phys = cpuinfo_field(block, "physical id");
+        let core = cpuinfo_field(block, "core id");
+        if let (Some(p), Some(c)) = (phys, core) {
+            set.insert((p, c));
+        }
+    }
+    (!set.is_empty()).then_some(set.len())
+}
+
+fn cpufreq(root: &Path, m: &mut Map<String, Value>) {
+    let mut governors = std::collections::BTreeSet::new();
+    let (mut min_khz, mut max_khz) = (None::<u64>, None::<u64>);
+    let mut locked = true;
+    let mut any = false;
+    for cpu in 0..1024 {
+        let base = format!("/sys/devices/system/cpu/cpu{cpu}/cpufreq");
+        if !under(root, &base).exists() {
+            if cpu > 0 && !under(root, &format!("/sys/devices/system/cpu/cpu{cpu}")).exists() {
+                break;
+            }
+            continue;
+        }
+        any = true;
+        if let Some(g) = read_at(root, &format!("{base}/scaling_governor")) {
+            governors.insert(g);
+        }
+        let lo =
+            read_at(root, &format!("{base}/scaling_min_freq")).and_then(|s| s.parse::<u64>().ok());
+        let hi =
+            read_at(root, &format!("{base}/scaling_max_freq")).and_then(|s| s.parse::<u64>().ok());
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            locked &= lo == hi;
+            min_khz = Some(min_khz.map_or(lo, |v| v.min(lo)));
+            max_khz = Some(max_khz.map_or(hi, |v| v.max(hi)));
+        } else {
+            locked = false;
+        }
+    }
+    if !governors.is_empty() {
+        let g: Vec<String> = governors.into_iter().collect();
+        m.insert("cpu_governor".into(), json!(g.join(",")));
+    }
+    if let (Some(lo), Some(hi)) = (min_khz, max_khz) {
+        m.insert("cpu_freq_min_mhz".into(), json!(lo / 1000));
+        m.insert("cpu_freq_max_mhz".into(), json!(hi / 1000));
+    }
+    if any {
+        m.insert(
+            "cpu_clocks_locked".into(),
+            json!(locked && min_khz.is_some()),
+        );
+    }
+    if let Some(t) = read_at(root, "/sys/devices/system/cpu/intel_pstate/no_turbo") {
+        m.insert("cpu_turbo".into(), json!(t == "0"));
+    } else if let Some(b) = read_at(root, "/sys/devices/system/cpu/cpufreq/boost") {
+        m.insert("cpu_turbo".into(), json!(b == "1"));
+    }
+}
+
+/// Busy share of all CPUs over `window`, from two reads of /proc/stat (proc(5)).
+pub fn cpu_busy_fraction(window: std::time::Duration) -> Option<f64> {
+    fn totals() -> Option<(u64, u64)> {
+        let s = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = s.lines().find(|l| l.starts_with("cpu "))?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest is inside user)
+        let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+        let total: u64 = v.iter().take(8).sum();
+        Some((idle, total))
+    }
+    let (i0, t0) = totals()?;
+    std::thread::sleep(window);
+    let (i1, t1) = totals()?;
+    let dt = t1.checked_sub(t0)?;
+    if dt == 0 {
+        return None;
+    }
+    Some(1.0 - (i1.saturating_sub(i0)) as f64 / dt as f64)
+}
+
+fn run_cmd(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn nvidia_smi_gpus() -> Option<Value> {
+    let out = run_cmd(
+        "nvidia-smi",
+        &[
+            "--query-gpu=name,driver_version,memory.total,clocks.max.sm,persistence_mode",
+            "--format=csv,noheader,nounits",
+        ],
+    )?;
+    let gpus: Vec<Value> = out
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            let mut g = Map::new();
+            if let Some(n) = f.first() {
+                g.insert("name".into(), json!(n));
+            }
+            if let Some(d) = f.get(1) {
+                g.insert("driver".into(), json!(d));
+            }
+            if let Some(mib) = f.get(2).and_then(|v| v.parse::<u64>().ok()) {
+                g.insert("memory_total_bytes".into(), json!(mib * 1024 * 1024));
+            }
+            if let Some(mhz) = f.get(3).and_then(|v| v.parse::<u64>().ok()) {
+                g.insert("sm_clock_max_mhz".into(), json!(mhz));
+            }
+            if let Some(p) = f.get(4) {
+                g.insert("persistence_mode".into(), json!(p));
+            }
+            Value::Object(g)
+        })
+        .collect();
+    (!gpus.is_empty()).then(|| json!(gpus))
+}
+
+/// "CUDA Version: 12.4" from nvidia-smi's banner: the newest CUDA the driver supports.
+fn nvidia_smi_cuda_version() -> Option<String> {
+    let out = run_cmd("nvidia-smi", &[])?;
+    let at = out.find("CUDA Version:")?;
+    out[at + "CUDA Version:".len()..]
+        .split_whitespace()
+        .next()
+        .map(str::to_owned)
+}
+
+fn cuda_toolkit_version(root: &Path) -> Option<String> {
+    let home = std::env::var("CUDA_HOME").unwrap_or_else(|_| "/usr/local/cuda".into());
+    let text = read_at(root, &format!("{home}/version.json"))?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v.get("cuda")?.get("version")?.as_str().map(str::to_owned)
+}
+
+/// TensorRT version from `NvInferVersion.h` (TensorRT 10 defines `TRT_MAJOR_ENTERPRISE` and
+/// aliases `NV_TENSORRT_MAJOR` to it; older releases define `NV_TENSORRT_MAJOR` directly).
+fn tensorrt_version(root: &Path) -> Option<String> {
+    let mut dirs = Vec::new();
+    if let Ok(r) = std::env::var("TENSORRT_ROOT") {
+        dirs.push(format!("{r}/include"));
+    }
+    dirs.extend(
+        [
+            "/usr/include/x86_64-linux-gnu",
+            "/usr/include/aarch64-linux-gnu",
+            "/usr/include",
+            "/usr/local/tensorrt/include",
+        ]
+        .map(String::from),
+    );
+    let text = dirs
+        .iter()
+        .find_map(|d| read_at(root, &format!("{d}/NvInferVersion.h")))?;
+    parse_trt_version_header(&text)
+}
+
+fn parse_trt_version_header(text: &str) -> Option<String> {
+    let defines: BTreeMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next()? == "#define").then_some(())?;
+            Some((it.next()?, it.next()?))
+        })
+        .collect();
+    let resolve = |name: &str| -> Option<u64> {
+        let mut v = *defines.get(name)?;
+        for _ in 0..4 {
+            if let Ok(n) = v.parse() {
+                return Some(n);
+            }
+            v = defines.get(v)?;
+        }
+        None
+    };
+    let major = resolve("NV_TENSORRT_MAJOR")?;
+    let minor = resolve("NV_TENSORRT_MINOR")?;
+    let patch = resolve("NV_TENSORRT_PATCH").unwrap_or(0);
+    Some(format!("{major}.{minor}.{patch}"))
+}
+
+/// `# R36 (release), REVISION: 3.0, ...` → `36.3.0`.
+fn parse_l4t_release(text: &str) -> Option<String> {
+    let first = text.lines().next()?;
+    let major = first
+        .trim_start_matches('#')
+        .trim()
+        .strip_prefix('R')?
+        .split_whitespace()
+        .next()?;
+    let rev = first.split("REVISION:").nth(1)?.split(',').next()?.trim();
+    Some(format!("{major}.{rev}"))
+}
+
+fn jetson(root: &Path, live: bool) -> Value {
+    let mut j = Map::new();
+    if let Some(model) = read_at(root, "/proc/device-tree/model") {
+        j.insert("module".into(), json!(model));
+    }
+    if let Some(r) = read_at(root, "/etc/nv_tegra_release").and_then(|t| parse_l4t_release(&t)) {
+        j.insert("l4t_release".into(), json!(r));
+    }
+    if live {
+        // `nvpmodel -q` prints "NV Power Mode: MAXN" then the mode number.
+        if let Some(out) = run_cmd("nvpmodel", &["-q"]) {
+            if let Some(mode) = out
+                .lines()
+                .find_map(|l| l.strip_prefix("NV Power Mode:"))
+                .map(str::trim)
+            {
+                j.insert("power_mode".into(), json!(mode));
+            }
+        }
+    }
+    // jetson_clocks pins every clock's minimum to its maximum; check the GPU's devfreq
+    // node (the CPU is checked by cpu_clocks_locked).
+    let mut gpu_locked = None;
+    if let Ok(rd) = std::fs::read_dir(under(root, "/sys/class/devfreq")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if ["gpu", "gv11b", "ga10b", "gp10b", "gb10b"]
+                .iter()
+                .any(|k| name.contains(k))
+            {
+                let lo = std::fs::read_to_string(e.path().join("min_freq")).ok();
+                let hi = std::fs::read_to_string(e.path().join("max_freq")).ok();
+                if let (Some(lo), Some(hi)) = (lo, hi) {
+                    gpu_locked = Some(gpu_locked.unwrap_or(true) && lo.trim() == hi.trim());
+                }
+            }
+        }
+    }
+    if let Some(g) = gpu_locked {
+        j.insert("gpu_clocks_locked".into(), json!(g));
+    }
+    Value::Object(j)
+}
+
+// ---------------------------------------------------------------------------------------
+// Warnings with advice (hyperfine's warnings.rs is the model: say what is wrong and what
+// to do about it).
+
+/// Outlier threshold on the modified Z-score of per-run samples: Iglewicz & Hoaglin (1993)
+/// recommend labelling |Mi| > 3.5 as potential outliers.
+pub const OUTLIER_Z: f64 = 3.5;
+
+/// Fewer runs than this get a "too few samples" warning (and no bootstrap interval).
+pub const MIN_RUNS: usize = crate::bench::bootstrap::MIN_SAMPLES;
+
+/// Advice about the machine: where results from it will be noisy, and what to change.
+pub fn warnings(env: &Value) -> Vec<String> {
+    let mut w = Vec::new();
+    let s = |k: &str| env.get(k).and_then(Value::as_str);
+    if let Some(g) = s("cpu_governor") {
+        if g.split(',').any(|g| g != "performance") {
+            w.push(format!(
+                "CPU frequency governor is `{g}`: clocks follow load, so run-to-run variance \
+                 grows; for benchmarking set `performance` (`sudo cpupower frequency-set -g performance`)"
+            ));
+        }
+    }
+    let cores = env
+        .get("cpu_logical_cores")
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
+    if let Some(busy) = env.get("cpu_busy_pct").and_then(Value::as_f64) {
+        if busy > 10.0 {
+            w.push(format!(
+                "other processes kept the CPUs {busy:.0}% busy while trtbench was idle: they \
+                 compete for cores and memory bandwidth; stop them or expect noisy numbers"
+            ));
+        }
+    } else if let Some(l1) = env
+        .get("loadavg")
+        .and_then(|v| v.get(0))
+        .and_then(Value::as_f64)
+    {
+        if l1 > 0.5 * cores {
+            w.push(format!(
+                "1-minute load average is {l1:.2} on {cores} logical cores: other work is \
+                 running; stop it or expect noisy numbers"
+            ));
+        }
+    }
+    if env.get("virtualized").and_then(Value::as_bool) == Some(true) {
+        w.push(
+            "running in a virtual machine: neighbours on the host can steal CPU time; \
+             compare only results from the same instance type, and prefer more repeats"
+                .to_owned(),
+        );
+    }
+    if let Some(j) = env.get("jetson") {
+        if j.get("gpu_clocks_locked").and_then(Value::as_bool) == Some(false)
+            || env.get("cpu_clocks_locked").and_then(Value::as_bool) == Some(false)
+        {
+            w.push(
+                "Jetson clocks are not locked: DVFS changes CPU/GPU/EMC clocks during the run; \
+                 run `sudo jetson_clocks` (after choosing the power mode with `sudo nvpmodel -m N`)"
+                    .to_owned(),
+            );
+        }
+        if j.get("power_mode").is_none() {
+            w.push(
+                "Jetson power mode unknown (`nvpmodel -q` failed): record it by hand".to_owned(),
+            );
+        }
+    }
+    w
+}
+
+/// Advice about one point's samples: too few runs, outliers by modified Z-score, a slow
+/// first run (warmup too short).
+pub fn point_warnings(point: &crate::record::Point) -> Vec<String> {
+    use crate::bench::samples::raw;
+    use crate::record::PointKind;
+    let mut w = Vec::new();
+    match point.kind {
+        PointKind::Engine if !point.runs.is_empty() => {
+            let n = point.runs.len();
+            if n < MIN_RUNS {
+                w.push(format!(
+                    "only {n} measured run(s): no confidence interval is possible below \
+                     {MIN_RUNS}; use more repeats"
+                ));
+            }
+            for metric in ["e2e_ms", "ttft_ms", "decode_tok_per_s", "prefill_tok_per_s"] {
+                let Some(v) = raw(point, metric) else {
+                    continue;
+                };
+                let out = crate::bench::stats::outliers(&v, OUTLIER_Z);
+                if !out.is_empty() {
+                    w.push(format!(
+                        "{} of {} runs have outlying {metric} (modified Z-score > {OUTLIER_Z}, \
+                         Iglewicz & Hoaglin 1993): something else ran, or clocks changed; \
+                         re-run on a quiet machine",
+                        out.len(),
+                        v.len()
+                    ));
+                }
+            }
+            if let Some(v) = raw(point, "e2e_ms") {
+                if v.len() >= 3 {
+                    let rest = crate::bench::stats::median(&v[1..]);
+                    if v[0] > 2.0 * rest {
+                        w.push(format!(
+                            "the first measured run took {:.0} ms, over twice the median of the \
+                             others ({rest:.0} ms): warmup was too short; add warmup runs",
+                            v[0]
+                        ));
+                    }
+                }
+            }
+        }
+        PointKind::Load if !point.requests.is_empty() => {
+            let ok = point.requests.iter().filter(|r| r.error.is_none()).count();
+            if ok < MIN_RUNS {
+                w.push(format!(
+                    "only {ok} successful request(s): too few for percentiles; send more requests"
+                ));
+            }
+        }
+        _ => {}
+    }
+    w
 }
 
 #[cfg(test)]
@@ -110,5 +574,90 @@ mod tests {
         assert_eq!(meminfo_bytes(s, "MemAvailable"), Some(20_000_000 * 1024));
         assert_eq!(meminfo_bytes(s, "HugePages_Total"), Some(0));
         assert_eq!(meminfo_bytes(s, "Nope"), None);
+    }
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(
+            parse_l4t_release("# R36 (release), REVISION: 3.0, GCID: 36191598, BOARD: generic")
+                .as_deref(),
+            Some("36.3.0")
+        );
+        let trt10 = "#define TRT_MAJOR_ENTERPRISE 10\n#define TRT_MINOR_ENTERPRISE 3\n\
+                     #define TRT_PATCH_ENTERPRISE 0\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n\
+                     #define NV_TENSORRT_MINOR TRT_MINOR_ENTERPRISE\n#define NV_TENSORRT_PATCH TRT_PATCH_ENTERPRISE\n";
+        assert_eq!(parse_trt_version_header(trt10).as_deref(), Some("10.3.0"));
+        let trt8 = "#define NV_TENSORRT_MAJOR 8 //!< major\n#define NV_TENSORRT_MINOR 6\n#define NV_TENSORRT_PATCH 2\n";
+        assert_eq!(parse_trt_version_header(trt8).as_deref(), Some("8.6.2"));
+    }
+
+    fn write(root: &Path, rel: &str, content: &str) {
+        let p = under(root, rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    #[test]
+    fn fake_jetson_with_unlocked_clocks_and_powersave() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "/proc/cpuinfo",
+            "processor : 0\nModel : NVIDIA Jetson Orin Nano\n\nprocessor : 1\n",
+        );
+        write(
+            root,
+            "/etc/nv_tegra_release",
+            "# R35 (release), REVISION: 4.1, GCID: 1\n",
+        );
+        write(
+            root,
+            "/proc/device-tree/model",
+            "NVIDIA Jetson Orin Nano Developer Kit\0",
+        );
+        for cpu in 0..2 {
+            let b = format!("/sys/devices/system/cpu/cpu{cpu}/cpufreq");
+            write(root, &format!("{b}/scaling_governor"), "schedutil\n");
+            write(root, &format!("{b}/scaling_min_freq"), "115200\n");
+            write(root, &format!("{b}/scaling_max_freq"), "1510400\n");
+        }
+        write(
+            root,
+            "/sys/class/devfreq/17000000.ga10b/min_freq",
+            "306000000\n",
+        );
+        write(
+            root,
+            "/sys/class/devfreq/17000000.ga10b/max_freq",
+            "624750000\n",
+        );
+        write(root, "/proc/loadavg", "1.90 0.50 0.20 2/100 123\n");
+        let env = fingerprint_at(root);
+        assert_eq!(env["cpu_logical_cores"], 2);
+        assert_eq!(env["cpu_governor"], "schedutil");
+        assert_eq!(env["cpu_freq_max_mhz"], 1510);
+        assert_eq!(env["cpu_clocks_locked"], false);
+        assert_eq!(env["jetson"]["l4t_release"], "35.4.1");
+        assert_eq!(
+            env["jetson"]["module"],
+            "NVIDIA Jetson Orin Nano Developer Kit"
+        );
+        assert_eq!(env["jetson"]["gpu_clocks_locked"], false);
+        assert!(
+            env.get("gpus").is_none(),
+            "no GPU keys on a machine without the driver"
+        );
+        let w = warnings(&env).join("\n");
+        assert!(w.contains("schedutil") && w.contains("performance"), "{w}");
+        assert!(w.contains("jetson_clocks"), "{w}");
+        assert!(w.contains("load average is 1.90"), "{w}");
+    }
+
+    #[test]
+    fn quiet_machine_gets_no_machine_warning() {
+        let env =
+            json!({"cpu_governor": "performance", "cpu_busy_pct": 1.0, "cpu_logical_cores": 8});
+        assert!(warnings(&env).is_empty());
     }
 }

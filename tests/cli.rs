@@ -30,10 +30,16 @@ fn run_one_point_records_every_metric() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("| smollm2-135m-q4_1 | 2 | 16 | 4 |"),
-        "{}",
-        stdout(&o)
+    let table = stdout(&o);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| smollm2-135m-q4_1"))
+        .unwrap_or_else(|| panic!("no table row in {table}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(
+        &cells[1..5],
+        &["smollm2-135m-q4_1", "2", "16", "4"],
+        "{row}"
     );
     let r = read_json(&out);
     assert_eq!(r["schema_version"], 1);
@@ -81,6 +87,20 @@ fn run_one_point_records_every_metric() {
         assert!(s["min"].as_f64() <= s["p50"].as_f64() && s["p50"].as_f64() <= s["max"].as_f64());
     }
     assert_eq!(p["summary"]["itl_ms"]["n"], 9);
+    // 9 ITL samples are enough for a bootstrap interval of the median; it brackets it.
+    let itl = &p["summary"]["itl_ms"];
+    let ci = itl["ci95"]["p50"].as_array().unwrap();
+    assert!(ci[0].as_f64() <= itl["p50"].as_f64() && itl["p50"].as_f64() <= ci[1].as_f64());
+    // The sampler recorded an RSS timeline during the measured runs.
+    let timeline = p["memory"]["timeline"].as_array().unwrap();
+    assert!(!timeline.is_empty() && timeline[0]["rss_bytes"].as_u64().unwrap() > 0);
+    // 9 ITL samples are enough for a bootstrap interval of the median; it brackets it.
+    let itl = &p["summary"]["itl_ms"];
+    let ci = itl["ci95"]["p50"].as_array().unwrap();
+    assert!(ci[0].as_f64() <= itl["p50"].as_f64() && itl["p50"].as_f64() <= ci[1].as_f64());
+    // The sampler recorded an RSS timeline during the measured runs.
+    let timeline = p["memory"]["timeline"].as_array().unwrap();
+    assert!(!timeline.is_empty() && timeline[0]["rss_bytes"].as_u64().unwrap() > 0);
     let m = &p["memory"];
     assert_eq!(m["weights_bytes"], 96_576_768);
     assert!(m["peak_rss_bytes"].as_u64().unwrap() > 96_576_768 / 2);
@@ -382,4 +402,50 @@ fn bad_input_gets_a_clear_message_and_exit_2() {
     assert!(e.contains("--batch"), "{e}");
     // Nothing was written by any refused invocation.
     assert!(!out_path.exists());
+}
+
+#[test]
+fn shards_split_a_sweep_and_merge_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 1..=2 {
+        let out = tmp.path().join(format!("shard-{i}.json"));
+        let o = bin()
+            .args([
+                "sweep", "--batch", "1,2", "--isl", "8", "--osl", "2", "--warmup", "0", "--runs",
+                "1",
+            ])
+            .arg("--shard")
+            .arg(format!("{i}/2"))
+            .arg("--engines")
+            .arg(engine())
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let pts = read_json(&out)["points"].as_array().unwrap().clone();
+        assert_eq!(pts.len(), 1);
+        assert_eq!(pts[0]["parameters"]["batch"], i);
+        files.push(out);
+    }
+    let o = bin().arg("report").args(&files).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = stdout(&o);
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| smollm2-135m-q4_1"))
+        .count();
+    assert_eq!(rows, 2, "{md}");
+    let e = fails(
+        &[
+            "sweep",
+            "--shard",
+            "3/2",
+            "--engines",
+            engine().to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("--shard"), "{e}");
 }

@@ -89,6 +89,7 @@ pub struct SweepSpec {
     pub ctx: Option<u32>,
     pub text: Option<PathBuf>,
     pub mem_fraction: Option<f64>,
+    pub sample_ms: Option<u64>,
     /// Text to measure perplexity on (`true` = the default text).
     pub ppl: Option<PplField>,
     pub ppl_ctx: Option<u32>,
@@ -127,6 +128,8 @@ pub struct RunSettings {
     pub text: PathBuf,
     /// Fraction of available memory a point's KV cache may take.
     pub mem_fraction: f64,
+    /// Memory/power sampling interval during measured runs; 0 = off.
+    pub sample_ms: u64,
 }
 
 impl Default for RunSettings {
@@ -140,6 +143,7 @@ impl Default for RunSettings {
             ctx: None,
             text: PathBuf::from(super::workload::DEFAULT_TEXT),
             mem_fraction: 0.9,
+            sample_ms: 50,
         }
     }
 }

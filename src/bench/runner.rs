@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::bench::memory;
 use crate::bench::plan::{PointSpec, RunSettings};
-use crate::bench::stats::{outliers, summarize};
+use crate::bench::stats::summarize;
 use crate::bench::workload::Corpus;
 use crate::engine::{Engine, Request, SessionConfig};
 use crate::error::{Error, Result};
@@ -17,9 +17,6 @@ use crate::record::{
     point_key, unix_now, Clock, Memory, Point, PointKind, RunRecord, Status, Summary,
 };
 use crate::units::{ms, per_s};
-
-/// Threshold on |modified Z| above which a run is flagged (Iglewicz & Hoaglin 1993).
-pub const OUTLIER_Z: f64 = 3.5;
 
 /// Bytes of memory available for new allocations (Linux `MemAvailable`), if known.
 pub fn available_memory_bytes() -> Option<u64> {
@@ -160,6 +157,9 @@ pub fn run_point(
     let mut runs = Vec::with_capacity(settings.runs as usize);
     let mut clock = Clock::HostMonotonic;
     let peak_reset = memory::reset_peak();
+    let sampler = (settings.sample_ms > 0).then(|| {
+        crate::bench::sampler::Sampler::start(std::time::Duration::from_millis(settings.sample_ms))
+    });
     for r in 0..settings.runs {
         if stop.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
@@ -195,15 +195,15 @@ pub fn run_point(
         runs.push(run_record(spec, &g.times, peak));
         tick();
     }
+    let sampled = sampler.map(|s| s.stop());
     drop(session);
 
     let summary = summarize_runs(&runs, clock);
-    let warnings = run_warnings(&runs, settings);
     let parameters = spec.parameters(settings, threads);
     let plan = engine.kv_plan(settings.kv_dtype);
     let mut scalars = BTreeMap::new();
     scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
-    Ok(Point {
+    let mut point = Point {
         key: point_key(&parameters),
         kind: PointKind::Engine,
         status: Status::Ok,
@@ -225,8 +225,35 @@ pub fn run_point(
         requests: Vec::new(),
         summary,
         scalars,
-        warnings,
-    })
+        warnings: Vec::new(),
+    };
+    let exact_peak = point.memory.peak_rss_bytes;
+    if let Some(report) = &sampled {
+        let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
+        report.apply(&mut point, tokens);
+        // VmHWM is exact; the sampler's peak is only as fine as its interval.
+        point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
+    }
+    add_intervals(&mut point, settings.seed);
+    point.warnings = crate::env::point_warnings(&point);
+    Ok(point)
+}
+
+/// Bootstrap confidence intervals of p50 and p99 for every summarised metric, from the
+/// point's own raw samples.
+pub fn add_intervals(point: &mut Point, seed: u64) {
+    let metrics: Vec<String> = point.summary.keys().cloned().collect();
+    for m in metrics {
+        if let Some(raw) = crate::bench::samples::raw(point, &m) {
+            if let Some(s) = point.summary.get_mut(&m) {
+                crate::bench::bootstrap::add_bootstrap_ci(
+                    s,
+                    &raw,
+                    seed ^ crate::bench::bootstrap::DEFAULT_SEED,
+                );
+            }
+        }
+    }
 }
 
 /// Metrics of one run from its phase times.
@@ -310,39 +337,6 @@ pub fn summarize_runs(runs: &[RunRecord], clock: Clock) -> BTreeMap<String, Summ
     out
 }
 
-/// Advice when the figures may mislead (hyperfine's warnings, adapted).
-pub fn run_warnings(runs: &[RunRecord], settings: &RunSettings) -> Vec<String> {
-    let mut w = Vec::new();
-    if runs.len() < 3 {
-        w.push(format!(
-            "only {} measured run(s): stddev and the upper percentiles say little; use --runs 10",
-            runs.len()
-        ));
-    }
-    let e2e: Vec<f64> = runs.iter().map(|r| r.e2e_ms).collect();
-    let out = outliers(&e2e, OUTLIER_Z);
-    if !out.is_empty() {
-        w.push(format!(
-            "{} of {} runs are statistical outliers in E2E latency (modified Z-score > {OUTLIER_Z}, \
-             Iglewicz & Hoaglin 1993): other programs may be competing for the CPU; \
-             close them or raise --runs",
-            out.len(),
-            runs.len()
-        ));
-    }
-    if settings.warmup == 0 && runs.len() >= 2 {
-        let rest = crate::bench::stats::median(&e2e[1..]);
-        if e2e[0] > 1.5 * rest {
-            w.push(format!(
-                "the first run took {:.0}% longer than the median of the rest: caches were cold; \
-                 use --warmup 1 or more",
-                (e2e[0] / rest - 1.0) * 100.0
-            ));
-        }
-    }
-    w
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,28 +374,5 @@ mod tests {
         assert_eq!((r.output_tokens, r.input_tokens), (10, 100));
         let one = run_record(&spec(1, 8, 1), &t, None);
         assert!(one.tpot_ms.is_none() && one.decode_tok_per_s.is_none());
-    }
-
-    #[test]
-    fn warns_on_few_runs_and_outliers() {
-        let t = |e2e: u64| PhaseTimes {
-            clock: Clock::HostMonotonic,
-            prefill: Duration::from_millis(5),
-            ttft: Duration::from_millis(5),
-            steps: vec![],
-            e2e: Duration::from_millis(e2e),
-        };
-        let runs: Vec<RunRecord> = [100, 101, 99, 100, 102, 400]
-            .iter()
-            .map(|e| run_record(&spec(1, 8, 2), &t(*e), None))
-            .collect();
-        let w = run_warnings(&runs, &RunSettings::default());
-        assert!(
-            w.iter()
-                .any(|m| m.contains("1 of 6 runs are statistical outliers")),
-            "{w:?}"
-        );
-        let w = run_warnings(&runs[..2], &RunSettings::default());
-        assert!(w.iter().any(|m| m.contains("only 2 measured")), "{w:?}");
     }
 }

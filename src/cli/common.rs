@@ -44,6 +44,9 @@ pub struct MeasureOpts {
     /// Fraction of available memory the KV cache may take; larger points are refused.
     #[arg(long)]
     pub mem_fraction: Option<f64>,
+    /// Memory/power sampling interval in ms during measured runs (0 = off; default 50).
+    #[arg(long)]
+    pub sample_ms: Option<u64>,
 }
 
 /// Quality options: perplexity beside speed.
@@ -122,6 +125,7 @@ impl MeasureOpts {
             ctx: self.ctx.or(base.ctx),
             text: self.text.clone().unwrap_or(base.text),
             mem_fraction: self.mem_fraction.unwrap_or(base.mem_fraction),
+            sample_ms: self.sample_ms.unwrap_or(base.sample_ms),
         })
     }
 }

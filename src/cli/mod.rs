@@ -10,8 +10,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 pub mod build;
 pub mod build_trt;
 pub mod common;
+pub mod compare;
+pub mod env;
 pub mod fetch;
 pub mod kv;
+pub mod report;
 pub mod run;
 
 /// LLM inference benchmark and engine runner.
@@ -34,6 +37,12 @@ pub enum Command {
     Build(build::Args),
     /// KV-cache plan of an engine: bytes per token, totals, what fits in memory.
     Kv(kv::Args),
+    /// Render results files (merging shards and devices) as Markdown, CSV, HTML, PNG.
+    Report(report::Args),
+    /// Compare two results files metric by metric, with a significance test and a CI gate.
+    Compare(compare::Args),
+    /// Print the hardware and software fingerprint, with advice on noise sources.
+    Env(env::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -73,6 +82,9 @@ pub fn main() -> ExitCode {
         Command::Sweep(a) => run::sweep(a),
         Command::Build(a) => build::run(a),
         Command::Kv(a) => kv::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Env(a) => env::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

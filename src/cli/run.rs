@@ -51,6 +51,9 @@ pub struct SweepArgs {
     /// CUDA graphs axis for GPU engines: `on`, `off` or `on,off`.
     #[arg(long)]
     pub cuda_graphs: Option<String>,
+    /// Run only shard i of n (1-based, contiguous slices of the plan): `--shard 2/4`.
+    #[arg(long)]
+    pub shard: Option<crate::bench::shard::ShardSpec>,
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
@@ -93,6 +96,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         ctx: spec.ctx,
         text: spec.text.clone().unwrap_or(base.text),
         mem_fraction: spec.mem_fraction.unwrap_or(base.mem_fraction),
+        sample_ms: spec.sample_ms.unwrap_or(base.sample_ms),
     };
     let settings = a.measure.settings(base)?;
     let engines = if a.engines.is_empty() {
@@ -117,6 +121,12 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
             .map(|p| format!("sweep spec {}", p.display()))
             .unwrap_or_else(|| "sweep flags".into())
     })?;
+    if let Some(sh) = a.shard {
+        plan.points = crate::bench::shard::shard(plan.points, sh);
+        if plan.points.is_empty() {
+            eprintln!("shard {sh}: no points fall in this shard");
+        }
+    }
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = a.quality.spec(&spec, threads);
     let baseline = a.quality.baseline.clone().or(spec.baseline.clone());
@@ -128,8 +138,8 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
 fn finish(o: Outcome, single: bool, baseline: Option<&str>) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(crate::report::summary_table(&o.results).as_bytes())?;
-    if let Some(t) = crate::report::quant::impact_table(&o.results, baseline) {
+    stdout.write_all(crate::report::markdown(&o.results).as_bytes())?;
+    if let Some(t) = crate::report::impact::impact_table(&o.results, baseline) {
         writeln!(stdout)?;
         stdout.write_all(t.as_bytes())?;
     }

@@ -1,0 +1,112 @@
+//! The raw samples behind each summary metric of a point: per run for engine points, per
+//! successful request for load points, pooled gaps for `itl_ms`. `compare` tests these,
+//! reports bootstrap intervals from them, and warnings look for outliers in them. Also the
+//! direction in which each metric gets worse. Depends on `record` only.
+
+use crate::record::{Point, PointKind};
+
+/// Which way a metric moves when things get worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Latencies, sizes, energy, perplexity.
+    Lower,
+    /// Throughputs, tokens per joule, goodput.
+    Higher,
+}
+
+/// Direction of a metric, from its name (units live in names: `_ms`, `_per_s`, `_bytes`).
+/// `None` for names this does not know; `compare` then reports the ratio without a verdict.
+pub fn better(metric: &str) -> Option<Better> {
+    let m = metric;
+    if m.ends_with("_per_s")
+        || m.ends_with("per_j")
+        || m.contains("goodput")
+        || m.ends_with("_tok_per_s")
+        || m == "throughput"
+    {
+        Some(Better::Higher)
+    } else if m.ends_with("_ms")
+        || m.ends_with("_s")
+        || m.ends_with("_bytes")
+        || m.ends_with("_j")
+        || m.contains("j_per_tok")
+        || m.ends_with("_w")
+        || m == "perplexity"
+        || m.ends_with("error_rate")
+    {
+        Some(Better::Lower)
+    } else {
+        None
+    }
+}
+
+/// Raw samples of `metric` in `point`, or `None` when the point keeps none for it (the
+/// metric is a scalar, or the point failed). Non-finite values are dropped.
+pub fn raw(point: &Point, metric: &str) -> Option<Vec<f64>> {
+    let v: Vec<f64> = match point.kind {
+        PointKind::Engine => engine_samples(point, metric)?,
+        PointKind::Load => load_samples(point, metric)?,
+        PointKind::Quality => return None,
+    };
+    let v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn engine_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
+    let runs = &point.runs;
+    if runs.is_empty() {
+        return None;
+    }
+    Some(match metric {
+        "prefill_ms" => runs.iter().map(|r| r.prefill_ms).collect(),
+        "ttft_ms" => runs.iter().map(|r| r.ttft_ms).collect(),
+        "e2e_ms" => runs.iter().map(|r| r.e2e_ms).collect(),
+        "tpot_ms" => runs.iter().filter_map(|r| r.tpot_ms).collect(),
+        // Every gap of every run: the distribution a streaming user sees.
+        "itl_ms" => runs.iter().flat_map(|r| r.itl_ms.iter().copied()).collect(),
+        "prefill_tok_per_s" => runs.iter().map(|r| r.prefill_tok_per_s).collect(),
+        "decode_tok_per_s" => runs.iter().filter_map(|r| r.decode_tok_per_s).collect(),
+        "output_tok_per_s" => runs.iter().map(|r| r.output_tok_per_s).collect(),
+        "requests_per_s" => runs.iter().map(|r| r.requests_per_s).collect(),
+        "peak_rss_bytes" => runs
+            .iter()
+            .filter_map(|r| r.peak_rss_bytes.map(|b| b as f64))
+            .collect(),
+        _ => return None,
+    })
+}
+
+fn load_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
+    let ok = point.requests.iter().filter(|r| r.error.is_none());
+    Some(match metric {
+        "ttft_ms" => ok.filter_map(|r| r.ttft_ms).collect(),
+        "e2e_ms" | "e2el_ms" => ok.filter_map(|r| r.e2e_ms).collect(),
+        "tpot_ms" => ok.filter_map(|r| r.tpot_ms).collect(),
+        "itl_ms" => ok.flat_map(|r| r.itl_ms.iter().copied()).collect(),
+        // Anything else a load point records per request (queue time, chunk counts, ...).
+        other => {
+            let v: Vec<f64> = ok.filter_map(|r| r.extra.get(other).copied()).collect();
+            if v.is_empty() {
+                return None;
+            }
+            v
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions() {
+        assert_eq!(better("decode_tok_per_s"), Some(Better::Higher));
+        assert_eq!(better("requests_per_s"), Some(Better::Higher));
+        assert_eq!(better("tok_per_j"), Some(Better::Higher));
+        assert_eq!(better("ttft_ms"), Some(Better::Lower));
+        assert_eq!(better("peak_rss_bytes"), Some(Better::Lower));
+        assert_eq!(better("j_per_tok"), Some(Better::Lower));
+        assert_eq!(better("perplexity"), Some(Better::Lower));
+        assert_eq!(better("mystery"), None);
+    }
+}

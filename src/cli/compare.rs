@@ -1,0 +1,98 @@
+//! `trtbench compare BASE NEW`: per-metric ratios with a significance test, and a CI gate
+//! (`--fail-if-slower 5%` exits 1 on a significant regression beyond 5%).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::record::Results;
+use crate::report::compare::{compare, render, Options};
+
+use super::Usage;
+
+/// Parses a percentage: `5%` or `5` mean five percent; returns the fraction (0.05).
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let num = t.strip_suffix('%').unwrap_or(t).trim();
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage (e.g. 5%)"))?;
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(format!("`{s}` must be a percentage >= 0"));
+    }
+    Ok(v / 100.0)
+}
+
+fn parse_alpha(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(format!("`{s}` must be between 0 and 1 (e.g. 0.05)"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Baseline results file.
+    pub base: PathBuf,
+    /// New results file, compared against the baseline.
+    pub new: PathBuf,
+    /// Exit 1 when any metric is significantly worse by more than this (e.g. 5%).
+    #[arg(long, value_parser = parse_percent, value_name = "PCT")]
+    pub fail_if_slower: Option<f64>,
+    /// Changes smaller than this are reported as noise even when significant.
+    #[arg(long, default_value = "2%", value_parser = parse_percent, value_name = "PCT")]
+    pub noise: f64,
+    /// Significance level of the Mann-Whitney U test.
+    #[arg(long, default_value = "0.05", value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// Compare only these metrics (repeat or comma-separate: decode_tok_per_s,ttft_ms).
+    #[arg(long = "metric", value_delimiter = ',')]
+    pub metrics: Vec<String>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let base =
+        Results::load(&a.base).with_context(|| format!("reading base {}", a.base.display()))?;
+    let new = Results::load(&a.new).with_context(|| format!("reading new {}", a.new.display()))?;
+    let opts = Options {
+        noise: a.noise,
+        alpha: a.alpha,
+        fail_if_slower: a.fail_if_slower,
+        metrics: a.metrics,
+    };
+    let c = compare(&base, &new, &opts);
+    {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(render(&c).as_bytes())
+            .context("writing to stdout")?;
+    }
+    if c.matched_points() == 0 {
+        // A gate that compared nothing must not pass silently.
+        return Err(Usage(format!(
+            "{} and {} have no finished point (and metric) in common: nothing was compared",
+            a.base.display(),
+            a.new.display()
+        ))
+        .into());
+    }
+    if c.failed() {
+        anyhow::bail!(
+            "performance regression: at least one metric is significantly worse than \
+             --fail-if-slower allows (see the table above)"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages() {
+        assert_eq!(super::parse_percent("5%"), Ok(0.05));
+        assert_eq!(super::parse_percent("2.5"), Ok(0.025));
+        assert!(super::parse_percent("-1%").is_err());
+        assert!(super::parse_percent("five").is_err());
+    }
+}
