@@ -1,1 +1,152 @@
-fn main() {}
+//! Build script. Without the `tensorrt` feature it does nothing native. With it, it builds
+//! the C++ shim in `cpp/` as a small shared library with CMake (C++17 + CUDA, with a
+//! device-link step: Edge-LLM's static libraries use CUDA separable compilation, so linking
+//! them straight into rustc's link fails with unresolved `__cudaRegisterLinkedBinary_*`),
+//! compiles the cxx bridge and its thin adapter, and links the shim.
+//!
+//! `TRTBENCH_TRT_COMPILE_ONLY=1` compiles the raw-TensorRT part and the bridge against header
+//! trees only and links nothing: it exists for `cargo check --features tensorrt` on machines
+//! without a GPU (CI). A `cargo build` of a binary in that mode fails at link time.
+
+#[path = "build_support/sdk.rs"]
+#[allow(dead_code)]
+mod sdk;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build_support/sdk.rs");
+    // Build scripts see the package's features as cfg; without `tensorrt` nothing native
+    // is compiled.
+    #[cfg(feature = "tensorrt")]
+    tensorrt::build();
+}
+
+#[cfg(feature = "tensorrt")]
+mod tensorrt {
+    use super::sdk;
+    use std::path::Path;
+
+    /// Reads an environment variable and asks cargo to rerun when it changes (ort's pattern).
+    fn env(name: &str) -> Option<String> {
+        println!("cargo:rerun-if-env-changed={name}");
+        std::env::var(name).ok()
+    }
+
+    const BRIDGE: &str = "src/backends/trt/ffi.rs";
+    const CPP_FILES: &[&str] = &[
+        "cpp/CMakeLists.txt",
+        "cpp/bridge.h",
+        "cpp/bridge.cc",
+        "cpp/trt_inspect.h",
+        "cpp/trt_inspect.cpp",
+        "cpp/trt_logger.h",
+        "cpp/edgellm_runner.h",
+        "cpp/edgellm_runner.cpp",
+        "cpp/device_link_stub.cu",
+    ];
+
+    pub fn build() {
+        println!("cargo:rerun-if-changed={BRIDGE}");
+        for f in CPP_FILES {
+            println!("cargo:rerun-if-changed={f}");
+        }
+        let compile_only = sdk::truthy(env("TRTBENCH_TRT_COMPILE_ONLY"));
+        let mode = if compile_only {
+            sdk::Mode::CompileOnly
+        } else {
+            sdk::Mode::Full
+        };
+        let found = match sdk::probe(mode, &env) {
+            Ok(s) => s,
+            Err(e) => {
+                // A panic shows the whole message in cargo's output; never build silently
+                // without the backend that was asked for.
+                panic!("\n{e}\n");
+            }
+        };
+
+        if compile_only {
+            compile_only_build(&found);
+        } else {
+            full_build(&found);
+        }
+    }
+
+    fn bridge_build() -> cc::Build {
+        let mut b = cxx_build::bridge(BRIDGE);
+        b.file("cpp/bridge.cc")
+            .include("cpp")
+            .std("c++17")
+            .flag_if_supported("-Wno-deprecated-declarations");
+        b
+    }
+
+    fn compile_only_build(found: &sdk::Sdk) {
+        println!(
+            "cargo:warning=TRTBENCH_TRT_COMPILE_ONLY: compiling the TensorRT shim and bridge against {} \
+             and {} without linking; binaries built this way do not link",
+            found.trt_include.display(),
+            found.cuda_include.display()
+        );
+        // The raw-TensorRT part, compiled to check it against the headers; not linked.
+        cc::Build::new()
+            .cpp(true)
+            .std("c++17")
+            .file("cpp/trt_inspect.cpp")
+            .include("cpp")
+            .include(&found.trt_include)
+            .include(&found.cuda_include)
+            .flag_if_supported("-Wno-deprecated-declarations")
+            .warnings_into_errors(false)
+            .cargo_metadata(false)
+            .compile("trtbench_trt_inspect_check");
+        // The bridge and adapter need no SDK header: they only see the shim's plain headers.
+        bridge_build()
+            .cargo_metadata(false)
+            .compile("trtbench_bridge_check");
+        println!("cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT=");
+    }
+
+    fn full_build(found: &sdk::Sdk) {
+        let edge_root = found.edge_llm_root.as_ref().expect("probed");
+        let edge_build = found.edge_llm_build.as_ref().expect("probed");
+        let cuda_root = found.cuda_root.as_ref().expect("probed");
+        let trt_lib = found.trt_lib.as_ref().expect("probed");
+        let cuda_lib = found.cuda_lib.as_ref().expect("probed");
+        let plugin = found.edge_llm_plugin.as_ref().expect("probed");
+
+        let mut cfg = cmake::Config::new("cpp");
+        cfg.define("TRT_INCLUDE_DIR", &found.trt_include)
+            .define("TRT_LIB_DIR", trt_lib)
+            .define("CUDA_INCLUDE_DIR", &found.cuda_include)
+            .define("CUDA_LIB_DIR", cuda_lib)
+            .define(
+                "CMAKE_CUDA_COMPILER",
+                Path::new(cuda_root).join("bin").join("nvcc"),
+            )
+            .define("EDGE_LLM_ROOT", edge_root)
+            .define("EDGE_LLM_BUILD_DIR", edge_build)
+            .define(
+                "CMAKE_CUDA_ARCHITECTURES",
+                env("TRTBENCH_CUDA_ARCHITECTURES").unwrap_or_else(|| "native".into()),
+            );
+        if let Some(extra) = env("TRTBENCH_EDGE_LLM_EXTRA_LIBS") {
+            cfg.define("EDGE_LLM_EXTRA_LIBS", extra);
+        }
+        let dst = cfg.build();
+        let lib = dst.join("lib");
+
+        // The bridge (static) calls into the shim (shared): emit the bridge first so the
+        // linker still needs the shim when it reaches it, even with --as-needed.
+        bridge_build().compile("trtbench_bridge");
+        println!("cargo:rustc-link-search=native={}", lib.display());
+        println!("cargo:rustc-link-lib=dylib=trtbench_shim");
+        for dir in [&lib, trt_lib, cuda_lib] {
+            println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
+        }
+        println!(
+            "cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT={}",
+            plugin.display()
+        );
+    }
+}

@@ -460,6 +460,13 @@ pub trait Session {
         None
     }
 
+    /// Facts about how the session was set up that belong in the results, as key → value
+    /// (e.g. whether CUDA-graph capture succeeded and, if not, why; measured vs predicted
+    /// memory). Empty for backends with nothing to add.
+    fn setup_notes(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
     /// Generates `output_len` tokens per prompt, calling `on_token` for each as it becomes
     /// available. Backends whose runtime only runs whole requests (Edge-LLM) override this
     /// and report their own device-side stage times.

@@ -172,6 +172,11 @@ pub fn fingerprint_at(root: &Path) -> Value {
     if let Some(v) = cuda_toolkit_version(root) {
         m.insert("cuda_toolkit_version".into(), json!(v));
     }
+    if let Some(v) = crate::backends::trt::runtime_versions() {
+        for (k, val) in v {
+            m.insert(k.into(), json!(val));
+        }
+    }
     if let Some(v) = tensorrt_version(root) {
         m.insert("tensorrt_version".into(), json!(v));
     }

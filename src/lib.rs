@@ -12,10 +12,13 @@ pub mod bench;
 pub mod build;
 pub mod cli;
 pub mod client;
+#[cfg(feature = "tensorrt")]
+pub mod cuda;
 pub mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
+pub mod jetson;
 pub mod record;
 pub mod report;
 pub mod units;

@@ -200,6 +200,10 @@ pub struct Point {
     pub memory: Memory,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How the point's session was set up, as the backend reports it (CUDA-graph capture
+    /// outcome, measured vs predicted memory, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 /// Tool identity written into every results file.
@@ -373,6 +377,7 @@ mod tests {
             scalars: BTreeMap::new(),
             memory: Memory::default(),
             warnings: vec![],
+            notes: BTreeMap::new(),
         });
         r.save(&path).unwrap();
         let back = Results::load(&path).unwrap();

@@ -294,3 +294,117 @@ fn perplexity_beside_speed_orders_quantizations() {
         err(&o)
     );
 }
+
+#[test]
+fn tensorrt_build_plan_and_validation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("qwen3-0.6b");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    // The fields Edge-LLM's exporter reads from a Hugging Face config (Qwen3-0.6B's values).
+    std::fs::write(
+        ckpt.join("config.json"),
+        r#"{"model_type":"qwen3","num_hidden_layers":28,"num_attention_heads":16,
+            "num_key_value_heads":8,"head_dim":128,"hidden_size":1024,"vocab_size":151936}"#,
+    )
+    .unwrap();
+    let c = ckpt.to_str().unwrap();
+    let out = tmp.path().join("eng");
+    let o = run(&[
+        "build",
+        "--backend",
+        "tensorrt",
+        "--from",
+        c,
+        "--quant",
+        "int4_awq",
+        "--max-input-len",
+        "1024",
+        "--max-seq-len",
+        "2048",
+        "--mem-budget",
+        "1GiB",
+        "--out",
+        out.to_str().unwrap(),
+        "--plan",
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    // 2 × 28 layers × 8 KV heads × 128 × 2 B = 112 KiB per token; 2048 tokens per slot =
+    // 224 MiB per sequence, so a 1 GiB budget holds 4 sequences.
+    assert!(
+        plan.contains("max batch 4") && plan.contains("KV capacity 2048"),
+        "{plan}"
+    );
+    let lines: Vec<&str> = plan.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 3, "{plan}");
+    assert!(
+        lines[0].starts_with("tensorrt-edgellm-quantize llm")
+            && lines[0].contains("--quantization int4_awq")
+    );
+    assert!(lines[1].starts_with("tensorrt-edgellm-export"));
+    assert!(
+        lines[2].contains("--maxBatchSize=4") && lines[2].contains("--maxKVCacheCapacity=2048")
+    );
+    assert!(lines[2].contains("--maxInputLen=1024"));
+    assert!(!out.exists(), "--plan must not create anything");
+
+    let o = run(&[
+        "build",
+        "--backend",
+        "tensorrt",
+        "--from",
+        c,
+        "--quant",
+        "int5",
+        "--plan",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("int4_awq") && err(&o).contains("nvfp4"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&[
+        "build",
+        "--backend",
+        "tensorrt",
+        "--from",
+        c,
+        "--quant",
+        "fp8",
+        "--max-input-len",
+        "512",
+        "--max-seq-len",
+        "256",
+        "--plan",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--max-seq-len"), "{}", err(&o));
+    // Without the Edge-LLM tools the build says what to install (nothing is created).
+    let o = bin()
+        .args([
+            "build",
+            "--backend",
+            "tensorrt",
+            "--from",
+            c,
+            "--quant",
+            "fp16",
+            "--max-batch",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("TRTBENCH_EDGE_LLM_ROOT")
+        .env_remove("TRTBENCH_EDGE_LLM_BUILD")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("pip install tensorrt-edgellm"),
+        "{}",
+        err(&o)
+    );
+    assert!(!out.exists());
+}

@@ -3,4 +3,5 @@
 mod build;
 mod cli;
 mod report;
+mod trt;
 mod util;

@@ -380,6 +380,7 @@ fn synthetic(mean_tok_s: f64, sd: f64, runs: usize, seed: u64) -> Results {
             scalars: BTreeMap::new(),
             memory: Memory::default(),
             warnings: vec![],
+            notes: Default::default(),
         });
     }
     r

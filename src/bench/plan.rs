@@ -279,22 +279,6 @@ pub fn expand(
     })
 }
 
-/// Parses `on,off` / `true,false` lists for `--cuda-graphs`.
-pub fn parse_on_off(s: &str) -> Result<Vec<Option<bool>>> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p {
-            "on" | "true" | "1" => Ok(Some(true)),
-            "off" | "false" | "0" => Ok(Some(false)),
-            other => Err(Error::config(
-                "--cuda-graphs",
-                format!("`{other}` is not on/off"),
-            )),
-        })
-        .collect()
-}
-
 /// Resolves a spec's list field, preferring the flag's value.
 pub fn pick_list(
     key: &str,
@@ -337,10 +321,16 @@ mod tests {
         assert_eq!(p.points[4].engine_dir, PathBuf::from("b"));
         let err = expand(&e, &[0], &[8], &[4], &[], RunSettings::default()).unwrap_err();
         assert!(err.to_string().contains("--batch") && err.is_usage());
-        let g = parse_on_off("on,off").unwrap();
-        let p = expand(&e[..1], &[1], &[8], &[4], &g, RunSettings::default()).unwrap();
+        let p = expand(
+            &e[..1],
+            &[1],
+            &[8],
+            &[4],
+            &[Some(true), Some(false)],
+            RunSettings::default(),
+        )
+        .unwrap();
         assert_eq!(p.points.len(), 2);
-        assert!(parse_on_off("maybe").is_err());
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub fn quality_point(engine: &dyn Engine, engine_name: &str, spec: &PplSpec) -> 
             ..Memory::default()
         },
         warnings: Vec::new(),
+        notes: BTreeMap::new(),
     };
     match perplexity(engine, spec) {
         Ok(p) => {

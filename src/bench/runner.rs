@@ -111,6 +111,7 @@ pub fn failed_point(
         scalars: BTreeMap::new(),
         memory: Memory::default(),
         warnings: Vec::new(),
+        notes: BTreeMap::new(),
     }
 }
 
@@ -135,6 +136,7 @@ pub fn run_point(
     cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
     let mut session = engine.session(&cfg)?;
     let kv_allocated = session.kv_allocated_bytes();
+    let notes = session.setup_notes();
     let isl = spec.isl as usize;
     let batch = spec.batch as usize;
 
@@ -226,6 +228,7 @@ pub fn run_point(
         summary,
         scalars,
         warnings: Vec::new(),
+        notes: BTreeMap::new(),
     };
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
@@ -234,6 +237,7 @@ pub fn run_point(
         // VmHWM is exact; the sampler's peak is only as fine as its interval.
         point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
     }
+    point.notes = notes;
     add_intervals(&mut point, settings.seed);
     point.warnings = crate::env::point_warnings(&point);
     Ok(point)

@@ -701,6 +701,7 @@ mod tests {
             scalars: Default::default(),
             memory: Default::default(),
             warnings: vec![],
+            notes: Default::default(),
         };
         r.apply(&mut p, 100);
         assert!(p.scalars.is_empty() && p.memory.peak_rss_bytes.is_none());

@@ -345,6 +345,9 @@ pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outc
         }
     }
     bar.finish_and_clear();
+    if annotate_graph_speedups(&mut results) {
+        results.save(&path)?;
+    }
     let count = |st: Status| results.points.iter().filter(|p| p.status == st).count();
     let (failed, skipped) = (count(Status::Error), count(Status::Skipped));
     Ok(Outcome {
@@ -355,4 +358,85 @@ pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outc
         interrupted,
         bad_input,
     })
+}
+
+/// For every point run with CUDA graphs on whose twin ran with them off, records the decode
+/// speedup (TPOT off ÷ TPOT on) as the scalar `cuda_graph_speedup` on the "on" point.
+/// Returns whether anything changed.
+pub fn annotate_graph_speedups(results: &mut Results) -> bool {
+    use crate::backends::trt::timing::{graph_speedups, GraphRow};
+    let rows: Vec<GraphRow> = results
+        .points
+        .iter()
+        .filter(|p| p.status == Status::Ok)
+        .filter_map(|p| {
+            let on = p.parameters.get("cuda_graphs")?.as_bool()?;
+            let tpot = p.summary.get("tpot_ms")?.mean;
+            let mut params = p.parameters.clone();
+            params.remove("cuda_graphs");
+            Some(GraphRow {
+                key_without_graphs: crate::record::point_key(&params),
+                graphs_on: on,
+                tpot_ms: tpot,
+            })
+        })
+        .collect();
+    let speedups = graph_speedups(&rows);
+    for sp in &speedups {
+        if let Some(p) = results.points.iter_mut().find(|p| {
+            p.parameters.get("cuda_graphs").and_then(|v| v.as_bool()) == Some(true) && {
+                let mut params = p.parameters.clone();
+                params.remove("cuda_graphs");
+                crate::record::point_key(&params) == sp.key
+            }
+        }) {
+            p.scalars.insert("cuda_graph_speedup".into(), sp.speedup);
+        }
+    }
+    !speedups.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Memory, Point, PointKind};
+    use std::collections::BTreeMap;
+
+    fn point(graphs: bool, tpot: f64) -> Point {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("engine".to_string(), serde_json::json!("e"));
+        parameters.insert("cuda_graphs".to_string(), serde_json::json!(graphs));
+        let mut summary = BTreeMap::new();
+        summary.insert(
+            "tpot_ms".to_string(),
+            crate::bench::stats::summarize(&[tpot], "ms", None).unwrap(),
+        );
+        Point {
+            key: crate::record::point_key(&parameters),
+            kind: PointKind::Engine,
+            status: Status::Ok,
+            error: None,
+            parameters,
+            engine: None,
+            started_unix_s: 0.0,
+            wall_s: 0.0,
+            warmup_runs: 0,
+            runs: vec![],
+            requests: vec![],
+            summary,
+            scalars: BTreeMap::new(),
+            memory: Memory::default(),
+            warnings: vec![],
+            notes: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn graph_speedup_lands_on_the_graphs_on_point() {
+        let mut r = Results::new(vec![], serde_json::json!({}));
+        r.points = vec![point(true, 8.0), point(false, 10.0)];
+        assert!(annotate_graph_speedups(&mut r));
+        assert_eq!(r.points[0].scalars["cuda_graph_speedup"], 1.25);
+        assert!(r.points[1].scalars.is_empty());
+    }
 }

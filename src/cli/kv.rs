@@ -110,6 +110,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("  largest batch at seq {}: {max_batch}", a.seq);
         println!("  longest seq at batch {}: {max_seq}", a.batch);
     }
+    if m.backend == crate::engine::BackendKind::EdgeLlm && !a.json {
+        match crate::backends::trt::config::plan_from_config(&a.engine) {
+            Ok(p) => println!(
+                "  engine reserves     {} at construction (max batch {} × KV capacity {} tokens, {} pages of 128, {})",
+                human_bytes(p.kv_bytes),
+                p.max_batch,
+                p.kv_capacity,
+                p.pool_pages,
+                p.kv_dtype.as_str()
+            ),
+            Err(e) => println!("  engine reservation unknown: {e}"),
+        }
+    }
     if !fits {
         let advice = match (max_batch, max_seq) {
             (0, 0) => "no batch fits this sequence length".to_owned(),

@@ -13,6 +13,7 @@ pub mod common;
 pub mod compare;
 pub mod env;
 pub mod fetch;
+pub mod inspect;
 pub mod kv;
 pub mod report;
 pub mod run;
@@ -43,6 +44,8 @@ pub enum Command {
     Compare(compare::Args),
     /// Print the hardware and software fingerprint, with advice on noise sources.
     Env(env::Args),
+    /// Describe a TensorRT engine file: I/O tensors, profiles, memory (needs `tensorrt`).
+    Inspect(inspect::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Env(a) => env::run(a),
+        Command::Inspect(a) => inspect::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::bench::plan::{self, expand, expand_engines, pick_list, RunSettings, SweepSpec};
+use crate::bench::plan::{expand, expand_engines, pick_list, RunSettings, SweepSpec};
 use crate::cli::common::{execute, MeasureOpts, Outcome, OutputOpts, QualityOpts};
 use crate::cli::Usage;
 use crate::record::Status;
@@ -111,7 +111,10 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     let isl = pick_list("--isl", a.isl.as_deref(), spec.isl.as_ref())?.unwrap_or(vec![128]);
     let osl = pick_list("--osl", a.osl.as_deref(), spec.osl.as_ref())?.unwrap_or(vec![32]);
     let graphs = match (&a.cuda_graphs, &spec.cuda_graphs) {
-        (Some(s), _) => plan::parse_on_off(s)?,
+        (Some(s), _) => crate::backends::trt::parse_graph_axis(s)?
+            .into_iter()
+            .map(Some)
+            .collect(),
         (None, Some(v)) => v.iter().map(|b| Some(*b)).collect(),
         (None, None) => vec![],
     };

@@ -1,0 +1,146 @@
+// Plain C++ over TensorRT Edge-LLM 0.10's runtime. Every call below was read in the 0.10.0
+// source tree (paths relative to its root):
+//   cpp/runtime/llmInferenceRuntime.h  LLMInferenceRuntime(engineDir, multimodalEngineDir,
+//       loraWeightsMap, stream, ContextCacheConfig = {}, checkpointDir = ""), throws
+//       std::runtime_error; captureDecodingCUDAGraph(stream) -> bool;
+//       handleRequest(request, response, stream) -> bool.
+//   cpp/runtime/llmRuntimeUtils.h      LLMGenerationRequest{requests[{messages[{role,
+//       contents[{type, content}]}]}], temperature, topP, topK, maxGenerateLength (these four
+//       have NO default initializer), applyChatTemplate, addGenerationPrompt};
+//       LLMGenerationResponse{outputIds, finishReasons, inputTokenCounts}.
+//   cpp/runtime/streaming.h            finishReasonName(FinishReason).
+//   cpp/profiling/timer.h              setProfilingEnabled(bool); trt_edgellm::gTimer
+//       .reset()/.getTimingData(stageId) -> optional<StageTimingData{gpuTimesMs}>.
+//   cpp/profiling/metrics.h            StageNames::kLLM_PREFILL ("llm_prefill"),
+//       kLLM_GENERATION ("llm_generation").
+//   cpp/common/trtUtils.h              loadEdgellmPluginLib(): dlopen($EDGELLM_PLUGIN_PATH),
+//       default relative "build/libNvInfer_edgellm_plugin.so".
+//   cpp/runtime/llmInferenceRuntime.cpp  EDGELLM_IGNORE_EOS is read with getenv on every
+//       handleRequest; when set the run produces exactly maxGenerateLength tokens.
+//   cpp/common/version.h               version::kRUNTIME_VERSION.
+// Edge-LLM's logger (cpp/common/logger.h) prints to stdout/stderr and has no sink hook, so
+// failures carry the exception text or a pointer to stderr, not captured log lines.
+#include "edgellm_runner.h"
+
+#include "common/trtUtils.h"
+#include "common/version.h"
+#include "profiling/metrics.h"
+#include "profiling/timer.h"
+#include "runtime/llmInferenceRuntime.h"
+#include "runtime/streaming.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace trtbench
+{
+
+namespace rt = trt_edgellm::rt;
+
+struct EdgeLlmRunner::Impl
+{
+    cudaStream_t stream{nullptr};
+    std::unique_ptr<void, trt_edgellm::DlDeleter> plugin{nullptr, trt_edgellm::DlDeleter{}};
+    std::unique_ptr<rt::LLMInferenceRuntime> runtime;
+};
+
+EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
+    : mImpl(std::make_unique<Impl>())
+{
+    if (options.pluginPath.empty())
+    {
+        throw std::runtime_error("Edge-LLM plugin path is empty (its default is a relative path; pass it explicitly)");
+    }
+    // The runtime reads these from the environment; set them before anything loads.
+    if (setenv("EDGELLM_PLUGIN_PATH", options.pluginPath.c_str(), 1) != 0)
+    {
+        throw std::runtime_error("setenv(EDGELLM_PLUGIN_PATH) failed");
+    }
+    if (options.ignoreEos && setenv("EDGELLM_IGNORE_EOS", "1", 1) != 0)
+    {
+        throw std::runtime_error("setenv(EDGELLM_IGNORE_EOS) failed");
+    }
+    mImpl->plugin = trt_edgellm::loadEdgellmPluginLib();
+    if (!mImpl->plugin)
+    {
+        throw std::runtime_error("cannot load the Edge-LLM plugin library " + options.pluginPath
+            + " (dlopen failed; Edge-LLM logged the reason to stderr)");
+    }
+    mImpl->stream = reinterpret_cast<cudaStream_t>(options.stream);
+    std::unordered_map<std::string, std::string> const noLora;
+    // Constructor throws std::runtime_error on a bad engine directory; let it propagate.
+    mImpl->runtime = std::make_unique<rt::LLMInferenceRuntime>(options.engineDir, std::string{}, noLora, mImpl->stream);
+}
+
+EdgeLlmRunner::~EdgeLlmRunner() = default;
+
+bool EdgeLlmRunner::captureDecodeGraphs()
+{
+    return mImpl->runtime->captureDecodingCUDAGraph(mImpl->stream);
+}
+
+EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
+{
+    rt::LLMGenerationRequest req;
+    for (auto const& prompt : request.prompts)
+    {
+        rt::LLMGenerationRequest::Request r;
+        rt::Message m;
+        m.role = "user";
+        m.contents.push_back(rt::Message::MessageContent{"text", prompt});
+        r.messages.push_back(std::move(m));
+        req.requests.push_back(std::move(r));
+    }
+    // No defaults exist for these four fields: set every one.
+    req.temperature = request.temperature;
+    req.topP = request.topP;
+    req.topK = request.topK;
+    req.maxGenerateLength = request.maxGenerateLength;
+    // The prompt is already the exact text to prefill: no template, no assistant header.
+    req.applyChatTemplate = false;
+    req.addGenerationPrompt = false;
+
+    trt_edgellm::setProfilingEnabled(request.profile);
+    trt_edgellm::gTimer.reset();
+
+    rt::LLMGenerationResponse resp;
+    bool const ok = mImpl->runtime->handleRequest(req, resp, mImpl->stream);
+    if (!ok)
+    {
+        trt_edgellm::setProfilingEnabled(false);
+        throw std::runtime_error("handleRequest returned false (Edge-LLM logged the reason to stderr)");
+    }
+
+    EdgeLlmResult out;
+    out.outputIds = resp.outputIds;
+    out.inputTokenCounts = resp.inputTokenCounts;
+    for (auto r : resp.finishReasons)
+    {
+        out.finishReasons.emplace_back(rt::finishReasonName(r));
+    }
+    if (request.profile)
+    {
+        // getTimingData resolves the pending end events (cudaEventSynchronize) after the
+        // request finished: no synchronisation is added inside the decode loop by us.
+        if (auto p = trt_edgellm::gTimer.getTimingData(trt_edgellm::metrics::StageNames::kLLM_PREFILL))
+        {
+            out.prefillMs = p->gpuTimesMs;
+        }
+        if (auto g = trt_edgellm::gTimer.getTimingData(trt_edgellm::metrics::StageNames::kLLM_GENERATION))
+        {
+            out.generationMs = g->gpuTimesMs;
+        }
+    }
+    trt_edgellm::setProfilingEnabled(false);
+    return out;
+}
+
+std::string edgeLlmVersion()
+{
+    return trt_edgellm::version::kRUNTIME_VERSION;
+}
+
+} // namespace trtbench

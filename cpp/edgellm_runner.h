@@ -1,0 +1,66 @@
+// Plain C++ over TensorRT Edge-LLM's C++ runtime (trt_edgellm::rt::LLMInferenceRuntime).
+// No Edge-LLM, TensorRT or CUDA type appears in this header (pimpl), so the cxx adapter
+// compiles without any SDK. Edge-LLM ships no installable headers: this is the one file
+// pair that can only be compiled against an Edge-LLM source tree.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace trtbench
+{
+
+struct EdgeLlmOptions
+{
+    std::string engineDir;  //!< Directory with llm.engine + config.json + tokenizer files.
+    std::string pluginPath; //!< Absolute path of libNvInfer_edgellm_plugin.so (default is relative).
+    uintptr_t stream{0};    //!< cudaStream_t / CUstream owned by the caller.
+    bool ignoreEos{true};   //!< Generate exactly maxGenerateLength tokens (EDGELLM_IGNORE_EOS).
+};
+
+struct EdgeLlmRequest
+{
+    std::vector<std::string> prompts; //!< One user text per sequence, sent without chat template.
+    float temperature{0.0F};
+    float topP{1.0F};
+    int64_t topK{1};
+    int64_t maxGenerateLength{1};
+    bool profile{true}; //!< Record the runtime's CUDA-event stage times for this request.
+};
+
+struct EdgeLlmResult
+{
+    std::vector<std::vector<int32_t>> outputIds;
+    std::vector<int32_t> inputTokenCounts; //!< As the runtime tokenized the prompts.
+    std::vector<std::string> finishReasons;
+    std::vector<float> prefillMs;    //!< One per llm_prefill stage run (CUDA events).
+    std::vector<float> generationMs; //!< One per llm_generation stage run (decode step).
+};
+
+class EdgeLlmRunner
+{
+public:
+    //! Loads the plugin library, then constructs the runtime. Throws std::runtime_error.
+    explicit EdgeLlmRunner(EdgeLlmOptions const& options);
+    ~EdgeLlmRunner();
+    EdgeLlmRunner(EdgeLlmRunner const&) = delete;
+    EdgeLlmRunner& operator=(EdgeLlmRunner const&) = delete;
+
+    //! Captures the decode-step CUDA graphs (one per batch size). False when any capture
+    //! failed; the runtime then falls back to plain enqueueV3.
+    bool captureDecodeGraphs();
+
+    //! Runs one batch request to completion. Throws std::runtime_error on failure.
+    EdgeLlmResult generate(EdgeLlmRequest const& request);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> mImpl;
+};
+
+//! Edge-LLM runtime version the shim was compiled against (trt_edgellm::version).
+std::string edgeLlmVersion();
+
+} // namespace trtbench

@@ -1,0 +1,709 @@
+//! Edge-LLM engine directories as data: the `config.json` the runtime reads, the KV-cache
+//! plan it implies, the limits to build an engine with for a memory budget, and the
+//! `trtbench.json` manifest made from an engine directory. Pure Rust, compiled without any
+//! feature, so `trtbench kv` and `trtbench build --backend tensorrt` work on any machine.
+//!
+//! Field names and rules follow Edge-LLM 0.10's parser (`cpp/runtime/config/
+//! llmEngineConfig.cpp`, `parseCoreFields` and `populateLayerTypes`), its exporter
+//! (`tensorrt_edgellm/checkpoint/checkpoint_utils.py`, `build_runtime_llm_config_dict`) and
+//! its builder (`cpp/builder/llmBuilder.h`, `LLMBuilderConfig::toJson`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::engine::{
+    BackendKind, FileEntry, KvDtype, KvPlan, Manifest, ModelDims, Source, MANIFEST_VERSION,
+};
+use crate::error::{Error, Result};
+
+/// Edge-LLM's KV page: every sequence slot reserves its capacity rounded up to whole pages
+/// (`cpp/common/pagedKvTypes.h`, `kTOKENS_PER_PAGE`).
+pub const TOKENS_PER_PAGE: u32 = 128;
+
+/// Largest capacity that stays int32 after rounding to pages (`kMAX_KV_CACHE_CAPACITY`).
+pub const MAX_KV_CACHE_CAPACITY: u64 =
+    (i32::MAX as u64 / TOKENS_PER_PAGE as u64) * TOKENS_PER_PAGE as u64;
+
+/// Name of the runtime config in a vanilla engine directory.
+pub const CONFIG_FILE: &str = "config.json";
+/// Name of the engine file in a vanilla engine directory (`llmBuilder.cpp`).
+pub const ENGINE_FILE: &str = "llm.engine";
+
+/// The `builder_config` object: limits fixed at engine build time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderLimits {
+    pub max_batch_size: u32,
+    pub max_input_len: u32,
+    /// Per-sequence KV capacity in tokens (prompt + generated).
+    pub max_kv_cache_capacity: u32,
+    /// Pages in the KV pool: at least `max_batch_size × ceil(capacity / 128)`.
+    pub max_kv_pool_pages: u64,
+    pub max_lora_rank: u32,
+}
+
+/// KV geometry of one attention layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvLayer {
+    pub kv_heads: u32,
+    pub head_dim: u32,
+}
+
+/// The fields of an Edge-LLM `config.json` that trtbench uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeLlmConfig {
+    pub model_type: Option<String>,
+    pub edgellm_version: Option<String>,
+    pub engine_role: String,
+    pub spec_decode_type: String,
+    pub num_hidden_layers: u32,
+    pub num_attention_heads: Option<u32>,
+    pub num_key_value_heads: u32,
+    pub head_dim: u32,
+    pub hidden_size: u32,
+    pub vocab_size: u32,
+    pub max_position_embeddings: Option<u32>,
+    /// As written (`fp16`, `fp8`, `bf16`, `int8`, `fp32`).
+    pub kv_cache_dtype: String,
+    /// One entry per layer that holds KV cache (Mamba layers hold none).
+    pub kv_layers: Vec<KvLayer>,
+    pub builder: BuilderLimits,
+}
+
+fn field<'a>(obj: &'a Value, key: &str, path: &Path) -> Result<&'a Value> {
+    obj.get(key)
+        .ok_or_else(|| Error::bad_file(path, format!("missing required field `{key}`")))
+}
+
+fn positive(obj: &Value, key: &str, path: &Path, prefix: &str) -> Result<u32> {
+    let v = field(obj, key, path)?;
+    match v.as_u64() {
+        Some(n) if n > 0 && n <= i32::MAX as u64 => Ok(n as u32),
+        _ => Err(Error::bad_file(
+            path,
+            format!("field `{prefix}{key}` must be a positive 32-bit integer, found {v}"),
+        )),
+    }
+}
+
+fn opt_u32(obj: &Value, key: &str, path: &Path) -> Result<Option<u32>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= u32::MAX as u64)
+            .map(|n| Some(n as u32))
+            .ok_or_else(|| {
+                Error::bad_file(path, format!("field `{key}` must be an integer, found {v}"))
+            }),
+    }
+}
+
+fn opt_str(obj: &Value, key: &str) -> Option<String> {
+    obj.get(key).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+/// The KV element type trtbench models for an Edge-LLM `kv_cache_dtype` string.
+pub fn kv_dtype_of(name: &str) -> Option<KvDtype> {
+    match name {
+        "fp16" => Some(KvDtype::F16),
+        "bf16" => Some(KvDtype::Bf16),
+        "fp8" => Some(KvDtype::Fp8),
+        "fp32" => Some(KvDtype::F32),
+        // int8 KV is accepted by the runtime but trtbench's KvDtype has no plain int8.
+        _ => None,
+    }
+}
+
+impl EdgeLlmConfig {
+    /// Parses `config.json` text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| Error::bad_file(path, format!("invalid JSON: {e}")))?;
+        if !v.is_object() {
+            return Err(Error::bad_file(path, "expected a JSON object"));
+        }
+        let num_hidden_layers = positive(&v, "num_hidden_layers", path, "")?;
+        let num_key_value_heads = positive(&v, "num_key_value_heads", path, "")?;
+        let head_dim = positive(&v, "head_dim", path, "")?;
+        let hidden_size = positive(&v, "hidden_size", path, "")?;
+        let vocab_size = positive(&v, "vocab_size", path, "")?;
+        let kv_cache_dtype = field(&v, "kv_cache_dtype", path)?
+            .as_str()
+            .ok_or_else(|| Error::bad_file(path, "field `kv_cache_dtype` must be a string"))?
+            .to_owned();
+        if !matches!(
+            kv_cache_dtype.as_str(),
+            "fp16" | "fp8" | "int8" | "bf16" | "fp32"
+        ) {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "field `kv_cache_dtype` is `{kv_cache_dtype}` (Edge-LLM accepts fp16, fp8, int8, bf16, fp32)"
+                ),
+            ));
+        }
+
+        let bc = field(&v, "builder_config", path)?;
+        if !bc.is_object() {
+            return Err(Error::bad_file(
+                path,
+                "field `builder_config` must be an object",
+            ));
+        }
+        let p = "builder_config.";
+        let builder = BuilderLimits {
+            max_batch_size: positive(bc, "max_batch_size", path, p)?,
+            max_input_len: positive(bc, "max_input_len", path, p)?,
+            max_kv_cache_capacity: positive(bc, "max_kv_cache_capacity", path, p)?,
+            max_kv_pool_pages: field(bc, "max_kv_pool_pages", path)?
+                .as_u64()
+                .ok_or_else(|| {
+                    Error::bad_file(
+                        path,
+                        "field `builder_config.max_kv_pool_pages` must be a non-negative integer",
+                    )
+                })?,
+            max_lora_rank: opt_u32(bc, "max_lora_rank", path)?.unwrap_or(0),
+        };
+        if u64::from(builder.max_kv_cache_capacity) > MAX_KV_CACHE_CAPACITY {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "builder_config.max_kv_cache_capacity {} exceeds {MAX_KV_CACHE_CAPACITY}",
+                    builder.max_kv_cache_capacity
+                ),
+            ));
+        }
+        if builder.max_input_len > builder.max_kv_cache_capacity {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "builder_config.max_input_len ({}) cannot be greater than max_kv_cache_capacity ({})",
+                    builder.max_input_len, builder.max_kv_cache_capacity
+                ),
+            ));
+        }
+        let min_pages = min_pool_pages(builder.max_batch_size, builder.max_kv_cache_capacity);
+        if builder.max_kv_pool_pages < min_pages {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "builder_config.max_kv_pool_pages ({}) is below the minimum active pages ({min_pages})",
+                    builder.max_kv_pool_pages
+                ),
+            ));
+        }
+
+        let kv_layers = kv_layers(&v, num_hidden_layers, num_key_value_heads, head_dim, path)?;
+
+        Ok(EdgeLlmConfig {
+            model_type: opt_str(&v, "model").or_else(|| opt_str(&v, "model_type")),
+            edgellm_version: opt_str(&v, "edgellm_version"),
+            engine_role: opt_str(&v, "engine_role").unwrap_or_else(|| "llm".into()),
+            spec_decode_type: opt_str(&v, "spec_decode_type").unwrap_or_else(|| "none".into()),
+            num_hidden_layers,
+            num_attention_heads: opt_u32(&v, "num_attention_heads", path)?,
+            num_key_value_heads,
+            head_dim,
+            hidden_size,
+            vocab_size,
+            max_position_embeddings: opt_u32(&v, "max_position_embeddings", path)?,
+            kv_cache_dtype,
+            kv_layers,
+            builder,
+        })
+    }
+
+    /// Reads `dir/config.json`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Self::parse(&text, &path)
+    }
+
+    /// The modelled KV element type, or a config error for one trtbench cannot size.
+    pub fn kv_dtype(&self) -> Result<KvDtype> {
+        kv_dtype_of(&self.kv_cache_dtype).ok_or_else(|| {
+            Error::config(
+                "kv_cache_dtype",
+                format!(
+                    "Edge-LLM KV dtype `{}` is not modelled by trtbench's KV planner",
+                    self.kv_cache_dtype
+                ),
+            )
+        })
+    }
+
+    /// Model dimensions for the manifest. Heads default to hidden/head_dim when the config
+    /// omits `num_attention_heads`.
+    pub fn dims(&self) -> ModelDims {
+        ModelDims {
+            arch: self.model_type.clone().unwrap_or_else(|| "unknown".into()),
+            layers: self.num_hidden_layers,
+            heads: self
+                .num_attention_heads
+                .unwrap_or(self.hidden_size / self.head_dim.max(1)),
+            kv_heads: self.num_key_value_heads,
+            head_dim: self.head_dim,
+            embedding: self.hidden_size,
+            vocab: self.vocab_size,
+            context_train: self.max_position_embeddings.unwrap_or(0),
+            params: None,
+        }
+    }
+}
+
+/// Per-layer KV geometry, following `populateLayerTypes`: explicit `kv_layer_configs` with
+/// `layer_types` (null entries are Mamba layers), else uniform over `num_attention_layers`
+/// (default `num_hidden_layers`).
+fn kv_layers(
+    v: &Value,
+    layers: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    path: &Path,
+) -> Result<Vec<KvLayer>> {
+    if let Some(cfgs) = v.get("kv_layer_configs") {
+        let types = v
+            .get("layer_types")
+            .and_then(|t| t.as_array())
+            .ok_or_else(|| {
+                Error::bad_file(
+                    path,
+                    "field `kv_layer_configs` requires an array `layer_types`",
+                )
+            })?;
+        let cfgs = cfgs
+            .as_array()
+            .ok_or_else(|| Error::bad_file(path, "field `kv_layer_configs` must be an array"))?;
+        if cfgs.len() != types.len() {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "layer_types ({}) and kv_layer_configs ({}) must have equal length",
+                    types.len(),
+                    cfgs.len()
+                ),
+            ));
+        }
+        let mut out = Vec::new();
+        for (i, (t, c)) in types.iter().zip(cfgs).enumerate() {
+            match t.as_str() {
+                Some("attention") => {
+                    let h = c.get("num_kv_heads").and_then(Value::as_u64);
+                    let d = c.get("head_dim").and_then(Value::as_u64);
+                    match (h, d) {
+                        (Some(h), Some(d)) if h > 0 && d > 0 => out.push(KvLayer {
+                            kv_heads: h as u32,
+                            head_dim: d as u32,
+                        }),
+                        _ => {
+                            return Err(Error::bad_file(
+                                path,
+                                format!(
+                                "kv_layer_configs[{i}] needs positive num_kv_heads and head_dim"
+                            ),
+                            ))
+                        }
+                    }
+                }
+                Some("mamba") => {}
+                other => {
+                    return Err(Error::bad_file(
+                        path,
+                        format!("layer_types[{i}] is {other:?} (expected attention or mamba)"),
+                    ))
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let attn = opt_u32(v, "num_attention_layers", path)?.unwrap_or(layers);
+    Ok(vec![KvLayer { kv_heads, head_dim }; attn as usize])
+}
+
+/// Minimum KV pool pages: every slot reserves its whole capacity
+/// (`computeMinimumKvPoolPages` in `cpp/common/pagedKvTypes.h`).
+pub fn min_pool_pages(max_batch: u32, capacity: u32) -> u64 {
+    u64::from(max_batch) * u64::from(capacity).div_ceil(u64::from(TOKENS_PER_PAGE))
+}
+
+/// Rounds a token count up to whole KV pages.
+pub fn round_to_pages(tokens: u64) -> u64 {
+    tokens.div_ceil(u64::from(TOKENS_PER_PAGE)) * u64::from(TOKENS_PER_PAGE)
+}
+
+/// What an Edge-LLM engine directory reserves, read from its `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeLlmPlan {
+    pub max_batch: u32,
+    pub max_input_len: u32,
+    pub kv_capacity: u32,
+    pub pool_pages: u64,
+    pub kv_dtype: KvDtype,
+    /// Uniform-layer plan (128-token granularity) for what-if questions.
+    pub kv: KvPlan,
+    /// Bytes the runtime allocates for KV at construction: for every KV layer,
+    /// `2 × pool_pages × 128 × kv_heads × head_dim × element bytes`.
+    pub kv_bytes: u64,
+}
+
+impl EdgeLlmPlan {
+    pub fn from_config(cfg: &EdgeLlmConfig) -> Result<Self> {
+        let kv_dtype = cfg.kv_dtype()?;
+        let elem = kv_dtype.bytes_per_element();
+        let per_token: f64 = cfg
+            .kv_layers
+            .iter()
+            .map(|l| 2.0 * f64::from(l.kv_heads) * f64::from(l.head_dim) * elem)
+            .sum();
+        let kv_bytes = (per_token
+            * (cfg.builder.max_kv_pool_pages * u64::from(TOKENS_PER_PAGE)) as f64)
+            .round() as u64;
+        let kv = KvPlan {
+            layers: cfg.kv_layers.len() as u32,
+            kv_heads: cfg.num_key_value_heads,
+            head_dim: cfg.head_dim,
+            dtype: kv_dtype,
+            granularity: TOKENS_PER_PAGE,
+        };
+        Ok(EdgeLlmPlan {
+            max_batch: cfg.builder.max_batch_size,
+            max_input_len: cfg.builder.max_input_len,
+            kv_capacity: cfg.builder.max_kv_cache_capacity,
+            pool_pages: cfg.builder.max_kv_pool_pages,
+            kv_dtype,
+            kv,
+            kv_bytes,
+        })
+    }
+
+    /// Checks a run point fits the engine's build limits before running it.
+    pub fn check_point(&self, batch: u32, isl: u32, osl: u32) -> Result<()> {
+        if batch > self.max_batch {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "batch {batch} exceeds the engine's max_batch_size {} (rebuild with a larger --maxBatchSize)",
+                    self.max_batch
+                ),
+            });
+        }
+        if isl > self.max_input_len {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "input length {isl} exceeds the engine's max_input_len {} (rebuild with a larger --maxInputLen)",
+                    self.max_input_len
+                ),
+            });
+        }
+        if u64::from(isl) + u64::from(osl) > u64::from(self.kv_capacity) {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "input {isl} + output {osl} tokens exceed the engine's max_kv_cache_capacity {} \
+                     (Edge-LLM would silently shorten the output)",
+                    self.kv_capacity
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads the plan of the Edge-LLM engine in `dir`.
+pub fn plan_from_config(dir: &Path) -> Result<EdgeLlmPlan> {
+    EdgeLlmPlan::from_config(&EdgeLlmConfig::load(dir)?)
+}
+
+/// Build limits chosen for a KV budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_batch: u32,
+    pub max_input_len: u32,
+    /// Per-sequence capacity, a whole number of pages ≥ isl + osl.
+    pub kv_capacity: u32,
+    /// KV bytes an engine built with these limits reserves.
+    pub kv_bytes: u64,
+}
+
+/// Chooses `--maxBatchSize` and `--maxKVCacheCapacity` so the KV cache Edge-LLM reserves
+/// (max batch × capacity rounded to pages, all up front) fits `budget_bytes`. The budget is
+/// for KV only: the caller subtracts weights and activation memory first. The batch is
+/// capped by `max_batch_cap` (each batch size gets its own decode CUDA graph).
+pub fn choose_limits(
+    dims: &ModelDims,
+    kv_dtype: KvDtype,
+    budget_bytes: u64,
+    isl: u32,
+    osl: u32,
+    max_batch_cap: u32,
+) -> Result<Limits> {
+    if isl == 0 || osl == 0 {
+        return Err(Error::config(
+            "--isl/--osl",
+            "input and output lengths must be at least 1",
+        ));
+    }
+    let capacity = round_to_pages(u64::from(isl) + u64::from(osl));
+    if capacity > MAX_KV_CACHE_CAPACITY {
+        return Err(Error::config(
+            "--isl/--osl",
+            format!(
+                "isl + osl = {} tokens exceeds Edge-LLM's limit",
+                u64::from(isl) + u64::from(osl)
+            ),
+        ));
+    }
+    let plan = KvPlan::new(dims, kv_dtype, TOKENS_PER_PAGE);
+    let fit = plan.max_batch(capacity, budget_bytes);
+    let max_batch = fit.min(u64::from(max_batch_cap.max(1))) as u32;
+    if max_batch == 0 {
+        return Err(Error::Capacity {
+            reason: format!(
+                "one sequence of {capacity} tokens needs {} bytes of {} KV cache but the budget is {budget_bytes} bytes",
+                plan.total_bytes(1, capacity),
+                kv_dtype.as_str()
+            ),
+        });
+    }
+    Ok(Limits {
+        max_batch,
+        max_input_len: isl,
+        kv_capacity: capacity as u32,
+        kv_bytes: plan.total_bytes(u64::from(max_batch), capacity),
+    })
+}
+
+/// Files of a vanilla Edge-LLM engine directory that the manifest records (the engine
+/// first). Optional files are listed when present.
+const REQUIRED_FILES: &[&str] = &[
+    ENGINE_FILE,
+    CONFIG_FILE,
+    "embedding.safetensors",
+    "tokenizer.json",
+];
+const OPTIONAL_FILES: &[&str] = &[
+    "tokenizer_config.json",
+    "processed_chat_template.json",
+    "vocab_map.safetensors",
+];
+
+/// Makes the `trtbench.json` manifest for an Edge-LLM engine directory from its
+/// `config.json` (dims, build limits) and its files (sizes and SHA-256). Does not write it.
+pub fn manifest_from_engine_dir(dir: &Path, name: &str, quant: &str) -> Result<Manifest> {
+    let cfg = EdgeLlmConfig::load(dir)?;
+    if cfg.engine_role != "llm" || cfg.spec_decode_type != "none" {
+        return Err(Error::bad_file(
+            dir.join(CONFIG_FILE),
+            format!(
+                "engine_role `{}` / spec_decode_type `{}`: trtbench runs vanilla Edge-LLM engines (llm.engine) only",
+                cfg.engine_role, cfg.spec_decode_type
+            ),
+        ));
+    }
+    let mut files = Vec::new();
+    let mut names: Vec<PathBuf> = REQUIRED_FILES.iter().map(PathBuf::from).collect();
+    for f in OPTIONAL_FILES {
+        if dir.join(f).is_file() {
+            names.push(PathBuf::from(f));
+        }
+    }
+    // Externalised INT4/NVFP4 weights sit beside the engine (`external_*_weights.safetensors`).
+    let mut external: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| PathBuf::from(e.file_name()))
+        .filter(|p| {
+            let s = p.to_string_lossy();
+            s.starts_with("external_") && s.ends_with(".safetensors")
+        })
+        .collect();
+    external.sort();
+    names.extend(external);
+    for rel in names {
+        let p = dir.join(&rel);
+        let meta = std::fs::metadata(&p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::bad_file(&p, "missing: an Edge-LLM engine directory needs it")
+            } else {
+                Error::io(&p, e)
+            }
+        })?;
+        files.push(FileEntry {
+            path: rel.to_string_lossy().into_owned(),
+            bytes: meta.len(),
+            sha256: crate::engine::sha256_file(&p)?,
+        });
+    }
+    let mut settings = BTreeMap::new();
+    let b = cfg.builder;
+    settings.insert("max_batch_size".into(), b.max_batch_size.into());
+    settings.insert("max_input_len".into(), b.max_input_len.into());
+    settings.insert(
+        "max_kv_cache_capacity".into(),
+        b.max_kv_cache_capacity.into(),
+    );
+    settings.insert("max_kv_pool_pages".into(), b.max_kv_pool_pages.into());
+    settings.insert("kv_cache_dtype".into(), cfg.kv_cache_dtype.clone().into());
+    Ok(Manifest {
+        schema_version: MANIFEST_VERSION,
+        name: name.to_owned(),
+        backend: BackendKind::EdgeLlm,
+        quant: quant.to_owned(),
+        files,
+        model: cfg.dims(),
+        source: Some(Source {
+            kind: "engine".into(),
+            package: Some("tensorrt-edgellm".into()),
+            version: cfg.edgellm_version.clone(),
+            path: Some(dir.display().to_string()),
+            sha256: None,
+        }),
+        build: Some(crate::engine::BuildInfo {
+            tool: "tensorrt-edgellm".into(),
+            tool_version: cfg.edgellm_version.clone().unwrap_or_default(),
+            wall_s: 0.0,
+            steps: Vec::new(),
+            settings,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Fixture: tests/fixtures/edgellm/qwen3-0.6b-config.json, written by hand from the field
+    // set of Edge-LLM 0.10's exporter (build_runtime_llm_config_dict) and builder
+    // (LLMBuilderConfig::toJson), with Qwen3-0.6B's published dims.
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/edgellm/qwen3-0.6b-config.json");
+
+    fn cfg() -> EdgeLlmConfig {
+        EdgeLlmConfig::parse(FIXTURE, Path::new("config.json")).unwrap()
+    }
+
+    #[test]
+    fn parses_fixture() {
+        let c = cfg();
+        assert_eq!(c.num_hidden_layers, 28);
+        assert_eq!(c.kv_layers.len(), 28);
+        assert_eq!(c.builder.max_batch_size, 4);
+        assert_eq!(c.builder.max_kv_cache_capacity, 4096);
+        assert_eq!(c.builder.max_kv_pool_pages, 128);
+        assert_eq!(c.dims().heads, 16);
+        assert_eq!(c.model_type.as_deref(), Some("qwen3"));
+    }
+
+    #[test]
+    fn plan_matches_edge_llm_allocation() {
+        let p = EdgeLlmPlan::from_config(&cfg()).unwrap();
+        // 2 (K,V) × 28 layers × 8 heads × 128 dim × 2 bytes = 114688 bytes/token (112 KiB),
+        // × 128 pages × 128 tokens = 4 slots × 4096 tokens.
+        assert_eq!(p.kv.bytes_per_token(), 114_688.0);
+        assert_eq!(p.kv_bytes, 114_688 * 128 * 128);
+        assert_eq!(p.kv_bytes, p.kv.total_bytes(4, 4096));
+        assert!(p.check_point(4, 1024, 3072).is_ok());
+        assert!(matches!(
+            p.check_point(5, 10, 10),
+            Err(Error::Capacity { .. })
+        ));
+        assert!(matches!(
+            p.check_point(1, 2048, 2049),
+            Err(Error::Capacity { .. })
+        ));
+    }
+
+    #[test]
+    fn pool_pages_round_capacity_up() {
+        assert_eq!(min_pool_pages(3, 129), 6);
+        assert_eq!(min_pool_pages(1, 128), 1);
+        assert_eq!(round_to_pages(1), 128);
+        assert_eq!(round_to_pages(256), 256);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = FIXTURE.replace("\"head_dim\": 128", "\"head_dim\": 0");
+        let e = EdgeLlmConfig::parse(&bad, Path::new("x/config.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("head_dim") && e.contains("x/config.json"), "{e}");
+        let bad = FIXTURE.replace("\"max_kv_pool_pages\": 128", "\"max_kv_pool_pages\": 3");
+        let e = EdgeLlmConfig::parse(&bad, Path::new("c.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_kv_pool_pages") && e.contains("128"), "{e}");
+        let bad = FIXTURE.replace("\"max_input_len\": 2048", "\"max_input_len\": 8192");
+        let e = EdgeLlmConfig::parse(&bad, Path::new("c.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_input_len"), "{e}");
+        let bad = FIXTURE.replace("\"kv_cache_dtype\": \"fp16\"", "\"kv_cache_dtype\": \"q4\"");
+        let e = EdgeLlmConfig::parse(&bad, Path::new("c.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kv_cache_dtype"), "{e}");
+    }
+
+    #[test]
+    fn hybrid_layers_only_count_attention() {
+        let text = r#"{"num_hidden_layers": 4, "num_key_value_heads": 2, "head_dim": 64,
+            "hidden_size": 256, "vocab_size": 1000, "kv_cache_dtype": "fp8",
+            "layer_types": ["attention", "mamba", "attention", "mamba"],
+            "kv_layer_configs": [{"num_kv_heads": 2, "head_dim": 64}, null,
+                                 {"num_kv_heads": 4, "head_dim": 128}, null],
+            "builder_config": {"max_batch_size": 1, "max_input_len": 100,
+                "max_kv_cache_capacity": 200, "max_kv_pool_pages": 2}}"#;
+        let c = EdgeLlmConfig::parse(text, Path::new("c.json")).unwrap();
+        assert_eq!(c.kv_layers.len(), 2);
+        let p = EdgeLlmPlan::from_config(&c).unwrap();
+        // fp8: (2×2×64 + 2×4×128) bytes/token × 2 pages × 128 tokens.
+        assert_eq!(p.kv_bytes, (256 + 1024) * 256);
+    }
+
+    #[test]
+    fn choose_limits_fills_the_budget() {
+        let dims = cfg().dims();
+        let per_slot = 114_688u64 * 1152; // isl 1000 + osl 100 → 9 pages
+        let l = choose_limits(&dims, KvDtype::F16, per_slot * 6 + 5, 1000, 100, 64).unwrap();
+        assert_eq!(
+            (l.max_batch, l.kv_capacity, l.max_input_len),
+            (6, 1152, 1000)
+        );
+        assert_eq!(l.kv_bytes, per_slot * 6);
+        let capped = choose_limits(&dims, KvDtype::F16, per_slot * 100, 1000, 100, 8).unwrap();
+        assert_eq!(capped.max_batch, 8);
+        let fp8 = choose_limits(&dims, KvDtype::Fp8, per_slot * 6, 1000, 100, 64).unwrap();
+        assert_eq!(fp8.max_batch, 12);
+        let e = choose_limits(&dims, KvDtype::F16, per_slot - 1, 1000, 100, 64).unwrap_err();
+        assert!(matches!(e, Error::Capacity { .. }), "{e}");
+    }
+
+    #[test]
+    fn manifest_from_dir_lists_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), FIXTURE).unwrap();
+        for f in [ENGINE_FILE, "embedding.safetensors", "tokenizer.json"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        std::fs::write(dir.path().join("external_ffn_weights.safetensors"), b"yy").unwrap();
+        let m = manifest_from_engine_dir(dir.path(), "qwen3", "int4_awq").unwrap();
+        assert_eq!(m.backend, BackendKind::EdgeLlm);
+        assert_eq!(m.files[0].path, ENGINE_FILE);
+        assert!(m
+            .files
+            .iter()
+            .any(|f| f.path == "external_ffn_weights.safetensors" && f.bytes == 2));
+        assert_eq!(m.model.kv_heads, 8);
+        m.save(dir.path()).unwrap();
+        let back = Manifest::load(dir.path()).unwrap();
+        back.check_files(dir.path()).unwrap();
+        std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
+        let e = manifest_from_engine_dir(dir.path(), "q", "fp16")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokenizer.json"), "{e}");
+    }
+}

@@ -1,0 +1,413 @@
+//! The Edge-LLM engine and session behind the `tensorrt` feature: `LLMInferenceRuntime`
+//! through the cxx bridge, on a CUDA stream owned here, timed with the runtime's CUDA-event
+//! stages plus trtbench's own events around each request. Depends on `engine`, `cuda`,
+//! `jetson` and this backend's pure modules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
+use super::ffi::sys as ffi;
+use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
+use crate::cuda::{Device, Stream};
+use crate::engine::{
+    Engine, Generation, KvDtype, KvPlan, Manifest, Request, Session, SessionConfig, Token,
+    TokenEvent,
+};
+use crate::error::{Error, Result};
+use crate::record::Clock;
+
+const BACKEND: &str = "edge-llm";
+
+fn engine_err(op: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Engine {
+        backend: BACKEND,
+        op,
+        message: e.to_string(),
+    }
+}
+
+/// An opened Edge-LLM engine directory. The runtime itself (weights, KV cache) is created
+/// per session, because Edge-LLM sizes everything at construction from `config.json`.
+pub struct EdgeLlmEngine {
+    dir: PathBuf,
+    manifest: Manifest,
+    plan: EdgeLlmPlan,
+    tokenizer: tokenizers::Tokenizer,
+    device: Device,
+    plugin: PathBuf,
+    weights_bytes: u64,
+}
+
+impl EdgeLlmEngine {
+    pub fn open(dir: &Path, manifest: Manifest) -> Result<Self> {
+        let config = EdgeLlmConfig::load(dir)?;
+        let plan = EdgeLlmPlan::from_config(&config)?;
+        let tok_path = dir.join("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
+            .map_err(|e| Error::bad_file(&tok_path, format!("cannot load tokenizer: {e}")))?;
+        let plugin = super::plugin_path().ok_or_else(|| {
+            Error::config(
+                "TRTBENCH_EDGE_LLM_PLUGIN",
+                "no Edge-LLM plugin library known: set TRTBENCH_EDGE_LLM_PLUGIN to the absolute \
+                 path of libNvInfer_edgellm_plugin.so",
+            )
+        })?;
+        if !plugin.is_file() {
+            return Err(Error::bad_file(
+                &plugin,
+                "Edge-LLM plugin library not found",
+            ));
+        }
+        let device = Device::open(0)?;
+        // Weights: everything the manifest lists except the text files.
+        let weights_bytes = manifest
+            .files
+            .iter()
+            .filter(|f| f.path == ENGINE_FILE || f.path.ends_with(".safetensors"))
+            .map(|f| f.bytes)
+            .sum();
+        Ok(EdgeLlmEngine {
+            dir: dir.to_owned(),
+            manifest,
+            plan,
+            tokenizer,
+            device,
+            plugin,
+            weights_bytes,
+        })
+    }
+}
+
+impl Engine for EdgeLlmEngine {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn backend_version(&self) -> String {
+        format!(
+            "TensorRT Edge-LLM {} (TensorRT {} runtime, {} headers)",
+            ffi::edge_llm_version(),
+            ffi::trt_library_version(),
+            ffi::trt_header_version()
+        )
+    }
+
+    fn weights_bytes(&self) -> u64 {
+        self.weights_bytes
+    }
+
+    fn kv_plan(&self, dtype: KvDtype) -> KvPlan {
+        // The KV dtype of an Edge-LLM engine is fixed at export; other dtypes are what-ifs.
+        KvPlan {
+            dtype,
+            ..self.plan.kv
+        }
+    }
+
+    fn tokenize(&self, text: &str) -> Result<Vec<Token>> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| engine_err("tokenize", e))?;
+        Ok(enc.get_ids().iter().map(|&t| t as Token).collect())
+    }
+
+    fn detokenize(&self, tokens: &[Token]) -> Result<String> {
+        let ids: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
+        self.tokenizer
+            .decode(&ids, false)
+            .map_err(|e| engine_err("detokenize", e))
+    }
+
+    fn bos(&self) -> Option<Token> {
+        // Edge-LLM tokenizes the prompt text itself; trtbench's prompts carry no BOS.
+        None
+    }
+
+    fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>> {
+        Ok(Box::new(EdgeLlmSession::new(self, cfg)?))
+    }
+}
+
+/// One `LLMInferenceRuntime` with its stream. Not thread-safe (neither is the runtime).
+pub struct EdgeLlmSession<'e> {
+    engine: &'e EdgeLlmEngine,
+    // Field order matters: the runtime must be destroyed before the stream it uses.
+    runner: cxx::UniquePtr<ffi::Runner>,
+    stream: Stream,
+    sampling: crate::engine::Sampling,
+    notes: BTreeMap<String, String>,
+}
+
+impl<'e> EdgeLlmSession<'e> {
+    fn new(engine: &'e EdgeLlmEngine, cfg: &SessionConfig) -> Result<Self> {
+        let plan = &engine.plan;
+        if cfg.max_batch > plan.max_batch {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "batch {} exceeds the engine's max_batch_size {}",
+                    cfg.max_batch, plan.max_batch
+                ),
+            });
+        }
+        if cfg.max_seq > plan.kv_capacity {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "sequence of {} tokens exceeds the engine's max_kv_cache_capacity {}",
+                    cfg.max_seq, plan.kv_capacity
+                ),
+            });
+        }
+        let mut notes = BTreeMap::new();
+        if cfg.kv_dtype != plan.kv_dtype {
+            notes.insert(
+                "kv_dtype".into(),
+                format!(
+                    "{} (fixed when the engine was exported; requested {} ignored)",
+                    plan.kv_dtype.as_str(),
+                    cfg.kv_dtype.as_str()
+                ),
+            );
+        }
+        engine.device.bind()?;
+        let stream = engine.device.new_stream()?;
+        let free_before = engine.device.free_bytes()?;
+        let plugin = engine.plugin.to_string_lossy().into_owned();
+        let dir = engine.dir.to_string_lossy().into_owned();
+        let mut runner = ffi::open_runner(&dir, &plugin, stream.raw(), true)
+            .map_err(|e| engine_err("open runtime", e))?;
+        let free_after = engine.device.free_bytes()?;
+
+        // Memory: Edge-LLM reserves the whole KV pool and loads the weights at construction.
+        // The prediction leaves out activation memory and the CUDA context, so the measured
+        // figure should exceed it; less than 90 % of it means the model of memory is wrong.
+        let measured = free_before.saturating_sub(free_after);
+        let predicted = engine.weights_bytes + plan.kv_bytes;
+        notes.insert("memory_measured_bytes".into(), measured.to_string());
+        notes.insert("memory_predicted_min_bytes".into(), predicted.to_string());
+        notes.insert("kv_formula_bytes".into(), plan.kv_bytes.to_string());
+        let verdict = if (measured as f64) < 0.9 * predicted as f64 {
+            format!(
+                "measured {measured} bytes < 90% of the predicted minimum {predicted} (weights + KV); \
+                 the prediction or the measurement is wrong"
+            )
+        } else {
+            "ok: measured >= predicted weights + KV".into()
+        };
+        notes.insert("memory_check".into(), verdict);
+
+        let capture = if cfg.cuda_graphs {
+            Some(
+                runner
+                    .pin_mut()
+                    .capture_decode_graphs()
+                    .map_err(|e| e.to_string()),
+            )
+        } else {
+            None
+        };
+        let graphs = GraphOutcome::new(cfg.cuda_graphs, capture);
+        notes.insert("cuda_graphs".into(), graphs.label());
+        notes.insert(
+            "ttft_definition".into(),
+            "device time of the llm_prefill stage (tokenisation and host work are in e2e)".into(),
+        );
+        Ok(EdgeLlmSession {
+            engine,
+            runner,
+            stream,
+            sampling: cfg.sampling,
+            notes,
+        })
+    }
+}
+
+impl Session for EdgeLlmSession<'_> {
+    fn clock(&self) -> Clock {
+        Clock::CudaEvent
+    }
+
+    fn prefill(&mut self, _prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
+        Err(Error::Unsupported {
+            backend: BACKEND,
+            op: "a separate prefill call (LLMInferenceRuntime only runs whole requests; use generate)",
+        })
+    }
+
+    fn decode_step(&mut self) -> Result<Vec<Token>> {
+        Err(Error::Unsupported {
+            backend: BACKEND,
+            op: "a separate decode step (LLMInferenceRuntime only runs whole requests; use generate)",
+        })
+    }
+
+    fn setup_notes(&self) -> BTreeMap<String, String> {
+        self.notes.clone()
+    }
+
+    fn generate(
+        &mut self,
+        req: &Request<'_>,
+        on_token: &mut dyn FnMut(TokenEvent),
+    ) -> Result<Generation> {
+        let plan = &self.engine.plan;
+        if req.output_len == 0 {
+            return Err(Error::config("osl", "output length must be at least 1"));
+        }
+        if req.prompts.is_empty() || req.prompts.len() > plan.max_batch as usize {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "batch of {} prompts (the engine takes 1..={})",
+                    req.prompts.len(),
+                    plan.max_batch
+                ),
+            });
+        }
+        let isl = req.prompts.iter().map(Vec::len).max().unwrap_or(0) as u32;
+        plan.check_point(req.prompts.len() as u32, isl, req.output_len)?;
+
+        let prompts = req
+            .prompts
+            .iter()
+            .map(|p| self.engine.detokenize(p))
+            .collect::<Result<Vec<String>>>()?;
+        let request = ffi::GenerateIn {
+            prompts,
+            temperature: self.sampling.temperature,
+            top_p: self.sampling.top_p,
+            top_k: i64::from(self.sampling.top_k),
+            max_generate_length: i64::from(req.output_len),
+            profile: true,
+        };
+
+        self.engine.device.bind()?;
+        let start = self.stream.record()?;
+        let out = self
+            .runner
+            .pin_mut()
+            .generate(&request)
+            .map_err(|e| engine_err("handleRequest", e))?;
+        let end = self.stream.record()?;
+        // Resolved after the request: waits only for work that has already finished.
+        let e2e_ms = start.elapsed_ms(&end)?;
+
+        for (i, (&got, p)) in out.input_token_counts.iter().zip(req.prompts).enumerate() {
+            if got as usize != p.len() {
+                return Err(engine_err(
+                    "tokenize",
+                    format!(
+                        "prompt {i} has {} tokens but the runtime re-tokenized its text to {got} \
+                         (the prompt does not round-trip through the tokenizer, so the input \
+                         length would not be exact)",
+                        p.len()
+                    ),
+                ));
+            }
+        }
+        let mut tokens = Vec::with_capacity(out.output_lens.len());
+        let mut at = 0usize;
+        for &n in &out.output_lens {
+            tokens.push(out.output_ids[at..at + n as usize].to_vec());
+            at += n as usize;
+        }
+        if tokens.len() != req.prompts.len()
+            || tokens.iter().any(|t| t.len() != req.output_len as usize)
+        {
+            return Err(engine_err(
+                "handleRequest",
+                format!(
+                    "expected {} sequences of exactly {} tokens, got lengths {:?} (finish reasons {:?})",
+                    req.prompts.len(),
+                    req.output_len,
+                    out.output_lens,
+                    out.finish_reasons
+                ),
+            ));
+        }
+        let times = phase_times(
+            &StageTimes {
+                prefill_ms: out.prefill_ms.clone(),
+                generation_ms: out.generation_ms.clone(),
+                e2e_ms,
+            },
+            req.output_len,
+        )?;
+        for (index, at) in token_offsets(&times.times).into_iter().enumerate() {
+            for (seq, t) in tokens.iter().enumerate() {
+                on_token(TokenEvent {
+                    seq,
+                    index: index as u32,
+                    token: t[index],
+                    at,
+                });
+            }
+        }
+        self.notes.insert(
+            "last_host_gap_ms".into(),
+            format!("{:.3}", times.host_gap.as_secs_f64() * 1e3),
+        );
+        Ok(Generation {
+            tokens,
+            times: times.times,
+        })
+    }
+}
+
+/// Describes a serialized TensorRT engine (`trtbench inspect`).
+pub fn inspect(path: &Path, plugin: Option<&Path>) -> Result<super::InspectReport> {
+    let device = Device::open(0)?;
+    device.bind()?;
+    let plugin = plugin
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let d = ffi::inspect_engine(&path.to_string_lossy(), &plugin)
+        .map_err(|e| engine_err("inspect", e))?;
+    let profiles = d.nb_profiles.max(0) as usize;
+    let split = |flat: &[i64], rank: usize| -> Vec<Vec<i64>> {
+        if rank == 0 {
+            return vec![Vec::new(); if flat.is_empty() { 0 } else { profiles }];
+        }
+        flat.chunks(rank).map(<[i64]>::to_vec).collect()
+    };
+    let tensors = d
+        .tensors
+        .iter()
+        .map(|t| {
+            let rank = t.shape.len();
+            super::TensorReport {
+                name: t.name.clone(),
+                io: if t.is_input { "input" } else { "output" }.into(),
+                dtype: t.dtype.clone(),
+                location: t.location.clone(),
+                format: t.format.clone(),
+                shape: t.shape.clone(),
+                profiles: split(&t.profile_min, rank)
+                    .into_iter()
+                    .zip(split(&t.profile_opt, rank))
+                    .zip(split(&t.profile_max, rank))
+                    .map(|((min, opt), max)| super::ProfileShape { min, opt, max })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(super::InspectReport {
+        path: path.display().to_string(),
+        tensorrt_library_version: d.library_version,
+        tensorrt_header_version: d.header_version,
+        optimization_profiles: d.nb_profiles.max(0) as u32,
+        layers: d.nb_layers.max(0) as u32,
+        aux_streams: d.nb_aux_streams.max(0) as u32,
+        device_memory_bytes: d.device_memory_bytes.max(0) as u64,
+        device_memory_per_profile_bytes: d
+            .device_memory_per_profile_bytes
+            .iter()
+            .map(|&b| b.max(0) as u64)
+            .collect(),
+        tensors,
+    })
+}
