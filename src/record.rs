@@ -92,6 +92,10 @@ pub struct RequestRecord {
     pub tpot_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub itl_ms: Vec<f64>,
+    /// Raw gaps between streamed events, stored when events carried several tokens (then
+    /// `itl_ms` holds each gap divided over its event's tokens).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub itl_chunk_ms: Vec<f64>,
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]

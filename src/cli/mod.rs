@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod common;
 pub mod fetch;
+pub mod load;
 pub mod run;
 
 /// LLM inference benchmark and engine runner.
@@ -27,6 +28,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Sweep engines × batch sizes × input/output lengths.
     Sweep(run::SweepArgs),
+    /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
+    Load(load::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Fetch(a) => fetch::run(a),
         Command::Run(a) => run::run_one(a),
         Command::Sweep(a) => run::sweep(a),
+        Command::Load(a) => load::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
