@@ -259,12 +259,14 @@ impl Results {
         })?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            Some(v) => return Err(Error::bad_file(
-                path,
-                format!(
+            Some(v) => {
+                return Err(Error::bad_file(
+                    path,
+                    format!(
                     "schema_version {v} is not supported (this trtbench reads {SCHEMA_VERSION})"
                 ),
-            )),
+                ))
+            }
             None => {
                 return Err(Error::bad_file(
                     path,

@@ -82,7 +82,12 @@ fn run(cfg: &Config, l: Level) -> LevelResult {
 }
 
 /// Runs `l` against a fresh stub with `sc`, on one runtime.
-fn against_stub(sc: stub::Config, endpoint: Endpoint, timeout: Duration, l: Level) -> (LevelResult, usize) {
+fn against_stub(
+    sc: stub::Config,
+    endpoint: Endpoint,
+    timeout: Duration,
+    l: Level,
+) -> (LevelResult, usize) {
     let rt = rt();
     rt.block_on(async move {
         let server = stub::Server::start(sc, 0).await.unwrap();
@@ -109,7 +114,10 @@ fn ttft_itl_tpot_e2e_match_known_delays() {
     let p = &r.point;
     assert_eq!(p.kind, PointKind::Load);
     assert_eq!(p.status, Status::Ok, "{:?}", p.error);
-    assert_eq!(seen, 14, "2 warmup + 12 measured requests reached the server");
+    assert_eq!(
+        seen, 14,
+        "2 warmup + 12 measured requests reached the server"
+    );
     assert_eq!(p.requests.len(), 12, "warmup requests are not recorded");
     assert_eq!(p.warmup_runs, 2);
     let ttft = &p.summary["ttft_ms"];
@@ -121,7 +129,11 @@ fn ttft_itl_tpot_e2e_match_known_delays() {
     assert!((itl.p50 - 15.0).abs() < 3.0, "itl p50 {}", itl.p50);
     assert!((tpot.mean - 15.0).abs() < 3.0, "tpot mean {}", tpot.mean);
     // E2E = TTFT + 19 gaps of 15 ms
-    assert!((e2e.p50 - (60.0 + 19.0 * 15.0)).abs() < 8.0, "e2e p50 {}", e2e.p50);
+    assert!(
+        (e2e.p50 - (60.0 + 19.0 * 15.0)).abs() < 8.0,
+        "e2e p50 {}",
+        e2e.p50
+    );
     assert_eq!(itl.n, 12 * 19, "one ITL per token gap");
     for q in &p.requests {
         assert_eq!(q.output_tokens, 20);
@@ -163,7 +175,10 @@ fn chat_role_chunk_is_not_a_token_and_multi_token_chunks_split_itl() {
     assert_eq!(q.itl_ms.len(), 15, "per token: 3 zeros + 3 gaps x 4 tokens");
     assert!((p.summary["itl_chunk_ms"].p50 - 20.0).abs() < 3.0);
     let per_token: Vec<f64> = q.itl_ms[3..].to_vec();
-    assert!(per_token.iter().all(|x| (x - 5.0).abs() < 1.0), "{per_token:?}");
+    assert!(
+        per_token.iter().all(|x| (x - 5.0).abs() < 1.0),
+        "{per_token:?}"
+    );
     assert!(p.warnings.iter().any(|w| w.contains("itl_ms is per token")));
 }
 
@@ -192,7 +207,13 @@ fn fault(f: Fault, timeout: Duration) -> LevelResult {
         default_tokens: 8,
         ..Default::default()
     };
-    against_stub(sc, Endpoint::Completions, timeout, level(closed(2), 4, 8, 0)).0
+    against_stub(
+        sc,
+        Endpoint::Completions,
+        timeout,
+        level(closed(2), 4, 8, 0),
+    )
+    .0
 }
 
 #[test]
@@ -293,7 +314,10 @@ fn open_loop_keeps_the_schedule_and_reports_from_it() {
     let ttft = p.summary["ttft_ms"].p99;
     let ttft_sched = p.summary["ttft_sched_ms"].p99;
     assert!(ttft < 30.0, "{ttft}");
-    assert!(ttft_sched > 150.0, "queueing shows from the schedule: {ttft_sched}");
+    assert!(
+        ttft_sched > 150.0,
+        "queueing shows from the schedule: {ttft_sched}"
+    );
     assert!(p.summary["queue_ms"].max > 150.0);
     assert_eq!(p.scalars["peak_in_flight"], 1.0);
 }
@@ -399,17 +423,32 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
 fn cli_bad_input_is_a_usage_error_naming_the_flag() {
     let out = assert_cmd::Command::cargo_bin("trtbench")
         .unwrap()
-        .args(["load", "--url", "http://127.0.0.1:9/v1", "--concurrency", "1"])
+        .args([
+            "load",
+            "--url",
+            "http://127.0.0.1:9/v1",
+            "--concurrency",
+            "1",
+        ])
         .args(["--dataset", "/nonexistent/prompts.jsonl"])
         .timeout(Duration::from_secs(30))
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(err.contains("--dataset") && err.contains("/nonexistent/prompts.jsonl"), "{err}");
+    assert!(
+        err.contains("--dataset") && err.contains("/nonexistent/prompts.jsonl"),
+        "{err}"
+    );
 
     let out = assert_cmd::Command::cargo_bin("trtbench")
         .unwrap()
-        .args(["load", "--url", "http://127.0.0.1:9/v1", "--concurrency", "1"])
+        .args([
+            "load",
+            "--url",
+            "http://127.0.0.1:9/v1",
+            "--concurrency",
+            "1",
+        ])
         .timeout(Duration::from_secs(30))
         .assert()
         .code(2);
@@ -431,7 +470,16 @@ fn cli_unreachable_url_fails_cleanly() {
     let a = assert_cmd::Command::cargo_bin("trtbench")
         .unwrap()
         .args(["load", "--url", &format!("http://127.0.0.1:{port}/v1")])
-        .args(["--model", "m", "--concurrency", "2", "--osl", "4", "--num-prompts", "10"])
+        .args([
+            "--model",
+            "m",
+            "--concurrency",
+            "2",
+            "--osl",
+            "4",
+            "--num-prompts",
+            "10",
+        ])
         .arg("--dataset")
         .arg(&data)
         .arg("-o")
@@ -480,7 +528,10 @@ fn ctrl_c_saves_the_finished_requests() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "did not stop after Ctrl-C");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not stop after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));
@@ -488,7 +539,11 @@ fn ctrl_c_saves_the_finished_requests() {
     let p = &r.points[0];
     assert_eq!(p.status, Status::Error);
     assert!(p.error.as_deref().unwrap().starts_with("interrupted"));
-    assert!(p.requests.len() >= 4, "{} finished requests kept", p.requests.len());
+    assert!(
+        p.requests.len() >= 4,
+        "{} finished requests kept",
+        p.requests.len()
+    );
     assert!(p.requests.iter().all(|q| q.error.is_none()));
     assert!(p.summary.contains_key("ttft_ms"));
 }
@@ -511,7 +566,14 @@ fn cli_find_max_rate_brackets_a_capacity_edge() {
         .args(["load", "--url", &server.url(), "--find-max-rate"])
         .args(["--slo", "ttft=150ms", "--rate", "2", "--max-inflight", "1"])
         .args(["--arrival", "constant", "--osl", "5", "--num-prompts", "12"])
-        .args(["--search-steps", "2", "--warmup", "0", "--slo-attainment", "0.9"])
+        .args([
+            "--search-steps",
+            "2",
+            "--warmup",
+            "0",
+            "--slo-attainment",
+            "0.9",
+        ])
         .arg("--dataset")
         .arg(&data)
         .arg("-o")
@@ -567,10 +629,12 @@ fn e2e_llama_server_concurrency_1_and_4() {
         })
     });
     if !reachable || model.is_none() {
-        let why = format!(
-            "TRTBENCH_SERVER_URL={url:?} reachable={reachable}, TRTBENCH_MODEL={model:?}"
+        let why =
+            format!("TRTBENCH_SERVER_URL={url:?} reachable={reachable}, TRTBENCH_MODEL={model:?}");
+        assert!(
+            !require,
+            "TRTBENCH_REQUIRE_SERVER=1 but no usable server: {why}"
         );
-        assert!(!require, "TRTBENCH_REQUIRE_SERVER=1 but no usable server: {why}");
         eprintln!("skipping the llama.cpp end-to-end test: {why}");
         return;
     }
@@ -613,4 +677,37 @@ fn e2e_llama_server_concurrency_1_and_4() {
     }
     assert_eq!(r.points[0].parameters["concurrency"], 1);
     assert_eq!(r.points[1].parameters["concurrency"], 4);
+}
+
+/// The default model's GGUF vocabulary gives a tokenizer that makes prompts of exact
+/// length (skipped unless `TRTBENCH_MODEL` names the GGUF; CI sets it).
+#[test]
+fn gguf_tokenizer_makes_exact_length_prompts() {
+    use trtbench::client::tokenizer::Tok;
+    use trtbench::client::workload::{Length, PromptMaker};
+    let Some(model) = std::env::var_os("TRTBENCH_MODEL") else {
+        eprintln!("skipping: TRTBENCH_MODEL is not set");
+        return;
+    };
+    let tok = Tok::load(std::path::Path::new(&model)).unwrap();
+    assert_eq!(tok.special_added, 0, "SmolLM2 adds no BOS");
+    // Known encodings of the SmolLM2 vocabulary: one digit per token (the "smollm"
+    // pre-tokenizer), and chat-template markers stay whole.
+    assert_eq!(tok.count_plain("2024"), Some(4));
+    assert_eq!(tok.count_plain("<|im_start|>user"), Some(2));
+    let maker = PromptMaker::new(tok.clone()).unwrap();
+    for isl in [1u64, 2, 7, 64, 512, 2000] {
+        let p = maker
+            .random(5, Length::fixed(isl), Length::fixed(4), isl)
+            .unwrap();
+        for q in &p {
+            assert_eq!(tok.count(&q.text), Some(isl), "{:?}", q.text);
+            assert_eq!(q.input_tokens, Some(isl));
+        }
+        let heads: std::collections::HashSet<_> = p
+            .iter()
+            .map(|q| q.text.chars().take(20).collect::<String>())
+            .collect();
+        assert_eq!(heads.len(), p.len(), "every prompt starts differently");
+    }
 }

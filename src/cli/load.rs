@@ -162,7 +162,10 @@ fn validate(a: &Args) -> Result<Validated> {
     if a.rate.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
         return Err(usage("--rate: every value must be a positive number"));
     }
-    for (flag, s) in [("--isl-spread", a.isl_spread), ("--osl-spread", a.osl_spread)] {
+    for (flag, s) in [
+        ("--isl-spread", a.isl_spread),
+        ("--osl-spread", a.osl_spread),
+    ] {
         if !(0.0..1.0).contains(&s) {
             return Err(usage(format!("{flag}: must be in [0, 1), got {s}")));
         }
@@ -188,7 +191,9 @@ fn validate(a: &Args) -> Result<Validated> {
         .transpose()
         .map_err(|e| usage(format!("--slo: {e}")))?;
     if a.find_max_rate && slo.is_none() {
-        return Err(usage("--find-max-rate needs --slo (e.g. ttft=200ms,tpot=50ms)"));
+        return Err(usage(
+            "--find-max-rate needs --slo (e.g. ttft=200ms,tpot=50ms)",
+        ));
     }
     if !(a.slo_attainment > 0.0 && a.slo_attainment <= 1.0) {
         return Err(usage("--slo-attainment must be in (0, 1]"));
@@ -314,9 +319,7 @@ async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
     let target = Target::new(&TargetOptions {
         base_url: a.url.clone(),
         endpoint: a.endpoint,
-        api_key: std::env::var(&a.api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty()),
+        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
         headers: v.headers.clone(),
         connect_timeout: Duration::from_secs(10),
         pool_size: max_conc,
@@ -327,7 +330,9 @@ async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
         None => target
             .first_model(&a.url, Duration::from_secs(10))
             .await
-            .map_err(|e| anyhow::anyhow!("--url: finding the model name failed: {e} (or pass --model)"))?,
+            .map_err(|e| {
+                anyhow::anyhow!("--url: finding the model name failed: {e} (or pass --model)")
+            })?,
     };
     let cfg = Config {
         target: Arc::new(target),
@@ -426,9 +431,11 @@ async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
                         "max rate meeting the SLOs ({}% of requests): {best:.3} req/s",
                         a.slo_attainment * 100.0
                     );
-                    if let Some(p) = runner.results.points.iter_mut().find(|p| {
-                        p.parameters.get("rate").and_then(|r| r.as_f64()) == Some(best)
-                    }) {
+                    if let Some(p) =
+                        runner.results.points.iter_mut().find(|p| {
+                            p.parameters.get("rate").and_then(|r| r.as_f64()) == Some(best)
+                        })
+                    {
                         p.scalars.insert("max_rate_req_per_s".into(), best);
                     }
                     runner.results.save(&a.output).with_context(|| {
@@ -557,9 +564,9 @@ impl Runner<'_> {
             if r.valid { "yes" } else { "NO" }.into(),
         ]);
         self.results.upsert(r.point);
-        self.results.save(&a.output).with_context(|| {
-            format!("--output {}: writing results", a.output.display())
-        })?;
+        self.results
+            .save(&a.output)
+            .with_context(|| format!("--output {}: writing results", a.output.display()))?;
         if r.interrupted {
             self.print_table();
             eprintln!("results so far: {}", a.output.display());
@@ -638,7 +645,12 @@ mod tests {
         assert!(err(&["--url", "u", "--rate", "1", "--timeout", "soon"]).contains("--timeout"));
         assert!(err(&["--url", "u", "--rate", "1", "--header", "nocolon"]).contains("--header"));
         let ok = validate(&parse(&[
-            "--url", "u", "--concurrency", "1,16,64", "--slo", "ttft=200ms",
+            "--url",
+            "u",
+            "--concurrency",
+            "1,16,64",
+            "--slo",
+            "ttft=200ms",
         ]))
         .unwrap();
         assert!(matches!(ok.plan, Plan::Levels(ref v) if v.len() == 3));

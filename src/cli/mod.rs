@@ -29,7 +29,7 @@ pub enum Command {
     /// Sweep engines × batch sizes × input/output lengths.
     Sweep(run::SweepArgs),
     /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
-    Load(load::Args),
+    Load(Box<load::Args>),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -67,7 +67,7 @@ pub fn main() -> ExitCode {
         Command::Fetch(a) => fetch::run(a),
         Command::Run(a) => run::run_one(a),
         Command::Sweep(a) => run::sweep(a),
-        Command::Load(a) => load::run(a),
+        Command::Load(a) => load::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -123,9 +123,8 @@ impl<R: Read> Reader<R> {
 /// Reads every metadata key/value of a GGUF file.
 pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, Value>> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    parse_metadata(BufReader::with_capacity(1 << 20, f)).map_err(|reason| {
-        Error::bad_file(path, format!("not a readable GGUF file: {reason}"))
-    })
+    parse_metadata(BufReader::with_capacity(1 << 20, f))
+        .map_err(|reason| Error::bad_file(path, format!("not a readable GGUF file: {reason}")))
 }
 
 /// Parses the metadata section from any reader positioned at the start of a GGUF file.

@@ -93,6 +93,8 @@ pub struct Derived {
     pub chunks: u64,
     /// Our tokenizer's count of the generated text, when a tokenizer is known.
     pub our_output_tokens: Option<u64>,
+    /// Our count of the prompt, when known.
+    pub our_input_tokens: Option<u64>,
     /// TTFT / E2EL measured from the scheduled send time (open loop).
     pub ttft_sched_ms: Option<f64>,
     pub e2e_sched_ms: Option<f64>,
@@ -145,6 +147,7 @@ pub fn request_record(
     let mut extra = BTreeMap::new();
     let mut d = Derived {
         chunks: o.pieces.len() as u64,
+        our_input_tokens: input_tokens,
         ..Derived::default()
     };
     let mut rec = RequestRecord {
@@ -167,10 +170,16 @@ pub fn request_record(
     };
     if let (Some(s), Some(disp)) = (o.scheduled, o.dispatched) {
         extra.insert("send_lag_ms".into(), ms(disp.saturating_duration_since(s)));
-        extra.insert("queue_ms".into(), ms(o.sent.saturating_duration_since(disp)));
+        extra.insert(
+            "queue_ms".into(),
+            ms(o.sent.saturating_duration_since(disp)),
+        );
     }
     if let Some(fb) = o.first_byte {
-        extra.insert("first_byte_ms".into(), ms(fb.saturating_duration_since(o.sent)));
+        extra.insert(
+            "first_byte_ms".into(),
+            ms(fb.saturating_duration_since(o.sent)),
+        );
     }
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
@@ -196,8 +205,10 @@ pub fn request_record(
         }
         let texts: Vec<&str> = o.pieces.iter().map(|p| p.text.as_str()).collect();
         let per_chunk = tokens_per_chunk(&texts, out_tokens, cx.tok);
-        rec.itl_ms
-            .extend(std::iter::repeat_n(0.0, per_chunk[0].saturating_sub(1) as usize));
+        rec.itl_ms.extend(std::iter::repeat_n(
+            0.0,
+            per_chunk[0].saturating_sub(1) as usize,
+        ));
         for (i, w) in o.pieces.windows(2).enumerate() {
             let gap = ms(w[1].at.saturating_duration_since(w[0].at));
             d.itl_chunk_ms.push(gap);
@@ -314,7 +325,9 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     );
     put(
         "itl_ms",
-        ok.iter().flat_map(|(r, _)| r.itl_ms.iter().copied()).collect(),
+        ok.iter()
+            .flat_map(|(r, _)| r.itl_ms.iter().copied())
+            .collect(),
         "ms",
         mono,
     );
@@ -505,11 +518,13 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     }
     let in_pairs: Vec<(u64, u64)> = ok
         .iter()
-        .filter_map(|(r, _)| Some((r.server_input_tokens?, r.input_tokens)))
-        .filter(|(_, ours)| *ours > 0)
+        .filter_map(|(r, d)| Some((r.server_input_tokens?, d.our_input_tokens?)))
         .collect();
     if !in_pairs.is_empty() {
-        let diffs: Vec<i64> = in_pairs.iter().map(|(s, o)| *s as i64 - *o as i64).collect();
+        let diffs: Vec<i64> = in_pairs
+            .iter()
+            .map(|(s, o)| *s as i64 - *o as i64)
+            .collect();
         let bad = diffs.iter().filter(|d| **d != 0).count();
         sc.insert(
             "input_tokens_mismatch_frac".into(),
@@ -648,7 +663,10 @@ mod tests {
         assert_eq!(r.ttft_ms, Some(100.0));
         assert_eq!(r.e2e_ms, Some(161.0));
         assert_eq!(r.itl_ms, vec![20.0, 20.0, 20.0]);
-        assert!(r.itl_chunk_ms.is_empty(), "same as itl_ms, not stored twice");
+        assert!(
+            r.itl_chunk_ms.is_empty(),
+            "same as itl_ms, not stored twice"
+        );
         assert_eq!(d.itl_chunk_ms, vec![20.0, 20.0, 20.0]);
         assert!((r.tpot_ms.unwrap() - 61.0 / 3.0).abs() < 1e-9);
         assert_eq!(r.output_tokens, 4);
@@ -665,7 +683,10 @@ mod tests {
         assert_eq!(r.itl_ms, vec![0.0, 15.0, 15.0, 5.0, 5.0]);
         assert_eq!(r.itl_chunk_ms, vec![30.0, 10.0]);
         assert_eq!(d.chunks, 3);
-        assert_eq!(tokens_per_chunk(&["a", "b"], 5, None).iter().sum::<u64>(), 5);
+        assert_eq!(
+            tokens_per_chunk(&["a", "b"], 5, None).iter().sum::<u64>(),
+            5
+        );
         assert_eq!(tokens_per_chunk(&["a", "b", "c"], 2, None), vec![1, 1, 1]);
     }
 

@@ -156,11 +156,16 @@ pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) 
     } else if completed == 0 {
         (
             Status::Error,
-            Some(match (&run.aborted, outcomes.iter().find_map(|o| o.failure.as_ref())) {
-                (_, Some(f)) => format!("no request succeeded; first failure: {}", f.detail),
-                (Some(a), None) => a.clone(),
-                (None, None) => "no request was sent".into(),
-            }),
+            Some(
+                match (
+                    &run.aborted,
+                    outcomes.iter().find_map(|o| o.failure.as_ref()),
+                ) {
+                    (_, Some(f)) => format!("no request succeeded; first failure: {}", f.detail),
+                    (Some(a), None) => a.clone(),
+                    (None, None) => "no request was sent".into(),
+                },
+            ),
         )
     } else {
         (Status::Ok, None)

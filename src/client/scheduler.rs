@@ -318,7 +318,9 @@ async fn open_loop(
     mut stop: watch::Receiver<bool>,
 ) -> (Vec<Outcome>, bool) {
     let offsets = schedule(plan.bodies.len(), spec.rate, spec.arrival, plan.seed);
-    let sem = spec.max_inflight.map(|k| Arc::new(Semaphore::new(k.max(1))));
+    let sem = spec
+        .max_inflight
+        .map(|k| Arc::new(Semaphore::new(k.max(1))));
     let results = Arc::new(Mutex::new(Vec::with_capacity(plan.bodies.len())));
     let mut set = JoinSet::new();
     let mut interrupted = false;

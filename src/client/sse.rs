@@ -39,6 +39,9 @@ impl Parser {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
         self.bytes_seen += bytes.len() as u64;
         let mut rest = bytes;
+        if rest.is_empty() {
+            return; // an empty read must not forget a pending CR
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(b'\n') = rest.first() {
@@ -271,6 +274,9 @@ mod tests {
     fn crlf_and_cr_including_crlf_split_across_reads() {
         let evs = parse_all(&[b"data: a\r", b"\n\r", b"\ndata: b\r\rdata:c\r\n\r\n"]);
         assert_eq!(evs, [data("a"), data("b"), data("c")]);
+        // an empty read between CR and LF (found by the proptest below)
+        let evs = parse_all(&[b"data: a\r", b"", b"\ndata: b\r\n\r\n"]);
+        assert_eq!(evs, [data("a\nb")]);
     }
 
     #[test]
@@ -303,7 +309,9 @@ mod tests {
         );
         let c = decode(&data(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#));
         assert!(matches!(c, Chunk::Data { ref text, .. } if text == "Hi"));
-        let c = decode(&data(r#"{"choices":[{"text":" there","finish_reason":"length"}]}"#));
+        let c = decode(&data(
+            r#"{"choices":[{"text":" there","finish_reason":"length"}]}"#,
+        ));
         assert!(matches!(c, Chunk::Data { ref text, finished: true, .. } if text == " there"));
         let u = decode(&data(
             r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,

@@ -297,7 +297,9 @@ async fn stream_completion<W: AsyncWriteExt + Unpin>(
                 send(
                     w,
                     cfg.split_events,
-                    event(r#"{"error":{"message":"stub failure mid-stream","type":"server_error"}}"#),
+                    event(
+                        r#"{"error":{"message":"stub failure mid-stream","type":"server_error"}}"#,
+                    ),
                 )
                 .await?;
                 send(w, cfg.split_events, event("[DONE]")).await?;

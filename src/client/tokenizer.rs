@@ -50,15 +50,16 @@ impl Tok {
         } else {
             path
         };
-        let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+        let is_gguf = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
         let tokenizer = if is_gguf {
             let meta = gguf::read_metadata(path)?;
             from_gguf_metadata(&meta).map_err(|reason| Error::bad_file(path, reason))?
         } else {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            Tokenizer::from_bytes(&bytes).map_err(|e| {
-                Error::bad_file(path, format!("not a tokenizers JSON file: {e}"))
-            })?
+            Tokenizer::from_bytes(&bytes)
+                .map_err(|e| Error::bad_file(path, format!("not a tokenizers JSON file: {e}")))?
         };
         Ok(Tok::new(tokenizer, path.display().to_string()))
     }
@@ -134,7 +135,10 @@ fn pre_tokenizer(pre: &str) -> std::result::Result<Json, String> {
 pub fn from_gguf_metadata(
     meta: &std::collections::BTreeMap<String, Value>,
 ) -> std::result::Result<Tokenizer, String> {
-    let get = |k: &str| meta.get(k).ok_or_else(|| format!("metadata key {k} is missing"));
+    let get = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| format!("metadata key {k} is missing"))
+    };
     let model = get("tokenizer.ggml.model")?
         .as_str()
         .ok_or("tokenizer.ggml.model is not a string")?;
@@ -169,13 +173,17 @@ pub fn from_gguf_metadata(
     let mut vocab = serde_json::Map::with_capacity(tokens.len());
     let mut added = Vec::new();
     for (id, t) in tokens.iter().enumerate() {
-        let s = t.as_str().ok_or("tokenizer.ggml.tokens holds a non-string")?;
+        let s = t
+            .as_str()
+            .ok_or("tokenizer.ggml.tokens holds a non-string")?;
         vocab.insert(s.to_owned(), json!(id));
         // llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
         let ty = types.get(id).and_then(Value::as_u64).unwrap_or(1);
         if ty == 3 || ty == 4 {
-            added.push(json!({"id": id, "content": s, "single_word": false, "lstrip": false,
-                              "rstrip": false, "normalized": false, "special": ty == 3}));
+            added.push(
+                json!({"id": id, "content": s, "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false, "special": ty == 3}),
+            );
         }
     }
     let merges: Vec<&str> = merges
@@ -301,6 +309,9 @@ mod tests {
     fn unknown_pre_tokenizer_is_an_error_naming_it() {
         let meta = gguf::parse_metadata(&toy("martian", false)[..]).unwrap();
         let err = from_gguf_metadata(&meta).unwrap_err();
-        assert!(err.contains("martian") && err.contains("--tokenizer"), "{err}");
+        assert!(
+            err.contains("martian") && err.contains("--tokenizer"),
+            "{err}"
+        );
     }
 }

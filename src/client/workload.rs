@@ -47,7 +47,9 @@ impl Length {
             return self.mean.max(1);
         }
         let lo = ((self.mean as f64) * (1.0 - self.spread)).round().max(1.0) as u64;
-        let hi = ((self.mean as f64) * (1.0 + self.spread)).round().max(lo as f64) as u64;
+        let hi = ((self.mean as f64) * (1.0 + self.spread))
+            .round()
+            .max(lo as f64) as u64;
         rng.gen_range(lo..=hi)
     }
 }
@@ -148,7 +150,9 @@ impl PromptMaker {
             let mut ids = self.random_ids(target, rng);
             for _round in 0..16 {
                 let text = t.decode(&ids, true).map_err(|e| e.to_string())?;
-                let enc = t.encode_fast(text.as_str(), false).map_err(|e| e.to_string())?;
+                let enc = t
+                    .encode_fast(text.as_str(), false)
+                    .map_err(|e| e.to_string())?;
                 let n = enc.len();
                 if n == target && self.tok.count(&text) == Some(len) {
                     return Ok(text);
@@ -179,7 +183,11 @@ impl PromptMaker {
                 .exact(len, &mut rng)
                 .map_err(|reason| Error::config("--isl", reason))?;
             // Two prompts sharing their first words would share a prefix-cache entry.
-            let head: String = text.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+            let head: String = text
+                .split_whitespace()
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(" ");
             if !seen.insert(head) {
                 continue;
             }
@@ -254,9 +262,8 @@ pub fn read_file(path: &Path) -> Result<Vec<FileEntry>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
-                    Error::bad_file(path, format!("line {}: not JSON: {e}", i + 1))
-                })?;
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .map_err(|e| Error::bad_file(path, format!("line {}: not JSON: {e}", i + 1)))?;
                 match entry(&v) {
                     Ok(Some(e)) => out.push(e),
                     Ok(None) => {}
@@ -466,6 +473,8 @@ mod tests {
         assert!(prompts.unwrap_err().contains("--osl"));
         let prompts = file_prompts(&e, 3, Some(Length::fixed(4)), None, 0, 1).unwrap();
         assert_eq!(prompts.len(), 3);
-        assert!(prompts.iter().all(|p| p.output_tokens == 4 && p.text == "Q?"));
+        assert!(prompts
+            .iter()
+            .all(|p| p.output_tokens == 4 && p.text == "Q?"));
     }
 }
