@@ -245,6 +245,27 @@ fn faults_are_counted_by_kind_never_hang() {
 }
 
 #[test]
+fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
+    let sc = stub::Config {
+        fault: Fault::CloseAfterResponse,
+        itl: Duration::from_millis(2),
+        ..Default::default()
+    };
+    let (r, seen) = against_stub(
+        sc,
+        Endpoint::Completions,
+        Duration::from_secs(5),
+        level(closed(1), 6, 4, 0),
+    );
+    let p = &r.point;
+    assert_eq!(p.status, Status::Ok);
+    assert_eq!(p.scalars["failed"], 0.0, "{:?}", p.warnings);
+    assert_eq!(seen, 6, "a retried request reached the server once");
+    assert!(p.scalars.get("retried_requests").copied().unwrap_or(0.0) >= 1.0);
+    assert!(p.warnings.iter().any(|w| w.contains("second time")));
+}
+
+#[test]
 fn unreachable_server_is_a_connect_failure() {
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

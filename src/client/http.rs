@@ -112,6 +112,8 @@ pub struct Outcome {
     pub failure: Option<Failure>,
     /// `[DONE]` or a `finish_reason` was seen.
     pub complete: bool,
+    /// Times the request was sent again after a reused connection closed under it.
+    pub retries: u32,
 }
 
 impl Outcome {
@@ -129,6 +131,7 @@ impl Outcome {
             status: None,
             failure: None,
             complete: false,
+            retries: 0,
         }
     }
     pub fn ok(&self) -> bool {
@@ -232,23 +235,39 @@ impl Target {
     }
 
     async fn stream(&self, body: Vec<u8>, out: &mut Outcome) -> Result<(), Failure> {
-        let resp = self
-            .client
-            .post(&self.url)
-            .headers(self.headers.clone())
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| Failure {
-                kind: if e.is_connect() {
-                    ErrorKind::Connect
-                } else if e.is_timeout() {
-                    ErrorKind::Timeout
-                } else {
-                    ErrorKind::Read
-                },
-                detail: error_chain(&e),
-            })?;
+        let resp = loop {
+            let sent = self
+                .client
+                .post(&self.url)
+                .headers(self.headers.clone())
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(r) => break r,
+                // A kept-alive connection the server closed as we reused it ("connection
+                // closed before message completed": llama.cpp's server closes after each
+                // streamed response): no response byte came, so send once more, on a new
+                // connection. Counted in `retries`; latencies stay from the first attempt.
+                Err(e)
+                    if out.retries == 0 && e.is_request() && !e.is_connect() && !e.is_timeout() =>
+                {
+                    out.retries += 1;
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        kind: if e.is_connect() {
+                            ErrorKind::Connect
+                        } else if e.is_timeout() {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::Read
+                        },
+                        detail: error_chain(&e),
+                    })
+                }
+            }
+        };
         let status = resp.status();
         out.status = Some(status.as_u16());
         if !status.is_success() {

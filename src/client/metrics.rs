@@ -181,6 +181,9 @@ pub fn request_record(
             ms(fb.saturating_duration_since(o.sent)),
         );
     }
+    if o.retries > 0 {
+        extra.insert("retries".into(), f64::from(o.retries));
+    }
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
 
@@ -424,6 +427,19 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
             l.records.len() - ok.len(),
             l.records.len(),
             list.join(", ")
+        ));
+    }
+
+    let retried = l
+        .records
+        .iter()
+        .filter(|r| r.extra.get("retries").is_some_and(|n| *n > 0.0))
+        .count();
+    if retried > 0 {
+        sc.insert("retried_requests".into(), retried as f64);
+        a.warnings.push(format!(
+            "{retried} requests were sent a second time because the server closed a kept-alive \
+             connection as it was reused; their latencies count from the first attempt"
         ));
     }
 

@@ -31,6 +31,10 @@ pub enum Fault {
     SlowLoris(u64),
     /// End the body cleanly but without `[DONE]` or a `finish_reason`.
     NoDone,
+    /// Complete every response, then close the connection without `Connection: close`
+    /// (what llama.cpp's server does after a streamed response): the client's next request
+    /// on that kept-alive connection meets a closed socket.
+    CloseAfterResponse,
 }
 
 /// How the stub streams.
@@ -181,6 +185,12 @@ async fn serve(stream: TcpStream, cfg: Arc<Config>, counter: Arc<AtomicUsize>) {
             _ => json_response(&mut wr, 404, r#"{"error":{"message":"not found"}}"#).await,
         };
         if ok.is_err() {
+            return;
+        }
+        if cfg.fault == Fault::CloseAfterResponse {
+            // Close a little later, as a server thread finishing its cleanup does: the
+            // client has already reused the connection by then.
+            tokio::time::sleep(Duration::from_millis(30)).await;
             return;
         }
     }
