@@ -92,6 +92,10 @@ pub struct RequestRecord {
     pub tpot_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub itl_ms: Vec<f64>,
+    /// Raw gaps between streamed events, stored when events carried several tokens (then
+    /// `itl_ms` holds each gap divided over its event's tokens).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub itl_chunk_ms: Vec<f64>,
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
@@ -204,6 +208,31 @@ pub struct Point {
     /// outcome, measured vs predicted memory, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
+}
+
+impl Point {
+    /// A point of `kind` with these parameters (its key derived from them), started now,
+    /// with nothing measured yet; callers fill in what they measured.
+    pub fn new(kind: PointKind, parameters: BTreeMap<String, serde_json::Value>) -> Self {
+        Point {
+            key: point_key(&parameters),
+            kind,
+            status: Status::Ok,
+            error: None,
+            parameters,
+            engine: None,
+            started_unix_s: unix_now(),
+            wall_s: 0.0,
+            warmup_runs: 0,
+            runs: Vec::new(),
+            requests: Vec::new(),
+            summary: BTreeMap::new(),
+            scalars: BTreeMap::new(),
+            memory: Memory::default(),
+            warnings: Vec::new(),
+            notes: BTreeMap::new(),
+        }
+    }
 }
 
 /// Tool identity written into every results file.
@@ -361,24 +390,10 @@ mod tests {
         let mut params = BTreeMap::new();
         params.insert("batch".to_string(), serde_json::json!(4));
         params.insert("engine".to_string(), serde_json::json!("e"));
-        r.upsert(Point {
-            key: point_key(&params),
-            kind: PointKind::Engine,
-            status: Status::Error,
-            error: Some("boom".into()),
-            parameters: params,
-            engine: None,
-            started_unix_s: 1.0,
-            wall_s: 0.5,
-            warmup_runs: 0,
-            runs: vec![],
-            requests: vec![],
-            summary: BTreeMap::new(),
-            scalars: BTreeMap::new(),
-            memory: Memory::default(),
-            warnings: vec![],
-            notes: BTreeMap::new(),
-        });
+        let mut p = Point::new(PointKind::Engine, params);
+        p.status = Status::Error;
+        p.error = Some("boom".into());
+        r.upsert(p);
         r.save(&path).unwrap();
         let back = Results::load(&path).unwrap();
         assert_eq!(back, r);

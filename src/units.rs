@@ -40,15 +40,20 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Parses a size such as `512MiB`, `2GiB`, `1.5GB`, `4096` (bytes).
-pub fn parse_bytes(s: &str) -> Option<u64> {
+/// Splits `1.5 GiB` into (1.5, "GiB"): a non-negative number and the unit after it.
+pub fn split_number_unit(s: &str) -> Option<(f64, &str)> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().ok()?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+/// Parses a size such as `512MiB`, `2GiB`, `1.5GB`, `4096` (bytes).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let (v, unit) = split_number_unit(s)?;
+    let mult = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
         "kib" => 1024.0,

@@ -2,6 +2,7 @@
 
 mod build;
 mod cli;
+mod load;
 mod report;
 mod trt;
 mod util;

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use trtbench::bench::shard::{shard, ShardSpec};
 use trtbench::bench::stats::summarize;
-use trtbench::record::{point_key, Memory, Point, PointKind, Results, RunRecord, Status};
+use trtbench::record::{Point, PointKind, Results, RunRecord};
 use trtbench::report::chart::PALETTE;
 use trtbench::report::{csv, markdown, Report};
 
@@ -364,24 +364,12 @@ fn synthetic(mean_tok_s: f64, sd: f64, runs: usize, seed: u64) -> Results {
         );
         let e2e: Vec<f64> = recs.iter().map(|x| x.e2e_ms).collect();
         summary.insert("e2e_ms".into(), summarize(&e2e, "ms", None).unwrap());
-        r.upsert(Point {
-            key: point_key(&params),
-            kind: PointKind::Engine,
-            status: Status::Ok,
-            error: None,
-            parameters: params,
-            engine: None,
-            started_unix_s: 0.0,
-            wall_s: 1.0,
-            warmup_runs: 1,
-            runs: recs,
-            requests: vec![],
-            summary,
-            scalars: BTreeMap::new(),
-            memory: Memory::default(),
-            warnings: vec![],
-            notes: Default::default(),
-        });
+        let mut p = Point::new(PointKind::Engine, params);
+        p.wall_s = 1.0;
+        p.warmup_runs = 1;
+        p.runs = recs;
+        p.summary = summary;
+        r.upsert(p);
     }
     r
 }

@@ -225,6 +225,19 @@ pub fn add_bootstrap_ci(summary: &mut Summary, samples: &[f64], seed: u64) {
     }
 }
 
+/// Bootstrap intervals of p50 and p99 for every summarised metric of `point`, from the
+/// point's own raw samples (engine runs or load requests).
+pub fn add_intervals(point: &mut crate::record::Point, seed: u64) {
+    let metrics: Vec<String> = point.summary.keys().cloned().collect();
+    for m in metrics {
+        if let Some(raw) = crate::bench::samples::raw(point, &m) {
+            if let Some(s) = point.summary.get_mut(&m) {
+                add_bootstrap_ci(s, &raw, seed);
+            }
+        }
+    }
+}
+
 /// Half the width of an interval relative to the statistic, e.g. 0.03 for ±3 %.
 /// Infinite when the statistic is zero and the interval is not a point.
 pub fn relative_half_width(ci: [f64; 2], value: f64) -> f64 {

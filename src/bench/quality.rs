@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::engine::{Engine, SessionConfig};
 use crate::error::{Error, Result};
-use crate::record::{point_key, unix_now, Memory, Point, PointKind, Status};
+use crate::record::{Point, PointKind, Status};
 
 /// How to measure perplexity.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,29 +99,9 @@ pub fn parameters(engine: &str, spec: &PplSpec) -> BTreeMap<String, serde_json::
 
 /// Runs the measurement and wraps it as a results point.
 pub fn quality_point(engine: &dyn Engine, engine_name: &str, spec: &PplSpec) -> Point {
-    let parameters = parameters(engine_name, spec);
-    let started = unix_now();
-    let mut point = Point {
-        key: point_key(&parameters),
-        kind: PointKind::Quality,
-        status: Status::Ok,
-        error: None,
-        parameters,
-        engine: serde_json::to_value(engine.manifest()).ok(),
-        started_unix_s: started,
-        wall_s: 0.0,
-        warmup_runs: 0,
-        runs: Vec::new(),
-        requests: Vec::new(),
-        summary: BTreeMap::new(),
-        scalars: BTreeMap::new(),
-        memory: Memory {
-            weights_bytes: Some(engine.weights_bytes()),
-            ..Memory::default()
-        },
-        warnings: Vec::new(),
-        notes: BTreeMap::new(),
-    };
+    let mut point = Point::new(PointKind::Quality, parameters(engine_name, spec));
+    point.engine = serde_json::to_value(engine.manifest()).ok();
+    point.memory.weights_bytes = Some(engine.weights_bytes());
     match perplexity(engine, spec) {
         Ok(p) => {
             point.wall_s = p.wall_s;

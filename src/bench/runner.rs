@@ -13,9 +13,7 @@ use crate::bench::stats::summarize;
 use crate::bench::workload::Corpus;
 use crate::engine::{Engine, Request, SessionConfig};
 use crate::error::{Error, Result};
-use crate::record::{
-    point_key, unix_now, Clock, Memory, Point, PointKind, RunRecord, Status, Summary,
-};
+use crate::record::{unix_now, Clock, Memory, Point, PointKind, RunRecord, Status, Summary};
 use crate::units::{ms, per_s};
 
 /// Bytes of memory available for new allocations (Linux `MemAvailable`), if known.
@@ -89,30 +87,19 @@ pub fn failed_point(
     engine: Option<serde_json::Value>,
     err: &Error,
 ) -> Point {
-    let parameters = spec.parameters(settings, threads_for(settings));
     let status = if matches!(err, Error::Capacity { .. }) {
         Status::Skipped
     } else {
         Status::Error
     };
-    Point {
-        key: point_key(&parameters),
-        kind: PointKind::Engine,
-        status,
-        error: Some(err.to_string()),
-        parameters,
-        engine,
-        started_unix_s: unix_now(),
-        wall_s: 0.0,
-        warmup_runs: 0,
-        runs: Vec::new(),
-        requests: Vec::new(),
-        summary: BTreeMap::new(),
-        scalars: BTreeMap::new(),
-        memory: Memory::default(),
-        warnings: Vec::new(),
-        notes: BTreeMap::new(),
-    }
+    let mut p = Point::new(
+        PointKind::Engine,
+        spec.parameters(settings, threads_for(settings)),
+    );
+    p.status = status;
+    p.error = Some(err.to_string());
+    p.engine = engine;
+    p
 }
 
 /// Runs one point: warmup, measured runs, summary. `tick` is called after every
@@ -205,31 +192,22 @@ pub fn run_point(
     let plan = engine.kv_plan(settings.kv_dtype);
     let mut scalars = BTreeMap::new();
     scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
-    let mut point = Point {
-        key: point_key(&parameters),
-        kind: PointKind::Engine,
-        status: Status::Ok,
-        error: None,
-        parameters,
-        engine: serde_json::to_value(engine.manifest()).ok(),
-        started_unix_s,
-        wall_s: wall.elapsed().as_secs_f64(),
-        warmup_runs: settings.warmup,
-        memory: Memory {
-            weights_bytes: Some(engine.weights_bytes()),
-            kv_formula_bytes: Some(plan.total_bytes(u64::from(spec.batch), u64::from(seq))),
-            kv_allocated_bytes: kv_allocated,
-            peak_rss_bytes: runs.iter().filter_map(|r| r.peak_rss_bytes).max(),
-            peak_device_bytes: None,
-            timeline: Vec::new(),
-        },
-        runs,
-        requests: Vec::new(),
-        summary,
-        scalars,
-        warnings: Vec::new(),
-        notes: BTreeMap::new(),
+    let mut point = Point::new(PointKind::Engine, parameters);
+    point.engine = serde_json::to_value(engine.manifest()).ok();
+    point.started_unix_s = started_unix_s;
+    point.wall_s = wall.elapsed().as_secs_f64();
+    point.warmup_runs = settings.warmup;
+    point.memory = Memory {
+        weights_bytes: Some(engine.weights_bytes()),
+        kv_formula_bytes: Some(plan.total_bytes(u64::from(spec.batch), u64::from(seq))),
+        kv_allocated_bytes: kv_allocated,
+        peak_rss_bytes: runs.iter().filter_map(|r| r.peak_rss_bytes).max(),
+        peak_device_bytes: None,
+        timeline: Vec::new(),
     };
+    point.runs = runs;
+    point.summary = summary;
+    point.scalars = scalars;
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
         let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
@@ -238,26 +216,12 @@ pub fn run_point(
         point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
     }
     point.notes = notes;
-    add_intervals(&mut point, settings.seed);
+    crate::bench::bootstrap::add_intervals(
+        &mut point,
+        settings.seed ^ crate::bench::bootstrap::DEFAULT_SEED,
+    );
     point.warnings = crate::env::point_warnings(&point);
     Ok(point)
-}
-
-/// Bootstrap confidence intervals of p50 and p99 for every summarised metric, from the
-/// point's own raw samples.
-pub fn add_intervals(point: &mut Point, seed: u64) {
-    let metrics: Vec<String> = point.summary.keys().cloned().collect();
-    for m in metrics {
-        if let Some(raw) = crate::bench::samples::raw(point, &m) {
-            if let Some(s) = point.summary.get_mut(&m) {
-                crate::bench::bootstrap::add_bootstrap_ci(
-                    s,
-                    &raw,
-                    seed ^ crate::bench::bootstrap::DEFAULT_SEED,
-                );
-            }
-        }
-    }
 }
 
 /// Metrics of one run from its phase times.

@@ -685,24 +685,7 @@ mod tests {
             (r.device_source.clone(), r.power_source.clone()),
             (None, None)
         );
-        let mut p = crate::record::Point {
-            key: "k".into(),
-            kind: crate::record::PointKind::Engine,
-            status: crate::record::Status::Ok,
-            error: None,
-            parameters: Default::default(),
-            engine: None,
-            started_unix_s: 0.0,
-            wall_s: 0.0,
-            warmup_runs: 0,
-            runs: vec![],
-            requests: vec![],
-            summary: Default::default(),
-            scalars: Default::default(),
-            memory: Default::default(),
-            warnings: vec![],
-            notes: Default::default(),
-        };
+        let mut p = crate::record::Point::new(crate::record::PointKind::Engine, Default::default());
         r.apply(&mut p, 100);
         assert!(p.scalars.is_empty() && p.memory.peak_rss_bytes.is_none());
     }

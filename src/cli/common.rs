@@ -399,7 +399,7 @@ pub fn annotate_graph_speedups(results: &mut Results) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Memory, Point, PointKind};
+    use crate::record::{Point, PointKind};
     use std::collections::BTreeMap;
 
     fn point(graphs: bool, tpot: f64) -> Point {
@@ -411,24 +411,9 @@ mod tests {
             "tpot_ms".to_string(),
             crate::bench::stats::summarize(&[tpot], "ms", None).unwrap(),
         );
-        Point {
-            key: crate::record::point_key(&parameters),
-            kind: PointKind::Engine,
-            status: Status::Ok,
-            error: None,
-            parameters,
-            engine: None,
-            started_unix_s: 0.0,
-            wall_s: 0.0,
-            warmup_runs: 0,
-            runs: vec![],
-            requests: vec![],
-            summary,
-            scalars: BTreeMap::new(),
-            memory: Memory::default(),
-            warnings: vec![],
-            notes: BTreeMap::new(),
-        }
+        let mut p = Point::new(PointKind::Engine, parameters);
+        p.summary = summary;
+        p
     }
 
     #[test]

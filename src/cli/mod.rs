@@ -15,6 +15,7 @@ pub mod env;
 pub mod fetch;
 pub mod inspect;
 pub mod kv;
+pub mod load;
 pub mod report;
 pub mod run;
 
@@ -46,6 +47,8 @@ pub enum Command {
     Env(env::Args),
     /// Describe a TensorRT engine file: I/O tensors, profiles, memory (needs `tensorrt`).
     Inspect(inspect::Args),
+    /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
+    Load(Box<load::Args>),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -89,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Compare(a) => compare::run(a),
         Command::Env(a) => env::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Load(a) => load::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,466 @@
+//! One streamed request to an OpenAI-compatible server, timed where its bytes arrive: the
+//! monotonic clock is read right after each read of the response body returns, before any
+//! parsing, so queues inside the client never move a timestamp. Also the HTTP/1.1
+//! keep-alive client and the `/v1/models` look-up. Depends on `sse` only.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+use super::sse::{self, Chunk, Usage};
+
+/// Which OpenAI endpoint to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/v1/completions` (prompt text in, `choices[].text` out).
+    Completions,
+    /// `/v1/chat/completions` (one user message in, `choices[].delta.content` out).
+    Chat,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Completions => "/completions",
+            Endpoint::Chat => "/chat/completions",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Completions => "completions",
+            Endpoint::Chat => "chat",
+        }
+    }
+}
+
+/// Why a request failed; the strings are the `error` field of `RequestRecord`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// No connection (refused, unreachable, DNS).
+    Connect,
+    /// The per-request timeout expired first (includes slow-loris responses).
+    Timeout,
+    Http4xx,
+    Http5xx,
+    /// A non-2xx status that is neither 4xx nor 5xx.
+    HttpOther,
+    /// An event that is not a JSON completion chunk.
+    MalformedSse,
+    /// The server sent an error object inside the stream.
+    StreamError,
+    /// The stream ended before `[DONE]` or a `finish_reason`.
+    ClosedMidStream,
+    /// A transport error while reading the body.
+    Read,
+    /// The stream completed but carried no generated text.
+    NoOutput,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::HttpOther => "http_other",
+            ErrorKind::MalformedSse => "malformed_sse",
+            ErrorKind::StreamError => "stream_error",
+            ErrorKind::ClosedMidStream => "closed_mid_stream",
+            ErrorKind::Read => "read_error",
+            ErrorKind::NoOutput => "no_output",
+        }
+    }
+}
+
+/// A failed request: its kind and a short message for the first-errors list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+/// A piece of generated text and when the read that carried it returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub at: Instant,
+    pub text: String,
+}
+
+/// Everything observed about one request, raw: the metrics are computed later, off the
+/// hot path.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Index of the request in the workload.
+    pub index: usize,
+    /// Open loop: when it should have been sent.
+    pub scheduled: Option<Instant>,
+    /// Open loop: when the dispatcher woke up for it (before any in-flight cap wait).
+    pub dispatched: Option<Instant>,
+    /// Right before the request was handed to the HTTP client.
+    pub sent: Instant,
+    pub first_byte: Option<Instant>,
+    /// Only events that carried text (a role-only or usage-only chunk is not a token).
+    pub pieces: Vec<Piece>,
+    /// Every SSE event received, with or without text.
+    pub events: u32,
+    /// `[DONE]` arrival, else the end of the body, else when it failed.
+    pub end: Instant,
+    pub usage: Option<Usage>,
+    pub status: Option<u16>,
+    pub failure: Option<Failure>,
+    /// `[DONE]` or a `finish_reason` was seen.
+    pub complete: bool,
+    /// Times the request was sent again after a reused connection closed under it.
+    pub retries: u32,
+}
+
+impl Outcome {
+    pub fn new(index: usize, sent: Instant) -> Self {
+        Outcome {
+            index,
+            scheduled: None,
+            dispatched: None,
+            sent,
+            first_byte: None,
+            pieces: Vec::new(),
+            events: 0,
+            end: sent,
+            usage: None,
+            status: None,
+            failure: None,
+            complete: false,
+            retries: 0,
+        }
+    }
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+    pub fn text(&self) -> String {
+        self.pieces.iter().map(|p| p.text.as_str()).collect()
+    }
+}
+
+/// The HTTP side of a load test: one keep-alive client and the endpoint's full URL.
+#[derive(Debug, Clone)]
+pub struct Target {
+    client: reqwest::Client,
+    pub url: String,
+    headers: HeaderMap,
+}
+
+/// What `Target::new` needs.
+#[derive(Debug, Clone)]
+pub struct TargetOptions {
+    /// Base URL, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    pub endpoint: Endpoint,
+    pub api_key: Option<String>,
+    /// Extra `Name: value` headers.
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    /// Connections kept open per host (the largest concurrency of the run).
+    pub pool_size: usize,
+}
+
+/// Base URL without a trailing slash.
+pub fn base(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+impl Target {
+    pub fn new(o: &TargetOptions) -> Result<Target, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        if let Some(k) = &o.api_key {
+            let v = HeaderValue::from_str(&format!("Bearer {k}"))
+                .map_err(|_| "the API key holds characters not allowed in a header".to_string())?;
+            headers.insert(AUTHORIZATION, v);
+        }
+        for (k, v) in &o.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("--header: {k:?} is not a valid header name"))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| format!("--header: the value of {k} is not a valid header value"))?;
+            headers.insert(name, value);
+        }
+        // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use; no proxy, since a
+        // proxy between client and server would be part of every figure.
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(o.pool_size.max(1))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .connect_timeout(o.connect_timeout)
+            .build()
+            .map_err(|e| format!("building the HTTP client failed: {e}"))?;
+        Ok(Target {
+            client,
+            url: format!("{}{}", base(&o.base_url), o.endpoint.path()),
+            headers,
+        })
+    }
+
+    /// Sends one request and reads its stream, filling `out`. Never panics and never waits
+    /// longer than `timeout` (after which the outcome is a `timeout` failure, unless the
+    /// stream had already completed).
+    pub async fn run(&self, body: Vec<u8>, timeout: Duration, out: &mut Outcome) {
+        out.sent = Instant::now();
+        let deadline = tokio::time::Instant::from_std(out.sent + timeout);
+        let result = tokio::time::timeout_at(deadline, self.stream(body, out)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(f)) => {
+                out.end = Instant::now();
+                out.failure = Some(f);
+            }
+            Err(_) if out.complete => {}
+            Err(_) => {
+                out.end = Instant::now();
+                out.failure = Some(Failure {
+                    kind: ErrorKind::Timeout,
+                    detail: format!("no complete response within {timeout:?}"),
+                });
+            }
+        }
+        if out.failure.is_none() && out.pieces.is_empty() {
+            out.failure = Some(Failure {
+                kind: ErrorKind::NoOutput,
+                detail: "the stream completed without any generated text".into(),
+            });
+        }
+    }
+
+    async fn stream(&self, body: Vec<u8>, out: &mut Outcome) -> Result<(), Failure> {
+        let resp = loop {
+            let sent = self
+                .client
+                .post(&self.url)
+                .headers(self.headers.clone())
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(r) => break r,
+                // A kept-alive connection the server closed as we reused it ("connection
+                // closed before message completed": llama.cpp's server closes after each
+                // streamed response): no response byte came, so send once more, on a new
+                // connection. Counted in `retries`; latencies stay from the first attempt.
+                Err(e)
+                    if out.retries == 0 && e.is_request() && !e.is_connect() && !e.is_timeout() =>
+                {
+                    out.retries += 1;
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        kind: if e.is_connect() {
+                            ErrorKind::Connect
+                        } else if e.is_timeout() {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::Read
+                        },
+                        detail: error_chain(&e),
+                    })
+                }
+            }
+        };
+        let status = resp.status();
+        out.status = Some(status.as_u16());
+        if !status.is_success() {
+            let kind = if status.is_client_error() {
+                ErrorKind::Http4xx
+            } else if status.is_server_error() {
+                ErrorKind::Http5xx
+            } else {
+                ErrorKind::HttpOther
+            };
+            // A short look at the body for the message; bounded in time and size.
+            let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
+                .unwrap_or_default();
+            return Err(Failure {
+                kind,
+                detail: format!("HTTP {status}: {}", body.trim()),
+            });
+        }
+        let mut resp = resp;
+        let mut parser = sse::Parser::new();
+        let mut events = Vec::with_capacity(8);
+        let mut done = false;
+        loop {
+            let next = if done {
+                // After [DONE] the body should end at once; read on briefly so the
+                // connection goes back to the pool, but never wait on a server that does not
+                // close it.
+                match tokio::time::timeout(Duration::from_secs(1), resp.chunk()).await {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                resp.chunk().await
+            };
+            // The timestamp of everything in this read: taken before any parsing.
+            let at = Instant::now();
+            let eof = match next {
+                Ok(Some(bytes)) => {
+                    out.first_byte.get_or_insert(at);
+                    parser.feed(&bytes, &mut events);
+                    false
+                }
+                Ok(None) => {
+                    parser.finish(&mut events);
+                    true
+                }
+                Err(e) => {
+                    if done || out.complete {
+                        return Ok(());
+                    }
+                    return Err(Failure {
+                        kind: if e.is_timeout() {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::ClosedMidStream
+                        },
+                        detail: error_chain(&e),
+                    });
+                }
+            };
+            for ev in events.drain(..) {
+                if done {
+                    continue;
+                }
+                out.events += 1;
+                match sse::decode(&ev) {
+                    Chunk::Done => {
+                        done = true;
+                        out.complete = true;
+                        out.end = at;
+                    }
+                    Chunk::Data {
+                        text,
+                        finished,
+                        usage,
+                    } => {
+                        if !text.is_empty() {
+                            out.pieces.push(Piece { at, text });
+                        }
+                        if finished {
+                            out.complete = true;
+                        }
+                        if usage.is_some() {
+                            out.usage = usage;
+                        }
+                        out.end = at;
+                    }
+                    Chunk::Error(m) => {
+                        return Err(Failure {
+                            kind: ErrorKind::StreamError,
+                            detail: m,
+                        })
+                    }
+                    Chunk::Malformed(m) => {
+                        return Err(Failure {
+                            kind: ErrorKind::MalformedSse,
+                            detail: m,
+                        })
+                    }
+                }
+            }
+            if eof {
+                if out.complete {
+                    return Ok(());
+                }
+                return Err(Failure {
+                    kind: ErrorKind::ClosedMidStream,
+                    detail: format!(
+                        "the stream ended after {} events without [DONE] or a finish_reason",
+                        out.events
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The first model id served at `{base}/models`.
+    pub async fn first_model(&self, base_url: &str, timeout: Duration) -> Result<String, String> {
+        let url = format!("{}/models", base(base_url));
+        let resp = tokio::time::timeout(
+            timeout,
+            self.client.get(&url).headers(self.headers.clone()).send(),
+        )
+        .await
+        .map_err(|_| format!("GET {url}: no answer within {timeout:?}"))?
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+        let status = resp.status();
+        let body: serde_json::Value = tokio::time::timeout(timeout, resp.json())
+            .await
+            .map_err(|_| format!("GET {url}: no body within {timeout:?}"))?
+            .map_err(|e| format!("GET {url}: HTTP {status}, body is not JSON: {e}"))?;
+        body.get("data")
+            .and_then(|d| d.as_array())
+            .and_then(|a| a.first())
+            .and_then(|m| m.get("id"))
+            .and_then(|id| id.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("GET {url}: HTTP {status}, no data[0].id in the answer"))
+    }
+}
+
+/// An error and its sources on one line (reqwest's Display alone hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Builds the JSON body of one request.
+pub fn body(
+    endpoint: Endpoint,
+    model: &str,
+    prompt: &str,
+    max_tokens: u64,
+    ignore_eos: bool,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<u8> {
+    let mut b = serde_json::Map::new();
+    b.insert("model".into(), model.into());
+    match endpoint {
+        Endpoint::Completions => {
+            b.insert("prompt".into(), prompt.into());
+        }
+        Endpoint::Chat => {
+            b.insert(
+                "messages".into(),
+                serde_json::json!([{"role": "user", "content": prompt}]),
+            );
+        }
+    }
+    b.insert("max_tokens".into(), max_tokens.into());
+    b.insert("stream".into(), true.into());
+    b.insert(
+        "stream_options".into(),
+        serde_json::json!({"include_usage": true}),
+    );
+    b.insert("temperature".into(), 0.into());
+    if ignore_eos {
+        // vLLM, llama.cpp and SGLang honour `ignore_eos`; `min_tokens` backs it up on vLLM.
+        b.insert("ignore_eos".into(), true.into());
+        b.insert("min_tokens".into(), max_tokens.into());
+    }
+    for (k, v) in extra {
+        b.insert(k.clone(), v.clone());
+    }
+    serde_json::to_vec(&serde_json::Value::Object(b)).expect("a JSON map always serializes")
+}

@@ -1,0 +1,374 @@
+//! A test double: an OpenAI-compatible streaming server on 127.0.0.1 whose timing and
+//! faults are set by the caller (delay to the first token, delay between events, tokens
+//! per event, HTTP errors, malformed SSE, a connection closed mid-stream, a slow-loris
+//! body). It exists to check the client's maths against known delays (tests/load.rs) and
+//! to measure the client's own overhead against a server that streams as fast as it can
+//! (`examples/sse_stub.rs`, `scripts/bench-load-client.sh`). It is not a model server: its
+//! "tokens" are fixed words. Plain HTTP/1.1 over tokio, chunked transfer encoding,
+//! keep-alive. Depends on nothing of ours.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What goes wrong, on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Answer every request with this HTTP status and a JSON error body.
+    Status(u16),
+    /// After this many text events, send an event that is not JSON.
+    MalformedAfter(usize),
+    /// After this many text events, close the connection (no terminating chunk).
+    CloseAfter(usize),
+    /// After this many text events, send an OpenAI error object in the stream.
+    ErrorAfter(usize),
+    /// Send the headers, then one keep-alive comment byte every this many ms, forever.
+    SlowLoris(u64),
+    /// End the body cleanly but without `[DONE]` or a `finish_reason`.
+    NoDone,
+    /// Complete every response, then close the connection without `Connection: close`
+    /// (what llama.cpp's server does after a streamed response): the client's next request
+    /// on that kept-alive connection meets a closed socket.
+    CloseAfterResponse,
+}
+
+/// How the stub streams.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Delay from the end of the request to the first text event.
+    pub ttft: Duration,
+    /// Delay between text events.
+    pub itl: Duration,
+    /// Tokens (words) per text event.
+    pub tokens_per_chunk: usize,
+    /// Output length when the request has no `max_tokens`.
+    pub default_tokens: usize,
+    /// Send `usage` at the end when `stream_options.include_usage` is set.
+    pub usage: bool,
+    /// Put a `: keep-alive` comment before every event.
+    pub comments: bool,
+    /// Write each event in two halves with a flush between (events split across reads).
+    pub split_events: bool,
+    /// Use CRLF line ends in the SSE body.
+    pub crlf: bool,
+    pub fault: Fault,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ttft: Duration::ZERO,
+            itl: Duration::ZERO,
+            tokens_per_chunk: 1,
+            default_tokens: 16,
+            usage: true,
+            comments: false,
+            split_events: false,
+            crlf: false,
+            fault: Fault::None,
+        }
+    }
+}
+
+/// A running stub; stops when dropped.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    /// Completion requests received so far.
+    pub requests: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts a stub on 127.0.0.1 (`port` 0 picks a free one).
+    pub async fn start(config: Config, port: u16) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(AtomicUsize::new(0));
+        let config = Arc::new(config);
+        let counter = requests.clone();
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let _ = stream.set_nodelay(true);
+                        conns.spawn(serve(stream, config.clone(), counter.clone()));
+                    }
+                    Some(_) = conns.join_next(), if !conns.is_empty() => {}
+                }
+            }
+        });
+        Ok(Server {
+            addr,
+            requests,
+            task,
+        })
+    }
+
+    /// Base URL (`http://127.0.0.1:PORT/v1`).
+    pub fn url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Runs until the task ends (for the example binary).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Request> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        if r.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0u8; len.min(16 << 20)];
+    r.read_exact(&mut body).await.ok()?;
+    Some(Request { method, path, body })
+}
+
+async fn serve(stream: TcpStream, cfg: Arc<Config>, counter: Arc<AtomicUsize>) {
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut wr = BufWriter::with_capacity(16 * 1024, wr);
+    while let Some(req) = read_request(&mut rd).await {
+        let ok = match (req.method.as_str(), req.path.as_str()) {
+            ("GET", p) if p.ends_with("/models") => {
+                json_response(
+                    &mut wr,
+                    200,
+                    r#"{"object":"list","data":[{"id":"stub-model","object":"model"}]}"#,
+                )
+                .await
+            }
+            ("GET", "/health") => json_response(&mut wr, 200, r#"{"status":"ok"}"#).await,
+            ("POST", p) if p.ends_with("/completions") => {
+                counter.fetch_add(1, Ordering::Relaxed);
+                stream_completion(&mut wr, &cfg, &req).await
+            }
+            _ => json_response(&mut wr, 404, r#"{"error":{"message":"not found"}}"#).await,
+        };
+        if ok.is_err() {
+            return;
+        }
+        if cfg.fault == Fault::CloseAfterResponse {
+            // Close a little later, as a server thread finishing its cleanup does: the
+            // client has already reused the connection by then.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            return;
+        }
+    }
+}
+
+async fn json_response<W: AsyncWriteExt + Unpin>(
+    w: &mut W,
+    status: u16,
+    body: &str,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: keep-alive\r\n\r\n",
+        reason(status),
+        body.len()
+    );
+    w.write_all(head.as_bytes()).await?;
+    w.write_all(body.as_bytes()).await?;
+    w.flush().await
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// One HTTP chunk (chunked transfer encoding).
+async fn chunk<W: AsyncWriteExt + Unpin>(w: &mut W, data: &[u8]) -> std::io::Result<()> {
+    w.write_all(format!("{:x}\r\n", data.len()).as_bytes())
+        .await?;
+    w.write_all(data).await?;
+    w.write_all(b"\r\n").await
+}
+
+const WORDS: [&str; 8] = [
+    " alpha", " bravo", " charlie", " delta", " echo", " foxtrot", " golf", " hotel",
+];
+
+async fn stream_completion<W: AsyncWriteExt + Unpin>(
+    w: &mut W,
+    cfg: &Config,
+    req: &Request,
+) -> std::io::Result<()> {
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let chat = req.path.ends_with("/chat/completions");
+    let max_tokens = body
+        .get("max_tokens")
+        .and_then(|v| v.as_u64())
+        .map_or(cfg.default_tokens, |v| v as usize);
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let prompt_tokens = body
+        .get("prompt")
+        .and_then(|p| p.as_str())
+        .or_else(|| body.pointer("/messages/0/content").and_then(|p| p.as_str()))
+        .map_or(0, |p| p.split_whitespace().count());
+
+    if let Fault::Status(code) = cfg.fault {
+        return json_response(w, code, r#"{"error":{"message":"stub error","code":500}}"#).await;
+    }
+    w.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+          Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n",
+    )
+    .await?;
+    w.flush().await?;
+    let nl = if cfg.crlf { "\r\n" } else { "\n" };
+    let event = |data: &str| {
+        let c = if cfg.comments {
+            format!(": keep-alive{nl}")
+        } else {
+            String::new()
+        };
+        format!("{c}data: {data}{nl}{nl}")
+    };
+    if let Fault::SlowLoris(every_ms) = cfg.fault {
+        loop {
+            tokio::time::sleep(Duration::from_millis(every_ms)).await;
+            chunk(w, b":").await?;
+            w.flush().await?;
+        }
+    }
+    if chat {
+        // Role-only first delta: not a token.
+        send(
+            w,
+            cfg.split_events,
+            event(r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#),
+        )
+        .await?;
+    }
+    // Absolute deadlines, so timer lateness (up to ~1 ms per sleep) does not accumulate.
+    let first_at = tokio::time::Instant::now() + cfg.ttft;
+    tokio::time::sleep_until(first_at).await;
+    let per = cfg.tokens_per_chunk.max(1);
+    let mut sent = 0usize;
+    let mut events = 0usize;
+    while sent < max_tokens {
+        match cfg.fault {
+            Fault::MalformedAfter(k) if events == k => {
+                send(w, cfg.split_events, event("{this is not json")).await?;
+                return finish(w).await;
+            }
+            Fault::ErrorAfter(k) if events == k => {
+                send(
+                    w,
+                    cfg.split_events,
+                    event(
+                        r#"{"error":{"message":"stub failure mid-stream","type":"server_error"}}"#,
+                    ),
+                )
+                .await?;
+                send(w, cfg.split_events, event("[DONE]")).await?;
+                return finish(w).await;
+            }
+            Fault::CloseAfter(k) if events == k => {
+                // Drop the connection without the terminating chunk.
+                return Err(std::io::Error::other("closing mid-stream on purpose"));
+            }
+            _ => {}
+        }
+        if events > 0 {
+            tokio::time::sleep_until(first_at + cfg.itl * events as u32).await;
+        }
+        let k = per.min(max_tokens - sent);
+        let text: String = (0..k).map(|j| WORDS[(sent + j) % WORDS.len()]).collect();
+        sent += k;
+        events += 1;
+        let last = sent >= max_tokens && cfg.fault != Fault::NoDone;
+        let finish_reason = if last { r#""length""# } else { "null" };
+        let data = if chat {
+            format!(
+                r#"{{"object":"chat.completion.chunk","choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":{finish_reason}}}]}}"#
+            )
+        } else {
+            format!(
+                r#"{{"object":"text_completion","choices":[{{"index":0,"text":"{text}","finish_reason":{finish_reason}}}]}}"#
+            )
+        };
+        send(w, cfg.split_events, event(&data)).await?;
+    }
+    if cfg.fault == Fault::NoDone {
+        return finish(w).await;
+    }
+    if include_usage && cfg.usage {
+        let data = format!(
+            r#"{{"choices":[],"usage":{{"prompt_tokens":{prompt_tokens},"completion_tokens":{sent},"total_tokens":{}}}}}"#,
+            prompt_tokens + sent
+        );
+        send(w, cfg.split_events, event(&data)).await?;
+    }
+    send(w, cfg.split_events, event("[DONE]")).await?;
+    finish(w).await
+}
+
+/// Writes one SSE event as one HTTP chunk, or as two with a flush between when `split`.
+async fn send<W: AsyncWriteExt + Unpin>(w: &mut W, split: bool, ev: String) -> std::io::Result<()> {
+    if split && ev.len() > 2 {
+        let (a, b) = ev.as_bytes().split_at(ev.len() / 2);
+        chunk(w, a).await?;
+        w.flush().await?;
+        chunk(w, b).await?;
+    } else {
+        chunk(w, ev.as_bytes()).await?;
+    }
+    w.flush().await
+}
+
+async fn finish<W: AsyncWriteExt + Unpin>(w: &mut W) -> std::io::Result<()> {
+    w.write_all(b"0\r\n\r\n").await?;
+    w.flush().await
+}
