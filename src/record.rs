@@ -393,6 +393,10 @@ mod tests {
         let mut p = Point::new(PointKind::Engine, params);
         p.status = Status::Error;
         p.error = Some("boom".into());
+        // A value that prints exactly: serde_json's default float parsing is not
+        // guaranteed to round-trip every f64 to the last bit.
+        p.started_unix_s = 1.5;
+        r.created_unix_s = 2.5;
         r.upsert(p);
         r.save(&path).unwrap();
         let back = Results::load(&path).unwrap();
