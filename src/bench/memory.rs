@@ -3,19 +3,10 @@
 //! (proc(5), Linux ≥ 4.0), so each run gets its own peak instead of the process's
 //! lifetime maximum. On other systems every figure is `None` (absent, not zero).
 
-/// Reads a `/proc/self/status` field (in kB) as bytes.
+/// Reads a `/proc/self/status` field (`Key:   1234 kB`, the layout of /proc/meminfo) as bytes.
 fn status_field(key: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_status_field(&s, key)
-}
-
-/// Parses `Key:   1234 kB` from /proc/PID/status text.
-pub fn parse_status_field(status: &str, key: &str) -> Option<u64> {
-    status.lines().find_map(|l| {
-        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
-        let kb: u64 = rest.split_whitespace().next()?.parse().ok()?;
-        Some(kb * 1024)
-    })
+    crate::env::meminfo_bytes(&s, key)
 }
 
 /// Current resident set size.
@@ -36,14 +27,6 @@ pub fn reset_peak() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_status() {
-        let s = "Name:\ttrtbench\nVmHWM:\t  133000 kB\nVmRSS:\t  120000 kB\n";
-        assert_eq!(parse_status_field(s, "VmHWM"), Some(133_000 * 1024));
-        assert_eq!(parse_status_field(s, "VmRSS"), Some(120_000 * 1024));
-        assert_eq!(parse_status_field(s, "VmSwap"), None);
-    }
 
     #[test]
     fn peak_follows_an_allocation_on_linux() {
