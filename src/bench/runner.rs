@@ -24,11 +24,9 @@ pub fn available_memory_bytes() -> Option<u64> {
 
 /// Threads a point runs with.
 pub fn threads_for(settings: &RunSettings) -> u32 {
-    settings.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(1)
-    })
+    settings
+        .threads
+        .unwrap_or_else(crate::engine::default_threads)
 }
 
 /// Refuses a point that cannot fit, before running it: prompt + output beyond the context,

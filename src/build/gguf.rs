@@ -150,7 +150,7 @@ pub fn build_gguf(
         }
         std::fs::remove_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     }
-    let source_quant = crate::backends::llama::file_type_name(&src.gguf)?;
+    let source_quant = crate::backends::llama::inspect_gguf(&src.gguf)?.quant;
     let requantized = !is_full_precision(&source_quant);
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let name = out_dir
@@ -173,7 +173,7 @@ pub fn build_gguf(
         });
     }
     std::fs::rename(&tmp_path, &final_path).map_err(|e| Error::io(&final_path, e))?;
-    let (dims, _) = crate::backends::llama::inspect_gguf(&final_path)?;
+    let dims = crate::backends::llama::inspect_gguf(&final_path)?.dims;
     let bytes = std::fs::metadata(&final_path)
         .map_err(|e| Error::io(&final_path, e))?
         .len();

@@ -74,11 +74,7 @@ fn build_llama(a: Args) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| a.engines_dir.join(format!("{}-{quant}", src.base_name)));
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(1)
-    });
+    let threads = a.threads.unwrap_or_else(crate::engine::default_threads);
     let bar = if super::interactive() {
         ProgressBar::new_spinner()
     } else {

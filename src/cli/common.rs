@@ -365,32 +365,37 @@ pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outc
 /// Returns whether anything changed.
 pub fn annotate_graph_speedups(results: &mut Results) -> bool {
     use crate::backends::trt::timing::{graph_speedups, GraphRow};
-    let rows: Vec<GraphRow> = results
+    // (index of the point, its row); the key without the graph axis is built once.
+    let rows: Vec<(usize, GraphRow)> = results
         .points
         .iter()
-        .filter(|p| p.status == Status::Ok)
-        .filter_map(|p| {
+        .enumerate()
+        .filter(|(_, p)| p.status == Status::Ok)
+        .filter_map(|(i, p)| {
             let on = p.parameters.get("cuda_graphs")?.as_bool()?;
             let tpot = p.summary.get("tpot_ms")?.mean;
             let mut params = p.parameters.clone();
             params.remove("cuda_graphs");
-            Some(GraphRow {
-                key_without_graphs: crate::record::point_key(&params),
-                graphs_on: on,
-                tpot_ms: tpot,
-            })
+            Some((
+                i,
+                GraphRow {
+                    key_without_graphs: crate::record::point_key(&params),
+                    graphs_on: on,
+                    tpot_ms: tpot,
+                },
+            ))
         })
         .collect();
-    let speedups = graph_speedups(&rows);
+    let plain: Vec<GraphRow> = rows.iter().map(|(_, r)| r.clone()).collect();
+    let speedups = graph_speedups(&plain);
     for sp in &speedups {
-        if let Some(p) = results.points.iter_mut().find(|p| {
-            p.parameters.get("cuda_graphs").and_then(|v| v.as_bool()) == Some(true) && {
-                let mut params = p.parameters.clone();
-                params.remove("cuda_graphs");
-                crate::record::point_key(&params) == sp.key
-            }
-        }) {
-            p.scalars.insert("cuda_graph_speedup".into(), sp.speedup);
+        if let Some((i, _)) = rows
+            .iter()
+            .find(|(_, r)| r.graphs_on && r.key_without_graphs == sp.key)
+        {
+            results.points[*i]
+                .scalars
+                .insert("cuda_graph_speedup".into(), sp.speedup);
         }
     }
     !speedups.is_empty()

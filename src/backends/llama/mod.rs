@@ -133,23 +133,30 @@ fn dims_of(model: &LlamaModel) -> ModelDims {
     }
 }
 
-/// Reads model dimensions and weight bytes from a GGUF file (loads it once).
-pub fn inspect_gguf(path: &Path) -> Result<(ModelDims, u64)> {
-    let model = load_model(path)?;
-    Ok((dims_of(&model), model.size()))
+/// What a GGUF file holds, as llama.cpp reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GgufInfo {
+    pub dims: ModelDims,
+    pub weights_bytes: u64,
+    /// Quantisation name from `general.file_type` (a `llama_ftype`), or `unknown`.
+    pub quant: String,
 }
 
-/// The GGUF quantisation name of a file, from `general.file_type` (a `llama_ftype`).
-pub fn file_type_name(path: &Path) -> Result<String> {
+/// Reads a GGUF file's dimensions, weight bytes and quantisation (one load).
+pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
     let model = load_model(path)?;
-    let ft = model
+    let quant = model
         .meta_val_str("general.file_type")
         .ok()
-        .and_then(|v| v.parse::<u32>().ok());
-    Ok(ft
+        .and_then(|v| v.parse::<u32>().ok())
         .and_then(crate::build::quant_name_of_ftype)
         .unwrap_or("unknown")
-        .to_owned())
+        .to_owned();
+    Ok(GgufInfo {
+        dims: dims_of(&model),
+        weights_bytes: model.size(),
+        quant,
+    })
 }
 
 /// An opened llama.cpp engine: the model is loaded once and shared by its sessions.
@@ -309,7 +316,7 @@ impl<'a> LlamaSession<'a> {
         let threads = cfg
             .threads
             .map(|t| t as i32)
-            .unwrap_or_else(|| default_threads() as i32);
+            .unwrap_or_else(|| crate::engine::default_threads() as i32);
         let kv = kv_cache_type(cfg.kv_dtype)?;
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(total))
@@ -493,13 +500,6 @@ impl Session for LlamaSession<'_> {
         self.last.clear();
         Ok((nll, n))
     }
-}
-
-/// Threads llama.cpp uses by default here: all available cores.
-pub fn default_threads() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1)
 }
 
 #[cfg(test)]
