@@ -1,4 +1,4 @@
-//! Runs the stub OpenAI-compatible streaming server (`trtbench::client::stub`) on
+//! Runs the stub OpenAI-compatible streaming server (tests/support/stub.rs, a test double shared with the integration tests) on
 //! 127.0.0.1, for `scripts/bench-load-client.sh`: it streams fixed words with the given
 //! delays (0 = as fast as it can). A test double for measuring clients, not a model server.
 //!
@@ -7,7 +7,12 @@
 
 use std::time::Duration;
 
-use trtbench::client::stub::{Config, Server};
+// The tests use parts of the stub this program does not (faults, request counts).
+#[allow(dead_code)]
+#[path = "../tests/support/stub.rs"]
+mod stub;
+
+use stub::{Config, Server};
 
 fn main() {
     let mut port = 8090u16;

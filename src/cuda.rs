@@ -90,7 +90,7 @@ impl Device {
     /// cache), `cuMemGetInfo` on a discrete one.
     pub fn free_bytes(&self) -> Result<u64> {
         if self.integrated()? {
-            Ok(crate::jetson::MemInfo::read()?.available_bytes)
+            Ok(crate::platform::MemInfo::read()?.available_bytes)
         } else {
             self.ctx
                 .mem_get_info()

@@ -1,13 +1,15 @@
-//! Hardware and software fingerprint embedded in every results file (`trtbench env`),
-//! and the warnings with advice that go with it (noisy governor, other load, unlocked
-//! Jetson clocks, too few samples, outliers). Reads what the OS exposes; a value it cannot
-//! read is absent, never guessed. Depends on `record`, `bench` (statistics, samples) and
-//! the llama backend's version strings; never on a report or a runner.
+//! Hardware and software fingerprint of the machine, embedded in every results file
+//! (`trtbench env`): CPU, memory, clocks and governors, OS, GPUs, CUDA / TensorRT
+//! installs, Jetson power mode and clocks. Reads what the OS exposes through `platform`;
+//! a value it cannot read is absent, never guessed. Engine versions are added above it
+//! (`backends::fingerprint`); the advice that goes with a fingerprint is `warning::machine`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
+
+use crate::platform::{meminfo_bytes, read_at, under};
 
 /// `key: value` from /proc/cpuinfo's first processor block.
 fn cpuinfo_field(cpuinfo: &str, key: &str) -> Option<String> {
@@ -17,36 +19,9 @@ fn cpuinfo_field(cpuinfo: &str, key: &str) -> Option<String> {
     })
 }
 
-/// A `/proc/meminfo` field in bytes.
-pub fn meminfo_bytes(meminfo: &str, key: &str) -> Option<u64> {
-    meminfo.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        if k.trim() != key {
-            return None;
-        }
-        let mut it = v.split_whitespace();
-        let n: u64 = it.next()?.parse().ok()?;
-        Some(match it.next() {
-            Some("kB") => n * 1024,
-            _ => n,
-        })
-    })
-}
-
 /// The fingerprint as JSON. Keys that cannot be read on this machine are absent.
 pub fn fingerprint() -> Value {
     fingerprint_at(Path::new("/"))
-}
-
-fn under(root: &Path, abs: &str) -> std::path::PathBuf {
-    root.join(abs.trim_start_matches('/'))
-}
-
-fn read_at(root: &Path, abs: &str) -> Option<String> {
-    std::fs::read_to_string(under(root, abs)).ok().map(|s| {
-        s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
-            .to_owned()
-    })
 }
 
 /// The fingerprint, reading procfs/sysfs under `root` (tests use a fake tree). Commands
@@ -142,11 +117,6 @@ pub fn fingerprint_at(root: &Path) -> Value {
     if let Some(c) = option_env!("TRTBENCH_GIT_COMMIT") {
         m.insert("trtbench_git_commit".into(), json!(c));
     }
-    m.insert("llama_cpp".into(), json!(crate::backends::llama::version()));
-    m.insert(
-        "llama_cpp_system_info".into(),
-        json!(crate::backends::llama::system_info()),
-    );
     m.insert(
         "features".into(),
         json!({"tensorrt": cfg!(feature = "tensorrt"), "cuda": cfg!(feature = "cuda")}),
@@ -172,15 +142,10 @@ pub fn fingerprint_at(root: &Path) -> Value {
     if let Some(v) = cuda_toolkit_version(root) {
         m.insert("cuda_toolkit_version".into(), json!(v));
     }
-    if let Some(v) = crate::backends::trt::runtime_versions() {
-        for (k, val) in v {
-            m.insert(k.into(), json!(val));
-        }
-    }
     if let Some(v) = tensorrt_version(root) {
         m.insert("tensorrt_version".into(), json!(v));
     }
-    if crate::bench::sampler::is_jetson(root) {
+    if crate::platform::is_jetson_at(root) {
         m.insert("jetson".into(), jetson(root, live));
     }
     Value::Object(m)
@@ -442,133 +407,6 @@ fn jetson(root: &Path, live: bool) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------
-// Warnings with advice (hyperfine's warnings.rs is the model: say what is wrong and what
-// to do about it).
-
-/// Outlier threshold on the modified Z-score of per-run samples: Iglewicz & Hoaglin (1993)
-/// recommend labelling |Mi| > 3.5 as potential outliers.
-pub const OUTLIER_Z: f64 = 3.5;
-
-/// Fewer runs than this get a "too few samples" warning (and no bootstrap interval).
-pub const MIN_RUNS: usize = crate::bench::bootstrap::MIN_SAMPLES;
-
-/// Advice about the machine: where results from it will be noisy, and what to change.
-pub fn warnings(env: &Value) -> Vec<String> {
-    let mut w = Vec::new();
-    let s = |k: &str| env.get(k).and_then(Value::as_str);
-    if let Some(g) = s("cpu_governor") {
-        if g.split(',').any(|g| g != "performance") {
-            w.push(format!(
-                "CPU frequency governor is `{g}`: clocks follow load, so run-to-run variance \
-                 grows; for benchmarking set `performance` (`sudo cpupower frequency-set -g performance`)"
-            ));
-        }
-    }
-    let cores = env
-        .get("cpu_logical_cores")
-        .and_then(Value::as_f64)
-        .unwrap_or(1.0);
-    if let Some(busy) = env.get("cpu_busy_pct").and_then(Value::as_f64) {
-        if busy > 10.0 {
-            w.push(format!(
-                "other processes kept the CPUs {busy:.0}% busy while trtbench was idle: they \
-                 compete for cores and memory bandwidth; stop them or expect noisy numbers"
-            ));
-        }
-    } else if let Some(l1) = env
-        .get("loadavg")
-        .and_then(|v| v.get(0))
-        .and_then(Value::as_f64)
-    {
-        if l1 > 0.5 * cores {
-            w.push(format!(
-                "1-minute load average is {l1:.2} on {cores} logical cores: other work is \
-                 running; stop it or expect noisy numbers"
-            ));
-        }
-    }
-    if env.get("virtualized").and_then(Value::as_bool) == Some(true) {
-        w.push(
-            "running in a virtual machine: neighbours on the host can steal CPU time; \
-             compare only results from the same instance type, and prefer more repeats"
-                .to_owned(),
-        );
-    }
-    if let Some(j) = env.get("jetson") {
-        if j.get("gpu_clocks_locked").and_then(Value::as_bool) == Some(false)
-            || env.get("cpu_clocks_locked").and_then(Value::as_bool) == Some(false)
-        {
-            w.push(
-                "Jetson clocks are not locked: DVFS changes CPU/GPU/EMC clocks during the run; \
-                 run `sudo jetson_clocks` (after choosing the power mode with `sudo nvpmodel -m N`)"
-                    .to_owned(),
-            );
-        }
-        if j.get("power_mode").is_none() {
-            w.push(
-                "Jetson power mode unknown (`nvpmodel -q` failed): record it by hand".to_owned(),
-            );
-        }
-    }
-    w
-}
-
-/// Advice about one point's samples: too few runs, outliers by modified Z-score, a slow
-/// first run (warmup too short).
-pub fn point_warnings(point: &crate::record::Point) -> Vec<String> {
-    use crate::bench::samples::raw;
-    use crate::record::PointKind;
-    let mut w = Vec::new();
-    match point.kind {
-        PointKind::Engine if !point.runs.is_empty() => {
-            let n = point.runs.len();
-            if n < MIN_RUNS {
-                w.push(format!(
-                    "only {n} measured run(s): no confidence interval is possible below \
-                     {MIN_RUNS}; use more repeats"
-                ));
-            }
-            for metric in ["e2e_ms", "ttft_ms", "decode_tok_per_s", "prefill_tok_per_s"] {
-                let Some(v) = raw(point, metric) else {
-                    continue;
-                };
-                let out = crate::bench::stats::outliers(&v, OUTLIER_Z);
-                if !out.is_empty() {
-                    w.push(format!(
-                        "{} of {} runs have outlying {metric} (modified Z-score > {OUTLIER_Z}, \
-                         Iglewicz & Hoaglin 1993): something else ran, or clocks changed; \
-                         re-run on a quiet machine",
-                        out.len(),
-                        v.len()
-                    ));
-                }
-            }
-            if let Some(v) = raw(point, "e2e_ms") {
-                if v.len() >= 3 {
-                    let rest = crate::bench::stats::median(&v[1..]);
-                    if v[0] > 2.0 * rest {
-                        w.push(format!(
-                            "the first measured run took {:.0} ms, over twice the median of the \
-                             others ({rest:.0} ms): warmup was too short; add warmup runs",
-                            v[0]
-                        ));
-                    }
-                }
-            }
-        }
-        PointKind::Load if !point.requests.is_empty() => {
-            let ok = point.requests.iter().filter(|r| r.error.is_none()).count();
-            if ok < MIN_RUNS {
-                w.push(format!(
-                    "only {ok} successful request(s): too few for percentiles; send more requests"
-                ));
-            }
-        }
-        _ => {}
-    }
-    w
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,16 +491,7 @@ mod tests {
             env.get("gpus").is_none(),
             "no GPU keys on a machine without the driver"
         );
-        let w = warnings(&env).join("\n");
-        assert!(w.contains("schedutil") && w.contains("performance"), "{w}");
-        assert!(w.contains("jetson_clocks"), "{w}");
-        assert!(w.contains("load average is 1.90"), "{w}");
-    }
-
-    #[test]
-    fn quiet_machine_gets_no_machine_warning() {
-        let env =
-            json!({"cpu_governor": "performance", "cpu_busy_pct": 1.0, "cpu_logical_cores": 8});
-        assert!(warnings(&env).is_empty());
+        // The advice for such a machine is tested in `warning`.
+        assert_eq!(env["loadavg"][0], 1.9);
     }
 }

@@ -18,9 +18,11 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
-pub mod jetson;
+pub mod platform;
 pub mod record;
 pub mod report;
+pub mod stats;
 pub mod units;
+pub mod warning;
 
 pub use error::{Error, Result};

@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::stub::{self, Fault};
 use trtbench::client::http::{Endpoint, Target, TargetOptions};
 use trtbench::client::metrics::Slo;
+use trtbench::client::prompts::Prompt;
 use trtbench::client::scheduler::{Arrival, Shape};
-use trtbench::client::stub::{self, Fault};
-use trtbench::client::workload::Prompt;
 use trtbench::client::{run_level, Config, Level, LevelResult};
 use trtbench::record::{PointKind, Results, Status};
 
@@ -704,8 +704,8 @@ fn e2e_llama_server_concurrency_1_and_4() {
 /// length (skipped unless `TRTBENCH_MODEL` names the GGUF; CI sets it).
 #[test]
 fn gguf_tokenizer_makes_exact_length_prompts() {
+    use trtbench::client::prompts::{Length, PromptMaker};
     use trtbench::client::tokenizer::Tok;
-    use trtbench::client::workload::{Length, PromptMaker};
     let Some(model) = std::env::var_os("TRTBENCH_MODEL") else {
         eprintln!("skipping: TRTBENCH_MODEL is not set");
         return;

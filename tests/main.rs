@@ -2,7 +2,9 @@
 
 mod build;
 mod cli;
+mod layers;
 mod load;
 mod report;
+mod support;
 mod trt;
 mod util;

@@ -10,10 +10,10 @@ use assert_cmd::prelude::*;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use trtbench::bench::shard::{shard, ShardSpec};
-use trtbench::bench::stats::summarize;
 use trtbench::record::{Point, PointKind, Results, RunRecord};
 use trtbench::report::chart::PALETTE;
 use trtbench::report::{csv, markdown, Report};
+use trtbench::stats::summarize;
 
 fn fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report_fixture.json")

@@ -20,3 +20,18 @@ pub fn open(dir: &Path) -> Result<Box<dyn Engine>> {
         BackendKind::EdgeLlm => trt::open(dir, manifest),
     }
 }
+
+/// The machine's fingerprint (`env::fingerprint`) with the versions of the engine libraries
+/// this build links (llama.cpp, and Edge-LLM / TensorRT with the `tensorrt` feature): what
+/// every results file embeds.
+pub fn fingerprint() -> serde_json::Value {
+    let mut env = crate::env::fingerprint();
+    if let Some(m) = env.as_object_mut() {
+        m.insert("llama_cpp".into(), llama::version().into());
+        m.insert("llama_cpp_system_info".into(), llama::system_info().into());
+        for (k, v) in trt::runtime_versions().unwrap_or_default() {
+            m.insert(k.into(), v.into());
+        }
+    }
+    env
+}

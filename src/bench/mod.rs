@@ -1,13 +1,11 @@
-//! Workloads, the runner, sweep plans, statistics and the memory sampler. Uses engines
-//! only through the `engine` traits and writes `record` types; knows no backend.
+//! Whole engine benchmarks: sweep plans, the corpus prompts are cut from, the point runner,
+//! perplexity, shards and the background memory/power monitor. Uses engines only through
+//! the `engine` traits and writes `record` types; knows no backend. Statistics live in
+//! `stats`, machine readers in `platform`.
 
-pub mod bootstrap;
-pub mod memory;
+pub mod corpus;
+pub mod monitor;
 pub mod plan;
 pub mod quality;
 pub mod runner;
-pub mod sampler;
-pub mod samples;
 pub mod shard;
-pub mod stats;
-pub mod workload;

@@ -141,7 +141,7 @@ impl Default for RunSettings {
             threads: None,
             kv_dtype: KvDtype::F16,
             ctx: None,
-            text: PathBuf::from(super::workload::DEFAULT_TEXT),
+            text: PathBuf::from(super::corpus::DEFAULT_TEXT),
             mem_fraction: 0.9,
             sample_ms: 50,
         }

@@ -7,20 +7,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::bench::memory;
+use crate::bench::corpus::Corpus;
 use crate::bench::plan::{PointSpec, RunSettings};
-use crate::bench::stats::summarize;
-use crate::bench::workload::Corpus;
 use crate::engine::{Engine, Request, SessionConfig};
 use crate::error::{Error, Result};
 use crate::record::{unix_now, Clock, Memory, Point, PointKind, RunRecord, Status, Summary};
+use crate::stats::summarize;
 use crate::units::{ms, per_s};
-
-/// Bytes of memory available for new allocations (Linux `MemAvailable`), if known.
-pub fn available_memory_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    crate::env::meminfo_bytes(&s, "MemAvailable")
-}
 
 /// Threads a point runs with.
 pub fn threads_for(settings: &RunSettings) -> u32 {
@@ -110,7 +103,12 @@ pub fn run_point(
     stop: &AtomicBool,
     tick: &mut dyn FnMut(),
 ) -> Result<Point> {
-    check_fit(engine, spec, settings, available_memory_bytes())?;
+    check_fit(
+        engine,
+        spec,
+        settings,
+        crate::platform::available_memory_bytes(),
+    )?;
     let started_unix_s = unix_now();
     let wall = Instant::now();
     let threads = threads_for(settings);
@@ -143,9 +141,9 @@ pub fn run_point(
 
     let mut runs = Vec::with_capacity(settings.runs as usize);
     let mut clock = Clock::HostMonotonic;
-    let peak_reset = memory::reset_peak();
+    let peak_reset = crate::platform::reset_peak_rss(std::path::Path::new("/"));
     let sampler = (settings.sample_ms > 0).then(|| {
-        crate::bench::sampler::Sampler::start(std::time::Duration::from_millis(settings.sample_ms))
+        crate::bench::monitor::Monitor::start(std::time::Duration::from_millis(settings.sample_ms))
     });
     for r in 0..settings.runs {
         if stop.load(Ordering::Relaxed) {
@@ -153,7 +151,7 @@ pub fn run_point(
         }
         let prompts = corpus.prompts(isl, batch, settings.seed, u64::from(r));
         if peak_reset {
-            memory::reset_peak();
+            crate::platform::reset_peak_rss(std::path::Path::new("/"));
         }
         let g = session.generate(
             &Request {
@@ -163,7 +161,7 @@ pub fn run_point(
             &mut |_| {},
         )?;
         let peak = if peak_reset {
-            memory::peak_rss_bytes()
+            crate::platform::peak_rss_bytes()
         } else {
             None
         };
@@ -214,11 +212,11 @@ pub fn run_point(
         point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
     }
     point.notes = notes;
-    crate::bench::bootstrap::add_intervals(
+    crate::stats::bootstrap::add_intervals(
         &mut point,
-        settings.seed ^ crate::bench::bootstrap::DEFAULT_SEED,
+        settings.seed ^ crate::stats::bootstrap::DEFAULT_SEED,
     );
-    point.warnings = crate::env::point_warnings(&point);
+    point.warnings = crate::warning::sentences(&crate::warning::point(&point));
     Ok(point)
 }
 

@@ -5,4 +5,4 @@
 pub mod gguf;
 pub mod steps;
 
-pub use gguf::{ftype_of_quant, quant_name_of_ftype, GGUF_QUANTS};
+pub use crate::backends::llama::quant::{ftype_of_quant, quant_name_of_ftype, GGUF_QUANTS};

@@ -67,7 +67,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 }
 
 fn build_llama(a: Args) -> anyhow::Result<()> {
-    crate::build::gguf::ftype_of_quant(&a.quant)?;
+    crate::build::ftype_of_quant(&a.quant)?;
     let src = resolve_source(&a.from)?;
     let quant = a.quant.to_ascii_lowercase();
     let out = a

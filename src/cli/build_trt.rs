@@ -115,7 +115,7 @@ fn limits(a: &Args, dims: Option<&ModelDims>, kv: KvDtype) -> anyhow::Result<(Li
             "--mem-budget".to_owned(),
         ),
         None => (
-            crate::bench::runner::available_memory_bytes()
+            crate::platform::available_memory_bytes()
                 .map(|m| m / 2)
                 .ok_or_else(|| Usage("cannot read MemAvailable: give --mem-budget".into()))?,
             "half of MemAvailable (weights and activations need the rest; set --mem-budget)"

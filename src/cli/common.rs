@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::bench::corpus::Corpus;
 use crate::bench::plan::{Plan, PointSpec, RunSettings};
 use crate::bench::runner::{failed_point, run_point};
-use crate::bench::workload::Corpus;
 use crate::cli::Usage;
 use crate::engine::{KvDtype, Manifest};
 use crate::error::Error;
@@ -54,7 +54,7 @@ pub struct MeasureOpts {
 pub struct QualityOpts {
     /// Also measure perplexity of each engine on this text (default text when no file is
     /// given: /usr/share/common-licenses/GPL-3).
-    #[arg(long, num_args = 0..=1, default_missing_value = crate::bench::workload::DEFAULT_TEXT)]
+    #[arg(long, num_args = 0..=1, default_missing_value = crate::bench::corpus::DEFAULT_TEXT)]
     pub ppl: Option<PathBuf>,
     /// Tokens per perplexity chunk (the second half of each chunk is scored).
     #[arg(long)]
@@ -96,7 +96,7 @@ impl QualityOpts {
             (Some(p), _) => p.clone(),
             (None, Some(PplField::Path(p))) => p.clone(),
             (None, Some(PplField::Enabled(true))) => {
-                PathBuf::from(crate::bench::workload::DEFAULT_TEXT)
+                PathBuf::from(crate::bench::corpus::DEFAULT_TEXT)
             }
             _ => return None,
         };
@@ -208,7 +208,7 @@ fn open_results(path: &Path, out: &OutputOpts) -> anyhow::Result<Results> {
     } else if out.resume {
         return Err(Usage(format!("--resume: {} does not exist", path.display())).into());
     }
-    Ok(Results::new(command, crate::env::fingerprint()))
+    Ok(Results::new(command, crate::backends::fingerprint()))
 }
 
 /// Runs a plan, writing results after every point.
@@ -414,7 +414,7 @@ mod tests {
         let mut summary = BTreeMap::new();
         summary.insert(
             "tpot_ms".to_string(),
-            crate::bench::stats::summarize(&[tpot], "ms", None).unwrap(),
+            crate::stats::summarize(&[tpot], "ms", None).unwrap(),
         );
         let mut p = Point::new(PointKind::Engine, parameters);
         p.summary = summary;

@@ -12,8 +12,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     use std::io::Write;
-    let env = crate::env::fingerprint();
-    let warnings = crate::env::warnings(&env);
+    let env = crate::backends::fingerprint();
+    let warnings = crate::warning::sentences(&crate::warning::machine(&env));
     let text = if a.json {
         let mut v = env.clone();
         if let Some(m) = v.as_object_mut() {

@@ -49,7 +49,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "--budget",
         ),
         None => (
-            crate::bench::runner::available_memory_bytes()
+            crate::platform::available_memory_bytes()
                 .ok_or_else(|| Usage("cannot read MemAvailable; pass --budget".into()))?,
             "MemAvailable (/proc/meminfo)",
         ),

@@ -15,10 +15,10 @@ use serde_json::json;
 use super::Usage;
 use crate::client::http::{Endpoint, Target, TargetOptions};
 use crate::client::metrics::{parse_ms, Slo};
+use crate::client::prompts::{self, Length, PromptMaker, Source};
 use crate::client::scheduler::{Arrival, Shape};
 use crate::client::search::RateSearch;
 use crate::client::tokenizer::Tok;
-use crate::client::workload::{self, Length, PromptMaker, Source};
 use crate::client::{self, Config, Level};
 use crate::record::{Results, Status};
 
@@ -267,7 +267,7 @@ fn source(a: &Args) -> Result<Source> {
     let len = |mean: u64, spread: f64| Length { mean, spread };
     match &a.dataset {
         Some(path) => Ok(Source::File {
-            entries: workload::read_file(path)
+            entries: prompts::read_file(path)
                 .with_context(|| format!("--dataset {}", path.display()))?,
             maker,
             osl: a.osl.map(|o| len(o, a.osl_spread)),
@@ -358,7 +358,7 @@ async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
         std::future::pending::<()>().await;
     });
 
-    let mut results = Results::new(std::env::args().collect(), crate::env::fingerprint());
+    let mut results = Results::new(std::env::args().collect(), crate::backends::fingerprint());
     let mut base_params: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     base_params.insert("url".into(), json!(a.url));
     base_params.insert("model".into(), json!(model));
@@ -512,8 +512,8 @@ impl Runner<'_> {
         };
         params.insert("num_prompts".into(), json!(n));
         params.insert("warmup".into(), json!(a.warmup));
-        let seed = workload::level_seed(a.seed, self.index);
-        let warm_seed = workload::level_seed(a.seed ^ 0x5741_524D, self.index);
+        let seed = prompts::level_seed(a.seed, self.index);
+        let warm_seed = prompts::level_seed(a.seed ^ 0x5741_524D, self.index);
         self.index += 1;
         eprintln!("{label}: preparing {n} prompts");
         let prompts = self.source.prompts(n, seed)?;

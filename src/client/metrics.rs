@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use super::http::{ErrorKind, Outcome};
 use super::tokenizer::Tok;
-use crate::bench::stats;
 use crate::record::{Clock, RequestRecord, Summary};
+use crate::stats;
 use crate::units::ms;
 
 /// Service-level objectives for goodput (all must hold for a request to count).

@@ -14,12 +14,11 @@
 pub mod gguf;
 pub mod http;
 pub mod metrics;
+pub mod prompts;
 pub mod scheduler;
 pub mod search;
 pub mod sse;
-pub mod stub;
 pub mod tokenizer;
-pub mod workload;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,9 +29,9 @@ use tokio::sync::watch;
 use crate::record::{self, Point, PointKind, Status};
 use http::{Endpoint, Target};
 use metrics::Slo;
+use prompts::Prompt;
 use scheduler::Shape;
 use tokenizer::Tok;
-use workload::Prompt;
 
 /// Settings shared by every level of a run.
 #[derive(Debug, Clone)]
@@ -180,7 +179,7 @@ pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) 
     point.summary = agg.summary;
     point.scalars = agg.scalars;
     point.warnings = warnings;
-    crate::bench::bootstrap::add_intervals(&mut point, crate::bench::bootstrap::DEFAULT_SEED);
+    crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);
     LevelResult {
         point,
         interrupted: run.interrupted,

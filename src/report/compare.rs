@@ -14,10 +14,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::bench::bootstrap;
-use crate::bench::samples::{better, raw, Better};
-use crate::bench::stats::median;
 use crate::record::{Point, Results, Status};
+use crate::stats::bootstrap;
+use crate::stats::median;
+use crate::stats::samples::{better, raw, Better};
 
 use super::significance::mann_whitney;
 use super::{fmt_num, stat_of};

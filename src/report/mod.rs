@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::bench::bootstrap;
-use crate::bench::samples;
 use crate::record::{Point, PointKind, Results, Status, Summary, Tool};
+use crate::stats::bootstrap;
+use crate::stats::samples;
 
 pub mod chart;
 pub mod compare;
@@ -178,7 +178,7 @@ impl Report {
         };
         let multi = self.sources.len() > 1;
         for s in &self.sources {
-            for w in crate::env::warnings(&s.environment) {
+            for w in crate::warning::sentences(&crate::warning::machine(&s.environment)) {
                 push(if multi { format!("{}: {w}", s.file) } else { w });
             }
         }
@@ -187,7 +187,7 @@ impl Report {
         }
         for r in &self.rows {
             let mut ws = r.point.warnings.clone();
-            ws.extend(crate::env::point_warnings(&r.point));
+            ws.extend(crate::warning::sentences(&crate::warning::point(&r.point)));
             for w in ws {
                 push(format!("{}: {w}", r.point.key));
             }

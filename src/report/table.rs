@@ -162,7 +162,7 @@ pub fn figures_note(report: &Report) -> String {
          ±: half-width of the 95% confidence interval relative to the figure ({}). \
          Marked noisy: interval wider than ±{:.0}%, too few samples for one, or a tail \
          percentile with fewer than one sample beyond it (a p99 needs 100 or more).",
-        crate::bench::bootstrap::METHOD,
+        crate::stats::bootstrap::METHOD,
         report.max_ci * 100.0
     )
 }

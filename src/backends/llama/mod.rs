@@ -23,6 +23,8 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::record::Clock;
 
+pub mod quant;
+
 pub use ffi::{ggml_commit, ggml_version, model_quantize, system_info};
 
 const BACKEND: &str = "llama.cpp";
@@ -149,7 +151,7 @@ pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
         .meta_val_str("general.file_type")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
-        .and_then(crate::build::quant_name_of_ftype)
+        .and_then(quant::quant_name_of_ftype)
         .unwrap_or("unknown")
         .to_owned();
     Ok(GgufInfo {

@@ -74,7 +74,7 @@ pub const LARGE_N: usize = 5000;
 /// n·q ∓ z·√(n·q·(1−q)) of the sorted sample (Conover, *Practical Nonparametric
 /// Statistics*, 3rd ed., 1999, §3.2, large-sample form).
 pub fn order_statistic_ci(samples: &[f64], q: f64, level: f64) -> Option<[f64; 2]> {
-    let xs = crate::bench::stats::sorted(samples);
+    let xs = crate::stats::sorted(samples);
     let n = xs.len();
     if n < MIN_SAMPLES {
         return None;
@@ -207,8 +207,8 @@ fn percentile_interval(stats: &mut [f64], level: f64) -> [f64; 2] {
     stats.sort_by(f64::total_cmp);
     let alpha = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
     [
-        crate::bench::stats::quantile_sorted(stats, alpha),
-        crate::bench::stats::quantile_sorted(stats, 1.0 - alpha),
+        crate::stats::quantile_sorted(stats, alpha),
+        crate::stats::quantile_sorted(stats, 1.0 - alpha),
     ]
 }
 
@@ -230,7 +230,7 @@ pub fn add_bootstrap_ci(summary: &mut Summary, samples: &[f64], seed: u64) {
 pub fn add_intervals(point: &mut crate::record::Point, seed: u64) {
     let metrics: Vec<String> = point.summary.keys().cloned().collect();
     for m in metrics {
-        if let Some(raw) = crate::bench::samples::raw(point, &m) {
+        if let Some(raw) = crate::stats::samples::raw(point, &m) {
             if let Some(s) = point.summary.get_mut(&m) {
                 add_bootstrap_ci(s, &raw, seed);
             }
@@ -254,7 +254,7 @@ pub fn relative_half_width(ci: [f64; 2], value: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::stats::{quantile_sorted, sorted, summarize};
+    use crate::stats::{quantile_sorted, sorted, summarize};
     use rand_distr::{Distribution, Normal};
 
     #[test]

@@ -28,20 +28,21 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::platform::{list_dir, meminfo_bytes, read_num, read_trim, under, Ina3221};
 use crate::record::{MemorySample, Point};
 
 /// Default sampling interval (`--sample-ms`).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(50);
 
-/// A running sampler. Dropping it without [`Sampler::stop`] stops the thread too.
-pub struct Sampler {
+/// A running sampler. Dropping it without [`Monitor::stop`] stops the thread too.
+pub struct Monitor {
     stop_tx: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<SamplerReport>>,
+    thread: Option<JoinHandle<MonitorReport>>,
 }
 
 /// What the sampler saw between start and stop.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SamplerReport {
+pub struct MonitorReport {
     pub timeline: Vec<MemorySample>,
     pub peak_rss_bytes: Option<u64>,
     pub peak_device_bytes: Option<u64>,
@@ -54,7 +55,7 @@ pub struct SamplerReport {
     pub power_source: Option<String>,
 }
 
-impl SamplerReport {
+impl MonitorReport {
     /// Writes the timeline and peaks into `point.memory`, and `energy_j`, `mean_power_w`,
     /// `tok_per_j`, `j_per_tok` into `point.scalars` when power was measured. Absent
     /// sources leave their fields absent.
@@ -83,33 +84,33 @@ impl SamplerReport {
     }
 }
 
-impl Sampler {
+impl Monitor {
     /// Starts sampling on a background thread. Never fails: sources that cannot be read
     /// are simply absent from the report.
-    pub fn start(interval: Duration) -> Sampler {
-        Sampler::start_at(interval, PathBuf::from("/"))
+    pub fn start(interval: Duration) -> Monitor {
+        Monitor::start_at(interval, PathBuf::from("/"))
     }
 
-    /// As [`Sampler::start`], reading sysfs/procfs under `root` (tests point it at a fake tree).
-    pub fn start_at(interval: Duration, root: PathBuf) -> Sampler {
+    /// As [`Monitor::start`], reading sysfs/procfs under `root` (tests point it at a fake tree).
+    pub fn start_at(interval: Duration, root: PathBuf) -> Monitor {
         let interval = interval.max(Duration::from_millis(1));
         let (tx, rx) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("trtbench-sampler".into())
             .spawn(move || run(interval, &root, rx))
             .ok();
-        Sampler {
+        Monitor {
             stop_tx: Some(tx),
             thread,
         }
     }
 
     /// Stops the thread (it takes one last sample) and returns what it recorded.
-    pub fn stop(mut self) -> SamplerReport {
+    pub fn stop(mut self) -> MonitorReport {
         self.finish()
     }
 
-    fn finish(&mut self) -> SamplerReport {
+    fn finish(&mut self) -> MonitorReport {
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());
         }
@@ -120,13 +121,13 @@ impl Sampler {
     }
 }
 
-impl Drop for Sampler {
+impl Drop for Monitor {
     fn drop(&mut self) {
         let _ = self.finish();
     }
 }
 
-fn run(interval: Duration, root: &Path, rx: mpsc::Receiver<()>) -> SamplerReport {
+fn run(interval: Duration, root: &Path, rx: mpsc::Receiver<()>) -> MonitorReport {
     let mut sources = Sources::discover(root, interval);
     let t0 = Instant::now();
     let mut timeline = Vec::new();
@@ -168,7 +169,7 @@ fn run(interval: Duration, root: &Path, rx: mpsc::Receiver<()>) -> SamplerReport
         Some(e) if duration > 0.0 => Some(e / duration),
         _ => None,
     };
-    SamplerReport {
+    MonitorReport {
         timeline,
         peak_rss_bytes,
         peak_device_bytes,
@@ -215,16 +216,8 @@ enum Device {
 }
 
 enum Power {
-    /// INA3221 via hwmon: (label, mV path, mA path); `total` = index of the module rail.
-    Hwmon {
-        rails: Vec<(String, PathBuf, PathBuf)>,
-        total: Option<usize>,
-    },
-    /// INA3221 via iio (older L4T): (label, mW path).
-    Iio {
-        rails: Vec<(String, PathBuf)>,
-        total: Option<usize>,
-    },
+    /// Jetson INA3221 rails (hwmon or iio).
+    Ina3221(Ina3221),
     Smi,
     /// RAPL package counters: (path of energy_uj, wrap range µJ, last reading µJ, last t).
     Rapl {
@@ -250,91 +243,6 @@ struct Smi {
 struct SmiReading {
     memory_used_bytes: Option<u64>,
     power_w: Option<f64>,
-}
-
-fn read_trim(p: &Path) -> Option<String> {
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
-}
-
-fn read_num<T: std::str::FromStr>(p: &Path) -> Option<T> {
-    read_trim(p)?.parse().ok()
-}
-
-fn under(root: &Path, abs: &str) -> PathBuf {
-    root.join(abs.trim_start_matches('/'))
-}
-
-fn list_dir(p: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// True on an NVIDIA Jetson (L4T) board.
-pub fn is_jetson(root: &Path) -> bool {
-    under(root, "/etc/nv_tegra_release").exists()
-        || read_trim(&under(root, "/proc/device-tree/model")).is_some_and(|m| m.contains("Jetson"))
-}
-
-fn is_module_rail(label: &str) -> bool {
-    let l = label.to_ascii_uppercase();
-    l == "VDD_IN" || l == "POM_5V_IN" || l.ends_with("_IN") && !l.contains("SHUNT")
-}
-
-fn discover_ina3221(root: &Path) -> Option<Power> {
-    // L4T >= 34: hwmon with labelled channels, mV and mA.
-    let mut rails = Vec::new();
-    for dev in list_dir(&under(root, "/sys/bus/i2c/drivers/ina3221")) {
-        for hw in list_dir(&dev.join("hwmon")) {
-            for ch in 1..=8 {
-                let label = match read_trim(&hw.join(format!("in{ch}_label"))) {
-                    Some(l) => l,
-                    None => continue,
-                };
-                if label.to_ascii_lowercase().contains("sum of shunt") {
-                    continue;
-                }
-                let v = hw.join(format!("in{ch}_input"));
-                let c = hw.join(format!("curr{ch}_input"));
-                if v.exists() && c.exists() {
-                    rails.push((label, v, c));
-                }
-            }
-        }
-    }
-    if !rails.is_empty() {
-        let total = rails.iter().position(|(l, _, _)| is_module_rail(l));
-        return Some(Power::Hwmon { rails, total });
-    }
-    // Older L4T: iio devices with rail_name_N and in_powerN_input in mW.
-    let mut rails = Vec::new();
-    for dev in list_dir(&under(root, "/sys/bus/i2c/drivers/ina3221x")) {
-        for iio in list_dir(&dev) {
-            let is_iio = iio
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("iio"));
-            if !is_iio {
-                continue;
-            }
-            for ch in 0..8 {
-                let p = iio.join(format!("in_power{ch}_input"));
-                if !p.exists() {
-                    continue;
-                }
-                let label = read_trim(&iio.join(format!("rail_name_{ch}")))
-                    .unwrap_or_else(|| format!("channel {ch}"));
-                rails.push((label, p));
-            }
-        }
-    }
-    if !rails.is_empty() {
-        let total = rails.iter().position(|(l, _)| is_module_rail(l));
-        return Some(Power::Iio { rails, total });
-    }
-    None
 }
 
 fn discover_rapl(root: &Path) -> Option<Power> {
@@ -370,11 +278,10 @@ fn discover_rapl(root: &Path) -> Option<Power> {
 
 impl Sources {
     fn discover(root: &Path, interval: Duration) -> Sources {
-        let status = under(root, "/proc/self/status");
-        let rss = read_trim(&status).is_some_and(|s| parse_status_kb(&s, "VmRSS").is_some());
+        let rss = crate::platform::self_status_bytes(root, "VmRSS").is_some();
         // Reset the high-water mark so VmHWM at stop is this window's peak.
-        let hwm_reset = rss && std::fs::write(under(root, "/proc/self/clear_refs"), b"5").is_ok();
-        let jetson = is_jetson(root);
+        let hwm_reset = rss && crate::platform::reset_peak_rss(root);
+        let jetson = crate::platform::is_jetson_at(root);
         let smi = if !jetson && under(root, "/proc/driver/nvidia/version").exists() {
             Smi::spawn(interval)
         } else {
@@ -384,12 +291,13 @@ impl Sources {
             Some(Device::Smi)
         } else if jetson {
             let nvmap = read_trim(&under(root, "/proc/meminfo"))
-                .is_some_and(|m| crate::env::meminfo_bytes(&m, "NvMapMemUsed").is_some());
+                .is_some_and(|m| meminfo_bytes(&m, "NvMapMemUsed").is_some());
             Some(Device::Unified { nvmap })
         } else {
             None
         };
-        let power = discover_ina3221(root)
+        let power = crate::platform::ina3221_at(root)
+            .map(Power::Ina3221)
             .or_else(|| smi.as_ref().map(|_| Power::Smi))
             .or_else(|| discover_rapl(root));
         Sources {
@@ -428,12 +336,7 @@ impl Sources {
             None => format!("Jetson INA3221, sum of rails {}", labels.join("+")),
         };
         self.power.as_ref().map(|p| match p {
-            Power::Hwmon { rails, total } => {
-                ina(rails.iter().map(|r| r.0.as_str()).collect(), *total)
-            }
-            Power::Iio { rails, total } => {
-                ina(rails.iter().map(|r| r.0.as_str()).collect(), *total)
-            }
+            Power::Ina3221(i) => ina(i.rails.iter().map(|r| r.label.as_str()).collect(), i.total),
             Power::Smi => "NVML via nvidia-smi power.draw (whole GPU board)".to_owned(),
             Power::Rapl { domains, .. } => {
                 format!(
@@ -452,17 +355,13 @@ impl Sources {
         if !self.hwm_reset {
             return None;
         }
-        parse_status_kb(
-            &read_trim(&under(&self.root, "/proc/self/status"))?,
-            "VmHWM",
-        )
+        crate::platform::self_status_bytes(&self.root, "VmHWM")
     }
 
     /// One sample, and (for counter sources) the energy counted since the previous sample.
     fn sample(&mut self, t_s: f64) -> (MemorySample, Option<f64>) {
         let rss_bytes = if self.rss {
-            read_trim(&under(&self.root, "/proc/self/status"))
-                .and_then(|s| parse_status_kb(&s, "VmRSS"))
+            crate::platform::self_status_bytes(&self.root, "VmRSS")
         } else {
             None
         };
@@ -476,10 +375,10 @@ impl Sources {
                 let m = read_trim(&under(&self.root, "/proc/meminfo"));
                 m.and_then(|m| {
                     if *nvmap {
-                        crate::env::meminfo_bytes(&m, "NvMapMemUsed")
+                        meminfo_bytes(&m, "NvMapMemUsed")
                     } else {
-                        let total = crate::env::meminfo_bytes(&m, "MemTotal")?;
-                        let avail = crate::env::meminfo_bytes(&m, "MemAvailable")?;
+                        let total = meminfo_bytes(&m, "MemTotal")?;
+                        let avail = meminfo_bytes(&m, "MemAvailable")?;
                         Some(total.saturating_sub(avail))
                     }
                 })
@@ -488,24 +387,7 @@ impl Sources {
         };
         let mut counted = None;
         let power_w = match &mut self.power {
-            Some(Power::Hwmon { rails, total }) => {
-                let watts = |(_, v, c): &(String, PathBuf, PathBuf)| -> Option<f64> {
-                    let mv: f64 = read_num(v)?;
-                    let ma: f64 = read_num(c)?;
-                    Some(mv * ma / 1e6)
-                };
-                match total {
-                    Some(i) => watts(&rails[*i]),
-                    None => rails.iter().map(watts).sum::<Option<f64>>(),
-                }
-            }
-            Some(Power::Iio { rails, total }) => {
-                let watts = |(_, p): &(String, PathBuf)| read_num::<f64>(p).map(|mw| mw / 1e3);
-                match total {
-                    Some(i) => watts(&rails[*i]),
-                    None => rails.iter().map(watts).sum::<Option<f64>>(),
-                }
-            }
+            Some(Power::Ina3221(i)) => i.watts(),
             Some(Power::Smi) => smi_now.as_ref().and_then(|m| {
                 let v: Vec<f64> = m.values().filter_map(|r| r.power_w).collect();
                 (!v.is_empty()).then(|| v.iter().sum())
@@ -567,11 +449,6 @@ fn rapl_delta(prev: u64, now: u64, max_range: u64) -> u64 {
     } else {
         max_range.saturating_sub(prev) + now
     }
-}
-
-/// A `Key:   N kB` line of /proc/self/status, in bytes.
-fn parse_status_kb(status: &str, key: &str) -> Option<u64> {
-    crate::env::meminfo_bytes(status, key)
 }
 
 impl Smi {
@@ -650,7 +527,7 @@ mod tests {
 
     #[test]
     fn samples_real_rss_and_sees_an_allocation() {
-        let s = Sampler::start(Duration::from_millis(5));
+        let s = Monitor::start(Duration::from_millis(5));
         std::thread::sleep(Duration::from_millis(30));
         // Touch 64 MiB so it is resident, hold it past a few ticks, then free it.
         let big = vec![1u8; 64 << 20];
@@ -671,7 +548,7 @@ mod tests {
     fn absent_sources_stay_absent() {
         // An empty root: nothing to read, so every series is None (never 0).
         let dir = tempfile::tempdir().unwrap();
-        let r = Sampler::start_at(Duration::from_millis(2), dir.path().into()).stop();
+        let r = Monitor::start_at(Duration::from_millis(2), dir.path().into()).stop();
         assert!(!r.timeline.is_empty());
         assert!(r
             .timeline
@@ -712,7 +589,7 @@ mod tests {
             "/proc/meminfo",
             "MemTotal: 8000 kB\nMemAvailable: 3000 kB\n",
         );
-        let r = Sampler::start_at(Duration::from_millis(5), root.into());
+        let r = Monitor::start_at(Duration::from_millis(5), root.into());
         std::thread::sleep(Duration::from_millis(60));
         let r = r.stop();
         assert!(r.power_source.as_deref().unwrap().contains("VDD_IN"));

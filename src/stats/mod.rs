@@ -3,6 +3,9 @@
 //! line up with vLLM's and AIPerf's. Outliers use the modified Z-score of Iglewicz &
 //! Hoaglin (1993), as hyperfine does.
 
+pub mod bootstrap;
+pub mod samples;
+
 use crate::record::{Clock, Summary};
 use std::collections::BTreeMap;
 

@@ -1,0 +1,232 @@
+//! Warnings with advice, as typed values: what is wrong with a machine or a measurement,
+//! and what to do about it (hyperfine's `warnings.rs` is the model). Each warning is a
+//! variant with its facts; `Display` renders the one sentence people read, and results
+//! files store that sentence. Pure functions over the fingerprint JSON and `record` types:
+//! depends on `record` and `stats` only, so `report` can re-derive warnings from a file.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::record::{Point, PointKind};
+use crate::stats::samples::raw;
+
+/// Outlier threshold on the modified Z-score of per-run samples: Iglewicz & Hoaglin (1993)
+/// recommend labelling |Mi| > 3.5 as potential outliers.
+pub const OUTLIER_Z: f64 = 3.5;
+
+/// Fewer runs than this get a "too few samples" warning (and no bootstrap interval).
+pub const MIN_RUNS: usize = crate::stats::bootstrap::MIN_SAMPLES;
+
+/// One warning with its advice.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A CPU frequency governor other than `performance`.
+    Governor { governor: String },
+    /// Other processes kept the CPUs busy while trtbench was idle.
+    BusyCpus { busy_pct: f64 },
+    /// A high load average (when busy time could not be measured).
+    LoadAverage { load1: f64, cores: f64 },
+    /// Running in a virtual machine.
+    Virtualized,
+    /// Jetson DVFS is free to change clocks.
+    JetsonClocksUnlocked,
+    /// `nvpmodel -q` failed.
+    JetsonPowerModeUnknown,
+    /// Too few measured runs for a confidence interval.
+    TooFewRuns { runs: usize },
+    /// Runs whose metric is an outlier by modified Z-score.
+    Outliers {
+        metric: String,
+        outliers: usize,
+        runs: usize,
+    },
+    /// The first measured run was much slower than the rest.
+    SlowFirstRun { first_ms: f64, median_rest_ms: f64 },
+    /// Too few successful requests in a load level.
+    TooFewRequests { ok: usize },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Governor { governor } => write!(
+                f,
+                "CPU frequency governor is `{governor}`: clocks follow load, so run-to-run \
+                 variance grows; for benchmarking set `performance` (`sudo cpupower \
+                 frequency-set -g performance`)"
+            ),
+            Warning::BusyCpus { busy_pct } => write!(
+                f,
+                "other processes kept the CPUs {busy_pct:.0}% busy while trtbench was idle: \
+                 they compete for cores and memory bandwidth; stop them or expect noisy numbers"
+            ),
+            Warning::LoadAverage { load1, cores } => write!(
+                f,
+                "1-minute load average is {load1:.2} on {cores} logical cores: other work is \
+                 running; stop it or expect noisy numbers"
+            ),
+            Warning::Virtualized => f.write_str(
+                "running in a virtual machine: neighbours on the host can steal CPU time; \
+                 compare only results from the same instance type, and prefer more repeats",
+            ),
+            Warning::JetsonClocksUnlocked => f.write_str(
+                "Jetson clocks are not locked: DVFS changes CPU/GPU/EMC clocks during the run; \
+                 run `sudo jetson_clocks` (after choosing the power mode with `sudo nvpmodel -m N`)",
+            ),
+            Warning::JetsonPowerModeUnknown => {
+                f.write_str("Jetson power mode unknown (`nvpmodel -q` failed): record it by hand")
+            }
+            Warning::TooFewRuns { runs } => write!(
+                f,
+                "only {runs} measured run(s): no confidence interval is possible below \
+                 {MIN_RUNS}; use more repeats"
+            ),
+            Warning::Outliers {
+                metric,
+                outliers,
+                runs,
+            } => write!(
+                f,
+                "{outliers} of {runs} runs have outlying {metric} (modified Z-score > \
+                 {OUTLIER_Z}, Iglewicz & Hoaglin 1993): something else ran, or clocks changed; \
+                 re-run on a quiet machine"
+            ),
+            Warning::SlowFirstRun {
+                first_ms,
+                median_rest_ms,
+            } => write!(
+                f,
+                "the first measured run took {first_ms:.0} ms, over twice the median of the \
+                 others ({median_rest_ms:.0} ms): warmup was too short; add warmup runs"
+            ),
+            Warning::TooFewRequests { ok } => write!(
+                f,
+                "only {ok} successful request(s): too few for percentiles; send more requests"
+            ),
+        }
+    }
+}
+
+/// Renders warnings as the sentences results files store.
+pub fn sentences(ws: &[Warning]) -> Vec<String> {
+    ws.iter().map(ToString::to_string).collect()
+}
+
+/// Advice about the machine a fingerprint (`env::fingerprint`) describes: where results
+/// from it will be noisy, and what to change.
+pub fn machine(env: &Value) -> Vec<Warning> {
+    let mut w = Vec::new();
+    let s = |k: &str| env.get(k).and_then(Value::as_str);
+    if let Some(g) = s("cpu_governor") {
+        if g.split(',').any(|g| g != "performance") {
+            w.push(Warning::Governor {
+                governor: g.to_owned(),
+            });
+        }
+    }
+    let cores = env
+        .get("cpu_logical_cores")
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
+    if let Some(busy) = env.get("cpu_busy_pct").and_then(Value::as_f64) {
+        if busy > 10.0 {
+            w.push(Warning::BusyCpus { busy_pct: busy });
+        }
+    } else if let Some(l1) = env
+        .get("loadavg")
+        .and_then(|v| v.get(0))
+        .and_then(Value::as_f64)
+    {
+        if l1 > 0.5 * cores {
+            w.push(Warning::LoadAverage { load1: l1, cores });
+        }
+    }
+    if env.get("virtualized").and_then(Value::as_bool) == Some(true) {
+        w.push(Warning::Virtualized);
+    }
+    if let Some(j) = env.get("jetson") {
+        if j.get("gpu_clocks_locked").and_then(Value::as_bool) == Some(false)
+            || env.get("cpu_clocks_locked").and_then(Value::as_bool) == Some(false)
+        {
+            w.push(Warning::JetsonClocksUnlocked);
+        }
+        if j.get("power_mode").is_none() {
+            w.push(Warning::JetsonPowerModeUnknown);
+        }
+    }
+    w
+}
+
+/// Advice about one point's samples: too few runs, outliers by modified Z-score, a slow
+/// first run (warmup too short), too few successful requests.
+pub fn point(point: &Point) -> Vec<Warning> {
+    let mut w = Vec::new();
+    match point.kind {
+        PointKind::Engine if !point.runs.is_empty() => {
+            let n = point.runs.len();
+            if n < MIN_RUNS {
+                w.push(Warning::TooFewRuns { runs: n });
+            }
+            for metric in ["e2e_ms", "ttft_ms", "decode_tok_per_s", "prefill_tok_per_s"] {
+                let Some(v) = raw(point, metric) else {
+                    continue;
+                };
+                let out = crate::stats::outliers(&v, OUTLIER_Z);
+                if !out.is_empty() {
+                    w.push(Warning::Outliers {
+                        metric: metric.to_owned(),
+                        outliers: out.len(),
+                        runs: v.len(),
+                    });
+                }
+            }
+            if let Some(v) = raw(point, "e2e_ms") {
+                if v.len() >= 3 {
+                    let rest = crate::stats::median(&v[1..]);
+                    if v[0] > 2.0 * rest {
+                        w.push(Warning::SlowFirstRun {
+                            first_ms: v[0],
+                            median_rest_ms: rest,
+                        });
+                    }
+                }
+            }
+        }
+        PointKind::Load if !point.requests.is_empty() => {
+            let ok = point.requests.iter().filter(|r| r.error.is_none()).count();
+            if ok < MIN_RUNS {
+                w.push(Warning::TooFewRequests { ok });
+            }
+        }
+        _ => {}
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fake_jetson_machine_gets_advice() {
+        let env = json!({
+            "cpu_governor": "schedutil", "cpu_logical_cores": 2, "cpu_clocks_locked": false,
+            "loadavg": [1.9, 0.5, 0.2], "jetson": {"gpu_clocks_locked": false}
+        });
+        let w = sentences(&machine(&env)).join("\n");
+        assert!(w.contains("schedutil") && w.contains("performance"), "{w}");
+        assert!(w.contains("jetson_clocks"), "{w}");
+        assert!(w.contains("load average is 1.90"), "{w}");
+        assert!(w.contains("power mode unknown"), "{w}");
+    }
+
+    #[test]
+    fn quiet_machine_gets_no_machine_warning() {
+        let env =
+            json!({"cpu_governor": "performance", "cpu_busy_pct": 1.0, "cpu_logical_cores": 8});
+        assert!(machine(&env).is_empty());
+    }
+}

@@ -1,0 +1,5 @@
+//! Test doubles shared by the integration tests (never part of the library).
+
+// Shared with examples/sse_stub.rs, which uses parts the tests do not (`Server::wait`).
+#[allow(dead_code)]
+pub mod stub;
