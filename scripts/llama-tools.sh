@@ -186,6 +186,9 @@ build() {
         echo "PPL_SRC := $tree/tools/perplexity/perplexity.cpp $tree/tools/perplexity/main.cpp"
         echo "BENCH_SRC := $tree/tools/llama-bench/llama-bench.cpp $tree/tools/llama-bench/main.cpp"
         cat <<'MK'
+# Objects depend on this Makefile, rewritten only when the flags, include dirs or the
+# crate's build dir change: then everything recompiles against the new configuration.
+MK := $(firstword $(MAKEFILE_LIST))
 o = $(patsubst /%.cpp,$(OBJ)/%.o,$(1))
 SERVER_O := $(call o,$(SERVER_SRC)) $(call o,$(MTMD_SRC)) $(OBJ)/ui/ui.o
 PPL_O := $(call o,$(PPL_SRC))
@@ -201,11 +204,11 @@ bin/llama-bench: $(BENCH_O) $(CRATE_LIBS)
 	@echo "  LD $(notdir $@)" >&2
 	@$(CXX) -o $@ $(BENCH_O) $(LIBS)
 
-$(OBJ)/%.o: /%.cpp
+$(OBJ)/%.o: /%.cpp $(MK)
 	@mkdir -p $(dir $@)
 	@echo "  CXX $(notdir $<)" >&2
 	@$(CXX) $(FLAGS) $(INC) -c $< -o $@
-$(OBJ)/ui/ui.o: $(OBJ)/ui/ui.cpp
+$(OBJ)/ui/ui.o: $(OBJ)/ui/ui.cpp $(MK)
 	@$(CXX) $(FLAGS) $(INC) -c $< -o $@
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
