@@ -193,11 +193,7 @@ o = $(patsubst /%.cpp,$(OBJ)/%.o,$(1))
 SERVER_O := $(call o,$(SERVER_SRC)) $(call o,$(MTMD_SRC)) $(OBJ)/ui/ui.o
 PPL_O := $(call o,$(PPL_SRC))
 BENCH_O := $(call o,$(BENCH_SRC))
-# The crate's -O3 for everything trtbench measures; libmtmd (about two thirds of the
-# compile units) only runs for image/audio input, which trtbench never sends, so it is
-# compiled without optimisation: it halves the server's build time on 2 cores.
 OPT := -O3
-$(call o,$(MTMD_SRC)): OPT := -O0
 
 bin/llama-server: $(SERVER_O) $(CRATE_LIBS)
 	@echo "  LD $(notdir $@)" >&2
