@@ -132,8 +132,8 @@ pub struct GgufInfo {
 /// llama.cpp is kept: it validates the whole file and its byte and parameter counts are
 /// the ones sessions see.
 pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
-    let g = Gguf::read(path)?;
     let model = load_model(path)?;
+    let g = Gguf::read(path)?;
     let quant = g
         .file_type()
         .and_then(quant::quant_name_of_ftype)
@@ -164,8 +164,9 @@ impl LlamaEngine {
             ));
         }
         let path = manifest.primary_file(dir);
-        let g = Gguf::read(&path)?;
+        // llama.cpp first: its refusal names what is wrong with a damaged file.
         let model = load_model(&path)?;
+        let g = Gguf::read(&path)?;
         let dims = dims_of(&g, model.n_params());
         Ok(LlamaEngine {
             dir: dir.to_owned(),
