@@ -18,6 +18,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
+pub mod gguf;
 pub mod platform;
 pub mod record;
 pub mod report;

@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
     ("units", 0),
     ("platform", 1),
+    ("gguf", 1),
     ("record", 2),
     ("env", 2),
     ("stats", 3),

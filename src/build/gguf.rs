@@ -1,11 +1,13 @@
 //! GGUF quantisation with llama.cpp's own quantizer (`llama_model_quantize`), writing a
 //! complete engine directory. Requantizing an already quantized model is allowed (users
 //! ask for it to compare formats) but warned about: it cannot recover lost precision.
+//! GGUF metadata is read with `crate::gguf`; the built file's dims and parameter count
+//! come from llama.cpp's load (`backends::llama::inspect_gguf`), as `trtbench fetch`'s do.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::backends::llama::quant::ftype_of_quant;
+use crate::backends::llama::quant::{ftype_of_quant, quant_name_of_ftype};
 use crate::engine::{self, BackendKind, BuildInfo, FileEntry, Manifest, Source, MANIFEST_VERSION};
 use crate::error::{Error, Result};
 
@@ -54,7 +56,7 @@ pub fn resolve_source(from: &Path) -> Result<SourceModel> {
             format!("{} does not exist", from.display()),
         ));
     }
-    crate::backends::llama::check_gguf_magic(from)?;
+    crate::gguf::check(from)?;
     let stem = from
         .file_stem()
         .map(|s| s.to_string_lossy().to_ascii_lowercase())
@@ -99,7 +101,12 @@ pub fn build_gguf(
         }
         std::fs::remove_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     }
-    let source_quant = crate::backends::llama::inspect_gguf(&src.gguf)?.quant;
+    // The source's format from its metadata; llama.cpp's quantizer validates the rest.
+    let source_quant = crate::gguf::Gguf::read(&src.gguf)?
+        .file_type()
+        .and_then(quant_name_of_ftype)
+        .unwrap_or("unknown")
+        .to_owned();
     let requantized = !is_full_precision(&source_quant);
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let name = out_dir

@@ -1,7 +1,11 @@
 //! Engine build pipelines: GGUF quantisation through llama.cpp's own quantizer
-//! (`gguf.rs`), and external pipelines (TensorRT Edge-LLM: quantize → ONNX export →
-//! engine build) run as logged, timed steps (`steps.rs`).
+//! (`gguf.rs`); the TensorRT Edge-LLM pipeline (quantize → ONNX export → engine build),
+//! its limits and manifest (`edge_llm.rs`), run as logged, timed steps (`steps.rs`); and
+//! the one memory-budget policy for KV planning (`budget.rs`). Depends on `backends`,
+//! `engine`, `gguf`, `platform`; never on `bench`, `client` or `cli`.
 
+pub mod budget;
+pub mod edge_llm;
 pub mod gguf;
 pub mod steps;
 

@@ -1,5 +1,7 @@
 //! `trtbench build`: make an engine. GGUF quantisations through llama.cpp's quantizer
-//! (default backend); the TensorRT Edge-LLM pipeline with `--backend tensorrt`.
+//! (default backend, `build::gguf`); the TensorRT Edge-LLM pipeline with `--backend
+//! tensorrt` (`build_trt`, over `build::edge_llm`). This file owns the flags and dispatches;
+//! `build_trt` never imports it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::build_trt::TrtBuildArgs;
 use crate::build::gguf::{build_gguf, resolve_source};
 use crate::engine::BackendKind;
 
@@ -39,30 +42,15 @@ pub struct Args {
     pub trt: TrtBuildArgs,
 }
 
-/// Options of TensorRT Edge-LLM builds.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrtBuildArgs {
-    /// Print the pipeline's commands without running them.
-    #[arg(long)]
-    pub plan: bool,
-    /// Largest batch the engine accepts (default: chosen from --mem-budget).
-    #[arg(long)]
-    pub max_batch: Option<u32>,
-    /// Longest prompt the engine accepts.
-    #[arg(long, default_value_t = 1024)]
-    pub max_input_len: u32,
-    /// KV capacity per sequence (prompt + output tokens).
-    #[arg(long)]
-    pub max_seq_len: Option<u32>,
-    /// Memory the KV cache may use when choosing --max-batch (e.g. `6GiB`).
-    #[arg(long)]
-    pub mem_budget: Option<String>,
-}
-
 pub fn run(a: Args) -> anyhow::Result<()> {
     match BackendKind::parse(&a.backend)? {
         BackendKind::LlamaCpp => build_llama(a),
-        BackendKind::EdgeLlm => super::build_trt::run(a),
+        BackendKind::EdgeLlm => {
+            let req = a
+                .trt
+                .request(&a.from, &a.quant, a.out, &a.engines_dir, a.force)?;
+            super::build_trt::run(&req)
+        }
     }
 }
 

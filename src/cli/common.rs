@@ -163,7 +163,7 @@ pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
         let m = Manifest::load(&p.engine_dir)?;
         m.check_files(&p.engine_dir)?;
         if m.backend == crate::engine::BackendKind::LlamaCpp {
-            crate::backends::llama::check_gguf_magic(&m.primary_file(&p.engine_dir))?;
+            crate::gguf::check(&m.primary_file(&p.engine_dir))?;
         }
     }
     let text = &plan.settings.text;

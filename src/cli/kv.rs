@@ -1,8 +1,10 @@
 //! `trtbench kv`: the KV-cache plan of an engine: bytes per token, the total for a batch
-//! and a sequence length, and what fits in the memory budget.
+//! and a sequence length, and what fits in the memory budget (`build::budget`'s policy:
+//! `--budget`, else `MemAvailable`, times `--mem-fraction`).
 
 use std::path::PathBuf;
 
+use crate::build::budget::{BudgetPolicy, BudgetSource};
 use crate::cli::Usage;
 use crate::engine::{KvDtype, KvPlan, Manifest};
 use crate::units::human_bytes;
@@ -42,19 +44,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let m = Manifest::load(&a.engine)?;
     let dtype = KvDtype::parse(&a.kv_dtype)?;
     let plan = KvPlan::new(&m.model, dtype, m.backend.kv_granularity());
-    let (available, source) = match &a.budget {
-        Some(s) => (
+    let explicit = match &a.budget {
+        Some(s) => Some(
             crate::units::parse_bytes(s)
                 .ok_or_else(|| Usage(format!("--budget: `{s}` is not a size (e.g. 8GiB)")))?,
-            "--budget",
         ),
-        None => (
-            crate::platform::available_memory_bytes()
-                .ok_or_else(|| Usage("cannot read MemAvailable; pass --budget".into()))?,
-            "MemAvailable (/proc/meminfo)",
-        ),
+        None => None,
     };
-    let budget = (available as f64 * a.mem_fraction) as u64;
+    let b = BudgetPolicy::kv(a.mem_fraction).resolve(explicit)?;
+    let (available, budget) = (b.available_bytes, b.budget_bytes);
+    let source = match b.source {
+        BudgetSource::Flag(f) => f,
+        BudgetSource::MemAvailable => "MemAvailable (/proc/meminfo)",
+    };
     let total = plan.total_bytes(a.batch, a.seq);
     let max_batch = plan.max_batch(a.seq, budget);
     let max_seq = plan.max_seq(a.batch, budget);

@@ -11,7 +11,6 @@
 //! `metrics` (records and aggregates), `search` (`--find-max-rate`), `stub` (a test double
 //! server with known timing).
 
-pub mod gguf;
 pub mod http;
 pub mod metrics;
 pub mod prompts;

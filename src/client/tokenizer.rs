@@ -17,8 +17,8 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 use tokenizers::Tokenizer;
 
-use super::gguf::{self, Value};
 use crate::error::{Error, Result};
+use crate::gguf::{self, Value};
 
 /// A shared tokenizer plus what the workload needs to know about it.
 #[derive(Clone)]
@@ -230,7 +230,7 @@ pub fn from_gguf_metadata(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::gguf::tests::build;
+    use crate::gguf::tests::build;
 
     /// A toy byte-level BPE vocabulary: bytes of "hello world" plus a few merges.
     fn toy(pre: &str, add_bos: bool) -> Vec<u8> {

@@ -21,6 +21,7 @@ use crate::engine::{
     BackendKind, Engine, KvDtype, KvPlan, Manifest, ModelDims, Session, SessionConfig, Token,
 };
 use crate::error::{Error, Result};
+use crate::gguf::Gguf;
 use crate::record::Clock;
 
 pub mod quant;
@@ -73,28 +74,10 @@ fn log_tail(mark: u64) -> String {
         .join(" | ")
 }
 
-/// Checks the file starts with the GGUF magic, so a wrong file gets a clear message.
-pub fn check_gguf_magic(path: &Path) -> Result<()> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut magic = [0u8; 4];
-    match f.read_exact(&mut magic) {
-        Ok(()) if &magic == b"GGUF" => Ok(()),
-        Ok(()) => Err(Error::bad_file(
-            path,
-            format!("not a GGUF file (starts with {magic:02x?}, expected \"GGUF\")"),
-        )),
-        Err(_) => Err(Error::bad_file(
-            path,
-            "not a GGUF file (shorter than its 4-byte magic)",
-        )),
-    }
-}
-
 /// Loads a GGUF model, turning llama.cpp's null return into an error that carries the
 /// reason llama.cpp logged.
 fn load_model(path: &Path) -> Result<LlamaModel> {
-    check_gguf_magic(path)?;
+    crate::gguf::check(path)?;
     let be = backend()?;
     let mark = ffi::log_mark();
     let params = LlamaModelParams::default().with_n_gpu_layers(if cfg!(feature = "cuda") {
@@ -110,32 +93,33 @@ fn load_model(path: &Path) -> Result<LlamaModel> {
     })
 }
 
-/// Model dimensions read from a loaded GGUF (what the manifest records).
-fn dims_of(model: &LlamaModel) -> ModelDims {
-    let arch = model
-        .meta_val_str("general.architecture")
-        .unwrap_or_else(|_| "unknown".into());
-    let heads = model.n_head();
-    let embedding = model.n_embd() as u32;
-    let head_dim = model
-        .meta_val_str(&format!("{arch}.attention.key_length"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(embedding.checked_div(heads).unwrap_or(0));
+/// Model dimensions from a GGUF file's metadata (what the manifest records), read the way
+/// llama.cpp reads them: `<arch>.block_count`, `<arch>.attention.head_count` (layer 0 of a
+/// per-layer array), `head_count_kv` defaulting to the head count, `key_length` defaulting
+/// to embedding / heads, the vocabulary's token count. `params` is llama.cpp's count.
+pub fn dims_of(g: &Gguf, params: u64) -> ModelDims {
+    let get = |k: &str| g.arch_u64(k).and_then(|v| u32::try_from(v).ok());
+    let heads = get("attention.head_count").unwrap_or(0);
+    let embedding = get("embedding_length").unwrap_or(0);
     ModelDims {
-        arch,
-        layers: model.n_layer(),
+        arch: g.architecture().unwrap_or("unknown").to_owned(),
+        layers: get("block_count").unwrap_or(0),
         heads,
-        kv_heads: model.n_head_kv(),
-        head_dim,
+        kv_heads: get("attention.head_count_kv").unwrap_or(heads),
+        head_dim: get("attention.key_length").unwrap_or(embedding.checked_div(heads).unwrap_or(0)),
         embedding,
-        vocab: model.n_vocab().max(0) as u32,
-        context_train: model.n_ctx_train(),
-        params: Some(model.n_params()),
+        vocab: g
+            .vocab_size()
+            .or_else(|| g.arch_u64("vocab_size"))
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0),
+        context_train: get("context_length").unwrap_or(0),
+        params: Some(params),
     }
 }
 
-/// What a GGUF file holds, as llama.cpp reads it.
+/// What a GGUF file holds: dimensions and quantisation from its metadata, weight bytes and
+/// parameter count as llama.cpp counts them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GgufInfo {
     pub dims: ModelDims,
@@ -144,18 +128,19 @@ pub struct GgufInfo {
     pub quant: String,
 }
 
-/// Reads a GGUF file's dimensions, weight bytes and quantisation (one load).
+/// Reads a GGUF file's dimensions, weight bytes and quantisation. The load through
+/// llama.cpp is kept: it validates the whole file and its byte and parameter counts are
+/// the ones sessions see.
 pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
     let model = load_model(path)?;
-    let quant = model
-        .meta_val_str("general.file_type")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
+    let g = Gguf::read(path)?;
+    let quant = g
+        .file_type()
         .and_then(quant::quant_name_of_ftype)
         .unwrap_or("unknown")
         .to_owned();
     Ok(GgufInfo {
-        dims: dims_of(&model),
+        dims: dims_of(&g, model.n_params()),
         weights_bytes: model.size(),
         quant,
     })
@@ -166,6 +151,7 @@ pub struct LlamaEngine {
     dir: PathBuf,
     manifest: Manifest,
     model: LlamaModel,
+    dims: ModelDims,
 }
 
 impl LlamaEngine {
@@ -177,17 +163,22 @@ impl LlamaEngine {
                 format!("{} is not a llama.cpp engine", dir.display()),
             ));
         }
-        let model = load_model(&manifest.primary_file(dir))?;
+        let path = manifest.primary_file(dir);
+        // llama.cpp first: its refusal names what is wrong with a damaged file.
+        let model = load_model(&path)?;
+        let g = Gguf::read(&path)?;
+        let dims = dims_of(&g, model.n_params());
         Ok(LlamaEngine {
             dir: dir.to_owned(),
             manifest,
             model,
+            dims,
         })
     }
 
-    /// Model dimensions as llama.cpp sees them.
+    /// Model dimensions of the loaded file.
     pub fn dims(&self) -> ModelDims {
-        dims_of(&self.model)
+        self.dims.clone()
     }
 }
 
@@ -527,14 +518,19 @@ mod tests {
         assert_eq!(kv_bytes_from_log(&lines[1..2]), None);
     }
 
+    /// The dims the manifest of the default model records, from its metadata, and the
+    /// same parameter count llama.cpp reports and the tensor table sums to.
     #[test]
-    fn rejects_non_gguf() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.gguf");
-        std::fs::write(&p, b"PK\x03\x04rest").unwrap();
-        let e = check_gguf_magic(&p).unwrap_err();
-        assert!(e.is_usage() && e.to_string().contains("not a GGUF"), "{e}");
-        std::fs::write(&p, b"GG").unwrap();
-        assert!(check_gguf_magic(&p).is_err());
+    fn dims_of_the_real_model() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("engines/smollm2-135m-q4_1");
+        let Ok(m) = Manifest::load(&dir) else {
+            eprintln!("skipped: no model in {}", dir.display());
+            return;
+        };
+        let info = inspect_gguf(&m.primary_file(&dir)).unwrap();
+        assert_eq!(info.dims, m.model);
+        assert_eq!(info.quant, m.quant);
+        let g = Gguf::read(&m.primary_file(&dir)).unwrap();
+        assert_eq!(Some(g.parameter_count()), info.dims.params);
     }
 }

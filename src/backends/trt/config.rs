@@ -1,7 +1,8 @@
 //! Edge-LLM engine directories as data: the `config.json` the runtime reads, the KV-cache
-//! plan it implies, the limits to build an engine with for a memory budget, and the
-//! `trtbench.json` manifest made from an engine directory. Pure Rust, compiled without any
-//! feature, so `trtbench kv` and `trtbench build --backend tensorrt` work on any machine.
+//! plan it implies, and the `trtbench.json` manifest made from an engine directory (the
+//! limits to build one with for a memory budget are `build::edge_llm`'s). Pure Rust,
+//! compiled without any feature, so `trtbench kv` and `trtbench build --backend tensorrt`
+//! work on any machine.
 //!
 //! Field names and rules follow Edge-LLM 0.10's parser (`cpp/runtime/config/
 //! llmEngineConfig.cpp`, `parseCoreFields` and `populateLayerTypes`), its exporter
@@ -417,65 +418,6 @@ pub fn plan_from_config(dir: &Path) -> Result<EdgeLlmPlan> {
     EdgeLlmPlan::from_config(&EdgeLlmConfig::load(dir)?)
 }
 
-/// Build limits chosen for a KV budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub max_batch: u32,
-    pub max_input_len: u32,
-    /// Per-sequence capacity, a whole number of pages ≥ isl + osl.
-    pub kv_capacity: u32,
-    /// KV bytes an engine built with these limits reserves.
-    pub kv_bytes: u64,
-}
-
-/// Chooses `--maxBatchSize` and `--maxKVCacheCapacity` so the KV cache Edge-LLM reserves
-/// (max batch × capacity rounded to pages, all up front) fits `budget_bytes`. The budget is
-/// for KV only: the caller subtracts weights and activation memory first. The batch is
-/// capped by `max_batch_cap` (each batch size gets its own decode CUDA graph).
-pub fn choose_limits(
-    dims: &ModelDims,
-    kv_dtype: KvDtype,
-    budget_bytes: u64,
-    isl: u32,
-    osl: u32,
-    max_batch_cap: u32,
-) -> Result<Limits> {
-    if isl == 0 || osl == 0 {
-        return Err(Error::config(
-            "--isl/--osl",
-            "input and output lengths must be at least 1",
-        ));
-    }
-    let capacity = round_to_pages(u64::from(isl) + u64::from(osl));
-    if capacity > MAX_KV_CACHE_CAPACITY {
-        return Err(Error::config(
-            "--isl/--osl",
-            format!(
-                "isl + osl = {} tokens exceeds Edge-LLM's limit",
-                u64::from(isl) + u64::from(osl)
-            ),
-        ));
-    }
-    let plan = KvPlan::new(dims, kv_dtype, TOKENS_PER_PAGE);
-    let fit = plan.max_batch(capacity, budget_bytes);
-    let max_batch = fit.min(u64::from(max_batch_cap.max(1))) as u32;
-    if max_batch == 0 {
-        return Err(Error::Capacity {
-            reason: format!(
-                "one sequence of {capacity} tokens needs {} bytes of {} KV cache but the budget is {budget_bytes} bytes",
-                plan.total_bytes(1, capacity),
-                kv_dtype.as_str()
-            ),
-        });
-    }
-    Ok(Limits {
-        max_batch,
-        max_input_len: isl,
-        kv_capacity: capacity as u32,
-        kv_bytes: plan.total_bytes(u64::from(max_batch), capacity),
-    })
-}
-
 /// Files of a vanilla Edge-LLM engine directory that the manifest records (the engine
 /// first). Optional files are listed when present.
 const REQUIRED_FILES: &[&str] = &[
@@ -661,24 +603,6 @@ mod tests {
         let p = EdgeLlmPlan::from_config(&c).unwrap();
         // fp8: (2×2×64 + 2×4×128) bytes/token × 2 pages × 128 tokens.
         assert_eq!(p.kv_bytes, (256 + 1024) * 256);
-    }
-
-    #[test]
-    fn choose_limits_fills_the_budget() {
-        let dims = cfg().dims();
-        let per_slot = 114_688u64 * 1152; // isl 1000 + osl 100 → 9 pages
-        let l = choose_limits(&dims, KvDtype::F16, per_slot * 6 + 5, 1000, 100, 64).unwrap();
-        assert_eq!(
-            (l.max_batch, l.kv_capacity, l.max_input_len),
-            (6, 1152, 1000)
-        );
-        assert_eq!(l.kv_bytes, per_slot * 6);
-        let capped = choose_limits(&dims, KvDtype::F16, per_slot * 100, 1000, 100, 8).unwrap();
-        assert_eq!(capped.max_batch, 8);
-        let fp8 = choose_limits(&dims, KvDtype::Fp8, per_slot * 6, 1000, 100, 64).unwrap();
-        assert_eq!(fp8.max_batch, 12);
-        let e = choose_limits(&dims, KvDtype::F16, per_slot - 1, 1000, 100, 64).unwrap_err();
-        assert!(matches!(e, Error::Capacity { .. }), "{e}");
     }
 
     #[test]

@@ -1,15 +1,13 @@
 //! TensorRT Edge-LLM engines, and raw TensorRT for `trtbench inspect`.
 //!
 //! Always compiled (pure Rust, testable anywhere): `config` (an engine directory's
-//! `config.json`, the KV plan Edge-LLM reserves, build limits for a memory budget, the
-//! manifest), `pipeline` (quantize → ONNX export → `llm_build` command lines) and `timing`
-//! (stage times → phase times, the CUDA-graph axis). With the `tensorrt` feature, `runtime`
+//! `config.json`, the KV plan Edge-LLM reserves, the manifest) and `timing` (stage times →
+//! phase times, the CUDA-graph axis). Building engines is `build::edge_llm`'s. With the `tensorrt` feature, `runtime`
 //! drives Edge-LLM's `LLMInferenceRuntime` through the cxx bridge in `ffi` (C++ in `cpp/`);
 //! without it, [`open`] and [`inspect`] answer `Error::NotCompiled`.
 //! Depends on `engine`, `record` (clock tag), `cuda` and `jetson`; never on `bench` or `cli`.
 
 pub mod config;
-pub mod pipeline;
 pub mod timing;
 
 #[cfg(feature = "tensorrt")]
@@ -22,10 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use config::{
-    choose_limits, manifest_from_engine_dir, plan_from_config, EdgeLlmConfig, EdgeLlmPlan, Limits,
-    TOKENS_PER_PAGE,
+    manifest_from_engine_dir, plan_from_config, EdgeLlmConfig, EdgeLlmPlan, TOKENS_PER_PAGE,
 };
-pub use pipeline::{build_commands, check_quant_for_device, BuildSpec, EdgeQuant, Step};
 pub use timing::{graph_speedups, parse_graph_axis, GraphOutcome, GraphRow, GraphSpeedup};
 
 use crate::engine::{Engine, Manifest};
