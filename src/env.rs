@@ -29,6 +29,39 @@ pub fn fingerprint() -> Value {
 pub fn fingerprint_at(root: &Path) -> Value {
     let live = root == Path::new("/");
     let mut m = Map::new();
+    cpu(root, live, &mut m);
+    cpufreq(root, &mut m);
+    memory_and_os(root, &mut m);
+    if live {
+        if let Some(busy) = cpu_busy_fraction(std::time::Duration::from_millis(200)) {
+            // Share of all CPUs' time spent busy while this process sat idle: other load.
+            m.insert("cpu_busy_pct".into(), json!((busy * 1000.0).round() / 10.0));
+        }
+    }
+    m.insert("trtbench_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    if let Some(c) = option_env!("TRTBENCH_GIT_COMMIT") {
+        m.insert("trtbench_git_commit".into(), json!(c));
+    }
+    m.insert(
+        "features".into(),
+        json!({"tensorrt": cfg!(feature = "tensorrt"), "cuda": cfg!(feature = "cuda")}),
+    );
+    nvidia(root, live, &mut m);
+    if let Some(v) = cuda_toolkit_version(root) {
+        m.insert("cuda_toolkit_version".into(), json!(v));
+    }
+    if let Some(v) = tensorrt_version(root) {
+        m.insert("tensorrt_version".into(), json!(v));
+    }
+    if crate::platform::is_jetson_at(root) {
+        m.insert("jetson".into(), jetson(root, live));
+    }
+    Value::Object(m)
+}
+
+/// CPU model, core counts, SIMD flags and whether we run under a hypervisor, from
+/// /proc/cpuinfo. A live run counts the cores this process may use, not the listed ones.
+fn cpu(root: &Path, live: bool, m: &mut Map<String, Value>) {
     let cpuinfo = read_at(root, "/proc/cpuinfo").unwrap_or_default();
     if let Some(v) =
         cpuinfo_field(&cpuinfo, "model name").or_else(|| cpuinfo_field(&cpuinfo, "Model"))
@@ -74,7 +107,10 @@ pub fn fingerprint_at(root: &Path) -> Value {
             json!(flags.split_whitespace().any(|f| f == "hypervisor")),
         );
     }
-    cpufreq(root, &mut m);
+}
+
+/// RAM, OS release, kernel, hostname and load average.
+fn memory_and_os(root: &Path, m: &mut Map<String, Value>) {
     if let Some(mem) = read_at(root, "/proc/meminfo") {
         if let Some(t) = meminfo_bytes(&mem, "MemTotal") {
             m.insert("ram_total_bytes".into(), json!(t));
@@ -107,48 +143,30 @@ pub fn fingerprint_at(root: &Path) -> Value {
             m.insert("loadavg".into(), json!(v));
         }
     }
+}
+
+/// NVIDIA driver version from procfs; on a live run also the GPUs and the CUDA version
+/// the driver supports, from `nvidia-smi`. Nothing when the driver is not loaded.
+fn nvidia(root: &Path, live: bool, m: &mut Map<String, Value>) {
+    let Some(d) = read_at(root, "/proc/driver/nvidia/version") else {
+        return;
+    };
+    if let Some(v) = d.lines().next().and_then(|l| {
+        l.split_whitespace().find(|w| {
+            w.chars().filter(|c| *c == '.').count() >= 1
+                && w.chars().next().is_some_and(|c| c.is_ascii_digit())
+        })
+    }) {
+        m.insert("nvidia_driver".into(), json!(v));
+    }
     if live {
-        if let Some(busy) = cpu_busy_fraction(std::time::Duration::from_millis(200)) {
-            // Share of all CPUs' time spent busy while this process sat idle: other load.
-            m.insert("cpu_busy_pct".into(), json!((busy * 1000.0).round() / 10.0));
+        if let Some(gpus) = nvidia_smi_gpus() {
+            m.insert("gpus".into(), gpus);
+        }
+        if let Some(cuda) = nvidia_smi_cuda_version() {
+            m.insert("cuda_driver_version".into(), json!(cuda));
         }
     }
-    m.insert("trtbench_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    if let Some(c) = option_env!("TRTBENCH_GIT_COMMIT") {
-        m.insert("trtbench_git_commit".into(), json!(c));
-    }
-    m.insert(
-        "features".into(),
-        json!({"tensorrt": cfg!(feature = "tensorrt"), "cuda": cfg!(feature = "cuda")}),
-    );
-    if let Some(d) = read_at(root, "/proc/driver/nvidia/version") {
-        if let Some(v) = d.lines().next().and_then(|l| {
-            l.split_whitespace().find(|w| {
-                w.chars().filter(|c| *c == '.').count() >= 1
-                    && w.chars().next().is_some_and(|c| c.is_ascii_digit())
-            })
-        }) {
-            m.insert("nvidia_driver".into(), json!(v));
-        }
-        if live {
-            if let Some(gpus) = nvidia_smi_gpus() {
-                m.insert("gpus".into(), gpus);
-            }
-            if let Some(cuda) = nvidia_smi_cuda_version() {
-                m.insert("cuda_driver_version".into(), json!(cuda));
-            }
-        }
-    }
-    if let Some(v) = cuda_toolkit_version(root) {
-        m.insert("cuda_toolkit_version".into(), json!(v));
-    }
-    if let Some(v) = tensorrt_version(root) {
-        m.insert("tensorrt_version".into(), json!(v));
-    }
-    if crate::platform::is_jetson_at(root) {
-        m.insert("jetson".into(), jetson(root, live));
-    }
-    Value::Object(m)
 }
 
 /// Distinct (physical id, core id) pairs; `None` when cpuinfo does not say (ARM).

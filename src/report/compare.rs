@@ -4,7 +4,7 @@
 //! points, pooled gaps for ITL, per request for load points). Like criterion.rs, a change
 //! must be both statistically significant (p < α) and larger than a noise floor to count
 //! as improved or regressed; `--fail-if-slower` turns significant regressions beyond a
-//! threshold into a failing exit code for CI. Depends on `record`, `bench` statistics and
+//! threshold into a failing exit code for CI. Depends on `record`, `stats` and
 //! [`super::significance`].
 //!
 //! Caveats: pooled ITL gaps within one run are correlated, so their p-values are too small;
@@ -282,6 +282,46 @@ fn pct(x: f64) -> String {
 
 /// The comparison as a Markdown table with a closing verdict line.
 pub fn render(c: &Comparison) -> String {
+    let mut out = super::markdown::table(&changes_table(c));
+    out.push_str(&format!(
+        "\nchange: new median / base median − 1; CI: {}; p: two-sided Mann–Whitney U test \
+         (Mann & Whitney 1947). A change counts when p < {} and |change| ≥ {:.1}% (noise floor).\n",
+        bootstrap::METHOD,
+        c.options.alpha,
+        c.options.noise * 100.0
+    ));
+    for (label, list) in [
+        ("only in base", &c.only_in_base),
+        ("only in new", &c.only_in_new),
+        ("not finished on both sides", &c.not_comparable),
+    ] {
+        if !list.is_empty() {
+            out.push_str(&format!("{label}: {}\n", list.join("; ")));
+        }
+    }
+    let regressed = c
+        .changes
+        .iter()
+        .filter(|x| x.verdict == Verdict::Regressed)
+        .count();
+    let improved = c
+        .changes
+        .iter()
+        .filter(|x| x.verdict == Verdict::Improved)
+        .count();
+    out.push_str(&format!(
+        "{} point(s) matched, {} metric(s) compared: {improved} improved, {regressed} regressed.\n",
+        c.matched_points(),
+        c.changes.len()
+    ));
+    if let Some(t) = c.options.fail_if_slower {
+        out.push_str(&gate_line(c, t));
+    }
+    out
+}
+
+/// One row per metric of each matched point.
+fn changes_table(c: &Comparison) -> super::table::Table {
     use super::table::{Cell, Table};
     let cell = |s: String, numeric: bool| Cell {
         text: s,
@@ -321,7 +361,7 @@ pub fn render(c: &Comparison) -> String {
             ]
         })
         .collect();
-    let t = Table {
+    Table {
         title: String::new(),
         headers: [
             "point",
@@ -337,65 +377,34 @@ pub fn render(c: &Comparison) -> String {
         .to_vec(),
         rows,
         note: None,
-    };
-    let mut out = super::markdown::table(&t);
-    out.push_str(&format!(
-        "\nchange: new median / base median − 1; CI: {}; p: two-sided Mann–Whitney U test \
-         (Mann & Whitney 1947). A change counts when p < {} and |change| ≥ {:.1}% (noise floor).\n",
-        bootstrap::METHOD,
-        c.options.alpha,
-        c.options.noise * 100.0
-    ));
-    for (label, list) in [
-        ("only in base", &c.only_in_base),
-        ("only in new", &c.only_in_new),
-        ("not finished on both sides", &c.not_comparable),
-    ] {
-        if !list.is_empty() {
-            out.push_str(&format!("{label}: {}\n", list.join("; ")));
-        }
     }
-    let regressed = c
+}
+
+/// The `--fail-if-slower` verdict at threshold `t`, naming each metric that fails it.
+fn gate_line(c: &Comparison, t: f64) -> String {
+    let fails: Vec<String> = c
         .changes
         .iter()
-        .filter(|x| x.verdict == Verdict::Regressed)
-        .count();
-    let improved = c
-        .changes
-        .iter()
-        .filter(|x| x.verdict == Verdict::Improved)
-        .count();
-    out.push_str(&format!(
-        "{} point(s) matched, {} metric(s) compared: {improved} improved, {regressed} regressed.\n",
-        c.matched_points(),
-        c.changes.len()
-    ));
-    if let Some(t) = c.options.fail_if_slower {
-        let fails: Vec<String> = c
-            .changes
-            .iter()
-            .filter(|x| x.fails_gate)
-            .map(|x| {
-                format!(
-                    "{} {} ({} worse)",
-                    x.point,
-                    x.metric,
-                    pct(x.worse_by.unwrap_or(0.0))
-                )
-            })
-            .collect();
-        if fails.is_empty() {
-            out.push_str(&format!(
-                "gate: PASS (no significant regression beyond {:.1}%)\n",
-                t * 100.0
-            ));
-        } else {
-            out.push_str(&format!(
-                "gate: FAIL (significant regression beyond {:.1}%): {}\n",
-                t * 100.0,
-                fails.join("; ")
-            ));
-        }
+        .filter(|x| x.fails_gate)
+        .map(|x| {
+            format!(
+                "{} {} ({} worse)",
+                x.point,
+                x.metric,
+                pct(x.worse_by.unwrap_or(0.0))
+            )
+        })
+        .collect();
+    if fails.is_empty() {
+        format!(
+            "gate: PASS (no significant regression beyond {:.1}%)\n",
+            t * 100.0
+        )
+    } else {
+        format!(
+            "gate: FAIL (significant regression beyond {:.1}%): {}\n",
+            t * 100.0,
+            fails.join("; ")
+        )
     }
-    out
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::record::{PointKind, Results, Status};
+use crate::record::{Point, PointKind, Results, Status};
 
 #[derive(Debug, Default, Clone)]
 struct Row {
@@ -15,11 +15,26 @@ struct Row {
     ppl: Option<f64>,
 }
 
-fn param_u64(p: &crate::record::Point, k: &str) -> Option<u64> {
-    p.parameters.get(k).and_then(|v| v.as_u64())
+/// The (batch, isl, osl) of an engine point: speeds are compared at one shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    batch: u64,
+    isl: u64,
+    osl: u64,
 }
 
-fn engine_of(p: &crate::record::Point) -> Option<String> {
+impl Shape {
+    fn of(p: &Point) -> Option<Shape> {
+        let get = |k: &str| p.parameters.get(k).and_then(|v| v.as_u64());
+        Some(Shape {
+            batch: get("batch")?,
+            isl: get("isl")?,
+            osl: get("osl")?,
+        })
+    }
+}
+
+fn engine_of(p: &Point) -> Option<String> {
     p.parameters
         .get("engine")
         .and_then(|v| v.as_str())
@@ -34,6 +49,35 @@ fn size_of(engine: &serde_json::Value) -> Option<u64> {
 /// Renders the table, or `None` when there is nothing to compare (one engine and no
 /// perplexity).
 pub fn impact_table(r: &Results, baseline: Option<&str>) -> Option<String> {
+    let (mut rows, order) = engine_rows(r);
+    let has_ppl = rows.values().any(|r| r.ppl.is_some());
+    if order.len() < 2 && !has_ppl {
+        return None;
+    }
+    let engine_points: Vec<&Point> = r
+        .points
+        .iter()
+        .filter(|p| p.status == Status::Ok && p.kind == PointKind::Engine)
+        .collect();
+    let shape = common_shape(&engine_points, &order);
+    if let Some(s) = shape {
+        for p in engine_points.iter().filter(|p| Shape::of(p) == Some(s)) {
+            if let Some(row) = engine_of(p).and_then(|e| rows.get_mut(&e)) {
+                row.prefill = p.summary.get("prefill_tok_per_s").map(|s| s.p50);
+                row.decode = p.summary.get("decode_tok_per_s").map(|s| s.p50);
+            }
+        }
+    }
+    let base_name = baseline
+        .filter(|b| rows.contains_key(*b))
+        .map(str::to_owned)
+        .unwrap_or_else(|| order[0].clone());
+    Some(render(&rows, &order, &base_name, shape))
+}
+
+/// One row per engine with its quant, size and perplexity (speeds are filled in later),
+/// and the engines in first-seen order.
+fn engine_rows(r: &Results) -> (BTreeMap<String, Row>, Vec<String>) {
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for p in r.points.iter().filter(|p| p.status == Status::Ok) {
@@ -54,28 +98,19 @@ pub fn impact_table(r: &Results, baseline: Option<&str>) -> Option<String> {
             row.ppl = p.scalars.get("perplexity").copied();
         }
     }
-    let has_ppl = rows.values().any(|r| r.ppl.is_some());
-    if order.len() < 2 && !has_ppl {
-        return None;
-    }
-    // The reference point: a (batch, isl, osl) every engine ran; smallest batch first,
-    // then the longest prompt and output.
-    let engine_points: Vec<_> = r
-        .points
-        .iter()
-        .filter(|p| p.status == Status::Ok && p.kind == PointKind::Engine)
-        .collect();
-    let mut shapes: Vec<(u64, u64, u64)> = engine_points
-        .iter()
-        .filter_map(|p| {
-            Some((
-                param_u64(p, "batch")?,
-                param_u64(p, "isl")?,
-                param_u64(p, "osl")?,
-            ))
-        })
-        .collect();
-    shapes.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    (rows, order)
+}
+
+/// The reference point: a shape every engine with speed points ran; smallest batch first,
+/// then the longest prompt and output.
+fn common_shape(engine_points: &[&Point], order: &[String]) -> Option<Shape> {
+    let mut shapes: Vec<Shape> = engine_points.iter().filter_map(|p| Shape::of(p)).collect();
+    shapes.sort_by(|a, b| {
+        a.batch
+            .cmp(&b.batch)
+            .then(b.isl.cmp(&a.isl))
+            .then(b.osl.cmp(&a.osl))
+    });
     shapes.dedup();
     let with_speed: Vec<&String> = order
         .iter()
@@ -85,44 +120,26 @@ pub fn impact_table(r: &Results, baseline: Option<&str>) -> Option<String> {
                 .any(|p| engine_of(p).as_ref() == Some(e))
         })
         .collect();
-    let shape = shapes.into_iter().find(|s| {
+    shapes.into_iter().find(|s| {
         with_speed.iter().all(|e| {
-            engine_points.iter().any(|p| {
-                engine_of(p).as_ref() == Some(e)
-                    && (
-                        param_u64(p, "batch"),
-                        param_u64(p, "isl"),
-                        param_u64(p, "osl"),
-                    ) == (Some(s.0), Some(s.1), Some(s.2))
-            })
+            engine_points
+                .iter()
+                .any(|p| engine_of(p).as_ref() == Some(e) && Shape::of(p) == Some(*s))
         })
-    });
-    if let Some(s) = shape {
-        for p in &engine_points {
-            if (
-                param_u64(p, "batch"),
-                param_u64(p, "isl"),
-                param_u64(p, "osl"),
-            ) != (Some(s.0), Some(s.1), Some(s.2))
-            {
-                continue;
-            }
-            if let Some(row) = engine_of(p).and_then(|e| rows.get_mut(&e)) {
-                row.prefill = p.summary.get("prefill_tok_per_s").map(|s| s.p50);
-                row.decode = p.summary.get("decode_tok_per_s").map(|s| s.p50);
-            }
-        }
-    }
-    let base_name = baseline
-        .filter(|b| rows.contains_key(*b))
-        .map(str::to_owned)
-        .unwrap_or_else(|| order[0].clone());
-    let base = rows[&base_name].clone();
+    })
+}
 
+fn render(
+    rows: &BTreeMap<String, Row>,
+    order: &[String],
+    base_name: &str,
+    shape: Option<Shape>,
+) -> String {
+    let base = &rows[base_name];
     let mut out = String::from("## Quantization impact\n\n");
     match shape {
-        Some((b, i, o)) => out.push_str(&format!(
-            "Speed at batch {b}, isl {i}, osl {o} (p50); baseline: {base_name}.\n\n"
+        Some(Shape { batch, isl, osl }) => out.push_str(&format!(
+            "Speed at batch {batch}, isl {isl}, osl {osl} (p50); baseline: {base_name}.\n\n"
         )),
         None => out.push_str(&format!(
             "No (batch, isl, osl) point was run by every engine, so speed is not compared; baseline: {base_name}.\n\n"
@@ -133,23 +150,8 @@ pub fn impact_table(r: &Results, baseline: Option<&str>) -> Option<String> {
     );
     out.push_str("|---|---|---:|---:|---:|---:|---|\n");
     let f = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into());
-    for name in &order {
+    for name in order {
         let row = &rows[name];
-        let mut vs = Vec::new();
-        if name != &base_name {
-            if let (Some(a), Some(b)) = (row.prefill, base.prefill) {
-                vs.push(format!("{:.2}x prefill", a / b));
-            }
-            if let (Some(a), Some(b)) = (row.decode, base.decode) {
-                vs.push(format!("{:.2}x decode", a / b));
-            }
-            if let (Some(a), Some(b)) = (row.size_bytes, base.size_bytes) {
-                vs.push(format!("{:+.0}% size", (a as f64 / b as f64 - 1.0) * 100.0));
-            }
-            if let (Some(a), Some(b)) = (row.ppl, base.ppl) {
-                vs.push(format!("{:+.1}% ppl", (a / b - 1.0) * 100.0));
-            }
-        }
         out.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} |\n",
             row.quant,
@@ -159,12 +161,30 @@ pub fn impact_table(r: &Results, baseline: Option<&str>) -> Option<String> {
             f(row.prefill, 1),
             f(row.decode, 1),
             f(row.ppl, 3),
-            if name == &base_name {
+            if name == base_name {
                 "baseline".to_owned()
             } else {
-                vs.join(", ")
+                vs_baseline(row, base)
             }
         ));
     }
-    Some(out)
+    out
+}
+
+/// "1.40x decode, -38% size, +3.1% ppl": each figure both sides have.
+fn vs_baseline(row: &Row, base: &Row) -> String {
+    let mut vs = Vec::new();
+    if let (Some(a), Some(b)) = (row.prefill, base.prefill) {
+        vs.push(format!("{:.2}x prefill", a / b));
+    }
+    if let (Some(a), Some(b)) = (row.decode, base.decode) {
+        vs.push(format!("{:.2}x decode", a / b));
+    }
+    if let (Some(a), Some(b)) = (row.size_bytes, base.size_bytes) {
+        vs.push(format!("{:+.0}% size", (a as f64 / b as f64 - 1.0) * 100.0));
+    }
+    if let (Some(a), Some(b)) = (row.ppl, base.ppl) {
+        vs.push(format!("{:+.1}% ppl", (a / b - 1.0) * 100.0));
+    }
+    vs.join(", ")
 }

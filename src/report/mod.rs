@@ -2,7 +2,7 @@
 //! HTML with SVG charts, PNG charts) and `compare` between two results files. Nothing here
 //! runs an engine or reads a results file: callers load [`Results`] and pass them in (the
 //! one side effect is reading a TrueType font for chart text, see [`chart`]). Depends on
-//! `record`, `bench::{stats, bootstrap, samples}` and `env` (advice text) only.
+//! `record`, `stats`, `warning` (advice text), `units` and `error` only.
 //!
 //! Several files (shards of one sweep, or the same sweep on several devices) merge into one
 //! [`Report`]: points keep their source, and when the files come from more than one device

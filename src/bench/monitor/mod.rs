@@ -2,7 +2,8 @@
 //! records this process's RSS, device memory and board/package power where the platform
 //! exposes them, giving each sweep point a timeline, peaks, and energy. A source the
 //! machine does not have is recorded as absent (`None`), never as zero. Depends on
-//! `record` only; reads Linux procfs/sysfs and, on discrete NVIDIA GPUs, `nvidia-smi`.
+//! `platform` and `record` only; reads Linux procfs/sysfs and, on discrete NVIDIA GPUs,
+//! `nvidia-smi`.
 //!
 //! Sources, in the order tried:
 //! - RSS: `VmRSS` in `/proc/self/status`. The kernel's high-water mark `VmHWM` is reset at
@@ -18,18 +19,22 @@
 //!   module, otherwise rails are summed); NVML `power.draw`; Intel/AMD RAPL package
 //!   counters in `/sys/class/powercap/intel-rapl:*` (root-only since CVE-2020-8694).
 //!   All of these measure the board or package, idle draw included, not this process.
+//!
+//! This module runs the sampling thread and sums up what it saw; `source` discovers and
+//! reads the sources, `smi` owns the `nvidia-smi` child and `rapl` the energy counters.
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
+mod rapl;
+mod smi;
+mod source;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::platform::{list_dir, meminfo_bytes, read_num, read_trim, under, Ina3221};
 use crate::record::{MemorySample, Point};
+
+use source::Sources;
 
 /// Default sampling interval (`--sample-ms`).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(50);
@@ -195,329 +200,10 @@ pub fn integrate_power(timeline: &[MemorySample]) -> Option<f64> {
     (pairs > 0).then_some(total)
 }
 
-// ---------------------------------------------------------------------------------------
-// Sources
-
-struct Sources {
-    root: PathBuf,
-    rss: bool,
-    hwm_reset: bool,
-    device: Option<Device>,
-    power: Option<Power>,
-    smi: Option<Smi>,
-}
-
-enum Device {
-    Smi,
-    /// Jetson: `NvMapMemUsed` when present, else MemTotal − MemAvailable.
-    Unified {
-        nvmap: bool,
-    },
-}
-
-enum Power {
-    /// Jetson INA3221 rails (hwmon or iio).
-    Ina3221(Ina3221),
-    Smi,
-    /// RAPL package counters: (path of energy_uj, wrap range µJ, last reading µJ, last t).
-    Rapl {
-        domains: Vec<RaplDomain>,
-        last_t: Option<f64>,
-    },
-}
-
-struct RaplDomain {
-    energy_path: PathBuf,
-    max_range_uj: u64,
-    last_uj: Option<u64>,
-}
-
-/// A long-lived `nvidia-smi -lms` child and the latest values per GPU index.
-struct Smi {
-    child: Child,
-    latest: Arc<Mutex<BTreeMap<u32, SmiReading>>>,
-    reader: Option<JoinHandle<()>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct SmiReading {
-    memory_used_bytes: Option<u64>,
-    power_w: Option<f64>,
-}
-
-fn discover_rapl(root: &Path) -> Option<Power> {
-    let mut domains = Vec::new();
-    for d in list_dir(&under(root, "/sys/class/powercap")) {
-        let name = d.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // Top-level domains only (`intel-rapl:0`, not the sub-domains `intel-rapl:0:0`,
-        // which are included in their package), and packages only (`psys` covers the
-        // packages too, so adding it would count twice).
-        let top = name
-            .strip_prefix("intel-rapl:")
-            .is_some_and(|rest| !rest.contains(':'));
-        if !top || !read_trim(&d.join("name")).is_some_and(|n| n.starts_with("package")) {
-            continue;
-        }
-        let energy_path = d.join("energy_uj");
-        // Unreadable for non-root users on patched kernels: then the domain is absent.
-        if read_num::<u64>(&energy_path).is_none() {
-            continue;
-        }
-        let max_range_uj = read_num(&d.join("max_energy_range_uj")).unwrap_or(u64::MAX);
-        domains.push(RaplDomain {
-            energy_path,
-            max_range_uj,
-            last_uj: None,
-        });
-    }
-    (!domains.is_empty()).then_some(Power::Rapl {
-        domains,
-        last_t: None,
-    })
-}
-
-impl Sources {
-    fn discover(root: &Path, interval: Duration) -> Sources {
-        let rss = crate::platform::self_status_bytes(root, "VmRSS").is_some();
-        // Reset the high-water mark so VmHWM at stop is this window's peak.
-        let hwm_reset = rss && crate::platform::reset_peak_rss(root);
-        let jetson = crate::platform::is_jetson_at(root);
-        let smi = if !jetson && under(root, "/proc/driver/nvidia/version").exists() {
-            Smi::spawn(interval)
-        } else {
-            None
-        };
-        let device = if smi.is_some() {
-            Some(Device::Smi)
-        } else if jetson {
-            let nvmap = read_trim(&under(root, "/proc/meminfo"))
-                .is_some_and(|m| meminfo_bytes(&m, "NvMapMemUsed").is_some());
-            Some(Device::Unified { nvmap })
-        } else {
-            None
-        };
-        let power = crate::platform::ina3221_at(root)
-            .map(Power::Ina3221)
-            .or_else(|| smi.as_ref().map(|_| Power::Smi))
-            .or_else(|| discover_rapl(root));
-        Sources {
-            root: root.to_owned(),
-            rss,
-            hwm_reset,
-            device,
-            power,
-            smi,
-        }
-    }
-
-    fn rss_label(&self) -> Option<String> {
-        self.rss.then(|| {
-            if self.hwm_reset {
-                "/proc/self/status VmRSS (+ VmHWM reset at start)".to_owned()
-            } else {
-                "/proc/self/status VmRSS".to_owned()
-            }
-        })
-    }
-
-    fn device_label(&self) -> Option<String> {
-        self.device.as_ref().map(|d| match d {
-            Device::Smi => "NVML via nvidia-smi memory.used (whole device)".to_owned(),
-            Device::Unified { nvmap: true } => "Jetson unified memory: NvMapMemUsed".to_owned(),
-            Device::Unified { nvmap: false } => {
-                "Jetson unified memory: MemTotal - MemAvailable (system-wide)".to_owned()
-            }
-        })
-    }
-
-    fn power_label(&self) -> Option<String> {
-        let ina = |labels: Vec<&str>, total: Option<usize>| match total {
-            Some(i) => format!("Jetson INA3221 rail {} (whole module)", labels[i]),
-            None => format!("Jetson INA3221, sum of rails {}", labels.join("+")),
-        };
-        self.power.as_ref().map(|p| match p {
-            Power::Ina3221(i) => ina(i.rails.iter().map(|r| r.label.as_str()).collect(), i.total),
-            Power::Smi => "NVML via nvidia-smi power.draw (whole GPU board)".to_owned(),
-            Power::Rapl { domains, .. } => {
-                format!(
-                    "RAPL package energy counters ({} package(s))",
-                    domains.len()
-                )
-            }
-        })
-    }
-
-    fn power_is_counter(&self) -> bool {
-        matches!(self.power, Some(Power::Rapl { .. }))
-    }
-
-    fn rss_hwm(&self) -> Option<u64> {
-        if !self.hwm_reset {
-            return None;
-        }
-        crate::platform::self_status_bytes(&self.root, "VmHWM")
-    }
-
-    /// One sample, and (for counter sources) the energy counted since the previous sample.
-    fn sample(&mut self, t_s: f64) -> (MemorySample, Option<f64>) {
-        let rss_bytes = if self.rss {
-            crate::platform::self_status_bytes(&self.root, "VmRSS")
-        } else {
-            None
-        };
-        let smi_now = self.smi.as_ref().map(|s| s.snapshot());
-        let device_bytes = match &self.device {
-            Some(Device::Smi) => smi_now.as_ref().and_then(|m| {
-                let v: Vec<u64> = m.values().filter_map(|r| r.memory_used_bytes).collect();
-                (!v.is_empty()).then(|| v.iter().sum())
-            }),
-            Some(Device::Unified { nvmap }) => {
-                let m = read_trim(&under(&self.root, "/proc/meminfo"));
-                m.and_then(|m| {
-                    if *nvmap {
-                        meminfo_bytes(&m, "NvMapMemUsed")
-                    } else {
-                        let total = meminfo_bytes(&m, "MemTotal")?;
-                        let avail = meminfo_bytes(&m, "MemAvailable")?;
-                        Some(total.saturating_sub(avail))
-                    }
-                })
-            }
-            None => None,
-        };
-        let mut counted = None;
-        let power_w = match &mut self.power {
-            Some(Power::Ina3221(i)) => i.watts(),
-            Some(Power::Smi) => smi_now.as_ref().and_then(|m| {
-                let v: Vec<f64> = m.values().filter_map(|r| r.power_w).collect();
-                (!v.is_empty()).then(|| v.iter().sum())
-            }),
-            Some(Power::Rapl { domains, last_t }) => {
-                let mut delta_uj = 0u64;
-                let mut complete = true;
-                for d in domains.iter_mut() {
-                    match read_num::<u64>(&d.energy_path) {
-                        Some(now) => {
-                            if let Some(prev) = d.last_uj {
-                                delta_uj += rapl_delta(prev, now, d.max_range_uj);
-                            }
-                            d.last_uj = Some(now);
-                        }
-                        None => complete = false,
-                    }
-                }
-                let w = match *last_t {
-                    Some(prev_t) if complete && t_s > prev_t => {
-                        let j = delta_uj as f64 / 1e6;
-                        counted = Some(j);
-                        Some(j / (t_s - prev_t))
-                    }
-                    _ => None,
-                };
-                *last_t = Some(t_s);
-                w
-            }
-            None => None,
-        };
-        (
-            MemorySample {
-                t_s,
-                rss_bytes,
-                device_bytes,
-                power_w,
-            },
-            counted,
-        )
-    }
-
-    fn close(&mut self) {
-        if let Some(mut smi) = self.smi.take() {
-            // We started this child; end it by its handle.
-            let _ = smi.child.kill();
-            let _ = smi.child.wait();
-            if let Some(r) = smi.reader.take() {
-                let _ = r.join();
-            }
-        }
-    }
-}
-
-/// Energy counted between two RAPL readings, allowing for one wrap of the counter.
-fn rapl_delta(prev: u64, now: u64, max_range: u64) -> u64 {
-    if now >= prev {
-        now - prev
-    } else {
-        max_range.saturating_sub(prev) + now
-    }
-}
-
-impl Smi {
-    fn spawn(interval: Duration) -> Option<Smi> {
-        let ms = interval.as_millis().clamp(1, 1_000_000).to_string();
-        let mut child = Command::new("nvidia-smi")
-            .args([
-                "--query-gpu=index,memory.used,power.draw",
-                "--format=csv,noheader,nounits",
-                "-lms",
-                &ms,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let stdout = child.stdout.take()?;
-        let latest = Arc::new(Mutex::new(BTreeMap::new()));
-        let sink = Arc::clone(&latest);
-        let reader = std::thread::Builder::new()
-            .name("trtbench-nvidia-smi".into())
-            .spawn(move || read_smi_stream(std::io::BufReader::new(stdout), &sink))
-            .ok();
-        Some(Smi {
-            child,
-            latest,
-            reader,
-        })
-    }
-
-    fn snapshot(&self) -> BTreeMap<u32, SmiReading> {
-        self.latest.lock().map(|m| m.clone()).unwrap_or_default()
-    }
-}
-
-fn read_smi_stream(r: impl BufRead, sink: &Mutex<BTreeMap<u32, SmiReading>>) {
-    for line in r.lines() {
-        let Ok(line) = line else { break };
-        if let Some((idx, reading)) = parse_smi_line(&line) {
-            if let Ok(mut m) = sink.lock() {
-                m.insert(idx, reading);
-            }
-        }
-    }
-}
-
-/// Parses `0, 1234, 71.52` (index, MiB, W); `[N/A]` fields become `None`.
-fn parse_smi_line(line: &str) -> Option<(u32, SmiReading)> {
-    let mut it = line.split(',').map(str::trim);
-    let idx: u32 = it.next()?.parse().ok()?;
-    let mem = it
-        .next()?
-        .parse::<f64>()
-        .ok()
-        .map(|mib| (mib * 1024.0 * 1024.0) as u64);
-    let power = it.next().and_then(|p| p.parse::<f64>().ok());
-    Some((
-        idx,
-        SmiReading {
-            memory_used_bytes: mem,
-            power_w: power,
-        },
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::under;
 
     fn write(root: &Path, rel: &str, content: &str) {
         let p = under(root, rel);
@@ -606,8 +292,8 @@ mod tests {
 
     #[test]
     fn rapl_counters_with_wrap_and_iio_sum() {
-        assert_eq!(rapl_delta(10, 25, 100), 15);
-        assert_eq!(rapl_delta(90, 5, 100), 15);
+        assert_eq!(rapl::delta(10, 25, 100), 15);
+        assert_eq!(rapl::delta(90, 5, 100), 15);
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let d = "/sys/class/powercap/intel-rapl:0";
@@ -642,15 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_nvidia_smi_stream() {
-        let text = "0, 1024, 71.50\n1, 2048, [N/A]\ngarbage\n";
-        let sink = Mutex::new(BTreeMap::new());
-        read_smi_stream(std::io::Cursor::new(text), &sink);
-        let m = sink.into_inner().unwrap();
-        assert_eq!(m[&0].memory_used_bytes, Some(1 << 30));
-        assert_eq!(m[&0].power_w, Some(71.5));
-        assert_eq!(m[&1].power_w, None);
-        assert_eq!(m.len(), 2);
+    fn power_integral_needs_two_samples() {
         assert_eq!(integrate_power(&[]), None);
     }
 }
