@@ -107,7 +107,7 @@ mod tensorrt {
         let smi = std::process::Command::new("nvidia-smi")
             .args(["--query-gpu=compute_cap", "--format=csv,noheader"])
             .output();
-        if let Ok(o) = smi.filter(|o| o.status.success()) {
+        if let Some(o) = smi.ok().filter(|o| o.status.success()) {
             let cc = String::from_utf8_lossy(&o.stdout);
             if let Some((ma, mi)) = cc.lines().next().and_then(sdk::major_minor) {
                 return format!("{ma}{mi}");
@@ -215,9 +215,7 @@ mod tensorrt {
         println!("cargo:rustc-link-search=native={}", lib.display());
         println!("cargo:rustc-link-lib=dylib=trtbench_shim");
         // The shim carries its own RUNPATH (TensorRT, CUDA, Edge-LLM); the binary needs the shim's.
-        for dir in [&lib] {
-            println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
-        }
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
         println!(
             "cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT={}",
             plugin.display()
