@@ -46,6 +46,51 @@ namespace trtbench
 
 namespace rt = trt_edgellm::rt;
 
+namespace
+{
+
+//! Sets an environment variable for one scope and puts the previous value (or its absence)
+//! back: EDGELLM_PLUGIN_PATH is read only by loadEdgellmPluginLib, and left set it would
+//! leak one engine's plugin into every later engine the process opens (trtbench reads it too).
+class ScopedEnv
+{
+public:
+    ScopedEnv(char const* name, std::string const& value)
+        : mName(name)
+    {
+        char const* old = std::getenv(name);
+        mHad = old != nullptr;
+        if (mHad)
+        {
+            mOld = old;
+        }
+        if (setenv(name, value.c_str(), 1) != 0)
+        {
+            throw std::runtime_error(std::string("setenv(") + name + ") failed");
+        }
+    }
+    ~ScopedEnv()
+    {
+        if (mHad)
+        {
+            setenv(mName, mOld.c_str(), 1);
+        }
+        else
+        {
+            unsetenv(mName);
+        }
+    }
+    ScopedEnv(ScopedEnv const&) = delete;
+    ScopedEnv& operator=(ScopedEnv const&) = delete;
+
+private:
+    char const* mName;
+    bool mHad{false};
+    std::string mOld;
+};
+
+} // namespace
+
 struct EdgeLlmRunner::Impl
 {
     cudaStream_t stream{nullptr};
@@ -60,16 +105,15 @@ EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
     {
         throw std::runtime_error("Edge-LLM plugin path is empty (its default is a relative path; pass it explicitly)");
     }
-    // The runtime reads these from the environment; set them before anything loads.
-    if (setenv("EDGELLM_PLUGIN_PATH", options.pluginPath.c_str(), 1) != 0)
-    {
-        throw std::runtime_error("setenv(EDGELLM_PLUGIN_PATH) failed");
-    }
+    // handleRequest reads EDGELLM_IGNORE_EOS on every request: it stays set.
     if (options.ignoreEos && setenv("EDGELLM_IGNORE_EOS", "1", 1) != 0)
     {
         throw std::runtime_error("setenv(EDGELLM_IGNORE_EOS) failed");
     }
-    mImpl->plugin = trt_edgellm::loadEdgellmPluginLib();
+    {
+        ScopedEnv const pluginPath("EDGELLM_PLUGIN_PATH", options.pluginPath);
+        mImpl->plugin = trt_edgellm::loadEdgellmPluginLib();
+    }
     if (!mImpl->plugin)
     {
         throw std::runtime_error("cannot load the Edge-LLM plugin library " + options.pluginPath

@@ -4,7 +4,9 @@
 // LD_LIBRARY_PATH that scripts/test-trt-double.sh sets for the tests; nothing else loads it.
 // Events record the host steady clock, so an elapsed time is the host time between records.
 // Knobs: TRTBENCH_DOUBLE_TOTAL_MIB (8192), TRTBENCH_DOUBLE_SM ("8.7"),
-// TRTBENCH_DOUBLE_INTEGRATED (0), TRTBENCH_DOUBLE_FAIL=driver (cuInit fails as an old driver).
+// TRTBENCH_DOUBLE_INTEGRATED (0), TRTBENCH_DOUBLE_FAIL=no_device (cuInit finds no GPU, as in a
+// container started without the NVIDIA runtime). Only CUresult values that exist in the driver
+// API (cuda.h) may be returned: cudarc maps them onto a Rust enum.
 // Types are declared here, not taken from cuda.h, so the exported names are exactly the
 // driver's symbol names (cuda.h maps several to *_v2 with macros).
 #include <atomic>
@@ -21,7 +23,7 @@ constexpr CUresult kSUCCESS = 0;
 constexpr CUresult kINVALID_VALUE = 1;
 constexpr CUresult kOUT_OF_MEMORY = 2;
 constexpr CUresult kNOT_INITIALIZED = 3;
-constexpr CUresult kINSUFFICIENT_DRIVER = 35;
+constexpr CUresult kNO_DEVICE = 100;
 constexpr CUresult kINVALID_DEVICE = 101;
 constexpr CUresult kINVALID_CONTEXT = 201;
 
@@ -66,9 +68,9 @@ extern "C"
 {
 CUresult cuInit(unsigned int)
 {
-    if (failing("driver"))
+    if (failing("no_device"))
     {
-        return kINSUFFICIENT_DRIVER;
+        return kNO_DEVICE;
     }
     gInit = true;
     return kSUCCESS;
@@ -283,7 +285,7 @@ CUresult cuGetErrorName(CUresult error, char const** str)
     case kINVALID_VALUE: *str = "CUDA_ERROR_INVALID_VALUE"; break;
     case kOUT_OF_MEMORY: *str = "CUDA_ERROR_OUT_OF_MEMORY"; break;
     case kNOT_INITIALIZED: *str = "CUDA_ERROR_NOT_INITIALIZED"; break;
-    case kINSUFFICIENT_DRIVER: *str = "CUDA_ERROR_INSUFFICIENT_DRIVER"; break;
+    case kNO_DEVICE: *str = "CUDA_ERROR_NO_DEVICE"; break;
     case kINVALID_DEVICE: *str = "CUDA_ERROR_INVALID_DEVICE"; break;
     case kINVALID_CONTEXT: *str = "CUDA_ERROR_INVALID_CONTEXT"; break;
     default: *str = "CUDA_ERROR_UNKNOWN"; break;
