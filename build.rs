@@ -128,10 +128,10 @@ mod tensorrt {
 
     /// Fails the build when TensorRT or CUDA differ from what Edge-LLM was built with.
     fn check_versions(found: &sdk::Sdk, edge_build: &Path) {
-        let ours = (
-            sdk::trt_header_version(&read(&found.trt_include.join("NvInferVersion.h"))),
-            sdk::cudart_header_version(&read(&found.cuda_include.join("cuda_runtime_api.h"))),
-        );
+        let ours = sdk::Versions {
+            tensorrt: sdk::trt_header_version(&read(&found.trt_include.join("NvInferVersion.h"))),
+            cuda: sdk::cudart_header_version(&read(&found.cuda_include.join("cuda_runtime_api.h"))),
+        };
         let info = sdk::edge_llm_build_info(edge_build);
         let their_trt = info.trt_package_dir.as_ref().and_then(|d| {
             [
@@ -142,10 +142,10 @@ mod tensorrt {
             .iter()
             .find_map(|i| sdk::trt_header_version(&read(&d.join(i).join("NvInferVersion.h"))))
         });
-        let theirs = (
-            their_trt,
-            info.cuda_version.as_deref().and_then(sdk::major_minor),
-        );
+        let theirs = sdk::Versions {
+            tensorrt: their_trt,
+            cuda: info.cuda_version.as_deref().and_then(sdk::major_minor),
+        };
         match sdk::check_versions(ours, theirs) {
             Ok(unchecked) => {
                 for u in unchecked {

@@ -395,18 +395,22 @@ pub fn cudart_header_version(header: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// (major, minor) of TensorRT and CUDA on one side of the check; `None` where unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub tensorrt: Option<(u32, u32)>,
+    pub cuda: Option<(u32, u32)>,
+}
+
 /// Refuses a build whose TensorRT or CUDA differs (major.minor) from what Edge-LLM was built
-/// against: its static core library would be linked into the shim with another ABI.
-/// `ours`/`theirs` are (TensorRT, CUDA); `None` where a side's version is unknown.
-pub fn check_versions(
-    ours: (Option<(u32, u32)>, Option<(u32, u32)>),
-    theirs: (Option<(u32, u32)>, Option<(u32, u32)>),
-) -> Result<Vec<String>, String> {
+/// against: its static core library would be linked into the shim with another ABI. Returns
+/// what could not be checked.
+pub fn check_versions(ours: Versions, theirs: Versions) -> Result<Vec<String>, String> {
     let mut unchecked = Vec::new();
     let mut errors = Vec::new();
     for (what, o, t, var) in [
-        ("TensorRT", ours.0, theirs.0, "TENSORRT_ROOT"),
-        ("CUDA", ours.1, theirs.1, "CUDA_HOME"),
+        ("TensorRT", ours.tensorrt, theirs.tensorrt, "TENSORRT_ROOT"),
+        ("CUDA", ours.cuda, theirs.cuda, "CUDA_HOME"),
     ] {
         match (o, t) {
             (Some(o), Some(t)) if o != t => errors.push(format!(

@@ -214,22 +214,18 @@ fn archs_and_versions_from_an_edge_llm_build() {
         sdk::cudart_header_version("#define CUDART_VERSION 13050\n"),
         Some((13, 5))
     );
-    assert!(sdk::check_versions(
-        (Some((10, 3)), Some((12, 6))),
-        (Some((10, 3)), Some((12, 6)))
-    )
-    .unwrap()
-    .is_empty());
-    let e = sdk::check_versions(
-        (Some((11, 4)), Some((12, 6))),
-        (Some((10, 3)), Some((12, 6))),
-    )
-    .unwrap_err();
+    let v = |t, c| sdk::Versions {
+        tensorrt: t,
+        cuda: c,
+    };
+    let jp6 = v(Some((10, 3)), Some((12, 6)));
+    assert!(sdk::check_versions(jp6, jp6).unwrap().is_empty());
+    let e = sdk::check_versions(v(Some((11, 4)), Some((12, 6))), jp6).unwrap_err();
     assert!(
         e.contains("TensorRT 11.4") && e.contains("TensorRT 10.3"),
         "{e}"
     );
-    let w = sdk::check_versions((Some((10, 3)), None), (Some((10, 3)), Some((12, 6)))).unwrap();
+    let w = sdk::check_versions(v(Some((10, 3)), None), jp6).unwrap();
     assert!(w[0].contains("CUDA version not checked"), "{w:?}");
 }
 
