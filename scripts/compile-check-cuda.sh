@@ -56,7 +56,8 @@ nvcc="$cuda/bin/nvcc"
 "$nvcc" --version | tail -2
 out="$work/check"
 rm -rf "$out" && mkdir -p "$out"
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
+secs() { local d=$(( ($(date +%s%N) - $1) / 100000000 )); echo "$((d / 10)).$((d % 10))"; }
 # One fat binary with a cubin per architecture: the host side compiles once, like Edge-LLM's
 # own multi-architecture builds (CMAKE_CUDA_ARCHITECTURES with several entries).
 gencode=()
@@ -82,8 +83,7 @@ if [ -n "$elfs" ]; then
     grep -q "sm_$a" <<<"$elfs" || { echo "no sm_$a cubin in libshim.so" >&2; exit 1; }
   done
 fi
-printf 'sm_%s: compiled (-rdc), device-linked and linked in %.1f s\n' "${archs// /,sm_}" \
-  "$(echo "$(date +%s.%N) - $t0" | bc)"
+echo "sm_${archs// /,sm_}: compiled (-rdc), device-linked and linked in $(secs "$t0") s"
 
 # A host program over that library: loads libcudart.so.13 and fails cleanly at run time.
 cat > "$out/main.cpp" <<'CPP'
@@ -113,4 +113,4 @@ if [ $rc -ne 3 ] || ! grep -qiE "driver version is insufficient|no CUDA-capable 
   echo "expected a clean CUDA driver error (exit 3), got exit $rc" >&2
   exit 1
 fi
-printf 'compile-check-cuda: %s architectures in %.1f s\n' "$(wc -w <<<"$archs")" "$(echo "$(date +%s.%N) - $t0" | bc)"
+echo "compile-check-cuda: $(wc -w <<<"$archs") architectures in $(secs "$t0") s"

@@ -66,10 +66,9 @@ export TRTBENCH_EDGE_LLM_ROOT="$repo/tests/trt_double/edgellm" TRTBENCH_EDGE_LLM
 export LD_LIBRARY_PATH="$sdk/driver${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 unset CUDA_PATH TRTBENCH_CUDA_ARCHS TRTBENCH_CUDA_ARCHITECTURES TRTBENCH_TRT_COMPILE_ONLY TRTBENCH_EDGE_LLM_PLUGIN EDGELLM_PLUGIN_PATH TRTBENCH_DOUBLE_FAIL
 
-step "cargo test --features tensorrt (lib: trt, cuda)"
-cargo test --release --features tensorrt --lib -- trt cuda
-step "cargo test --features tensorrt (integration: trt)"
-cargo test --release --features tensorrt --test main trt
+step "cargo test --features tensorrt (lib: trt, cuda; integration: trt)"
+# One cargo run builds both test binaries (and the binary the CLI tests spawn) in parallel.
+cargo test --release --features tensorrt --lib --test main -- trt cuda
 
 step "installed shim's run-time path"
 shim="$(ls -t target/release/build/trtbench-*/out/lib/libtrtbench_shim.so | head -1)"
