@@ -81,6 +81,81 @@ mod tensorrt {
         b
     }
 
+    /// The architectures of the shim's device link: `TRTBENCH_CUDA_ARCHS` (or the older
+    /// `TRTBENCH_CUDA_ARCHITECTURES`), else those Edge-LLM's objects were built for, else the
+    /// build machine's GPU. Never CMake's `native`: it needs CMake 3.24 (JetPack 6 has 3.22)
+    /// and ignores what Edge-LLM's relocatable objects contain.
+    fn cuda_archs(edge_build: &Path) -> String {
+        for var in ["TRTBENCH_CUDA_ARCHS", "TRTBENCH_CUDA_ARCHITECTURES"] {
+            if let Some(a) = env(var).filter(|a| !a.trim().is_empty()) {
+                return a;
+            }
+        }
+        println!(
+            "cargo:rerun-if-changed={}",
+            edge_build.join("CMakeCache.txt").display()
+        );
+        let info = sdk::edge_llm_build_info(edge_build);
+        if let Some(a) = sdk::edge_llm_archs(&info) {
+            println!(
+                "cargo:warning=CUDA architectures {a} (from Edge-LLM's build in {})",
+                edge_build.display()
+            );
+            return a;
+        }
+        // The device's compute capability, when a driver is there to ask.
+        let smi = std::process::Command::new("nvidia-smi")
+            .args(["--query-gpu=compute_cap", "--format=csv,noheader"])
+            .output();
+        if let Some(o) = smi.ok().filter(|o| o.status.success()) {
+            let cc = String::from_utf8_lossy(&o.stdout);
+            if let Some((ma, mi)) = cc.lines().next().and_then(sdk::major_minor) {
+                return format!("{ma}{mi}");
+            }
+        }
+        panic!(
+            "\ncannot tell which CUDA architectures Edge-LLM was built for: {} has no \
+             CMAKE_CUDA_ARCHITECTURES or EMBEDDED_TARGET and nvidia-smi gave no compute \
+             capability; set TRTBENCH_CUDA_ARCHS (87 Jetson Orin, 110a Jetson Thor, 121a DGX \
+             Spark, or Edge-LLM's list, e.g. 80;86;89;100a;120)\n",
+            edge_build.join("CMakeCache.txt").display()
+        );
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap_or_default()
+    }
+
+    /// Fails the build when TensorRT or CUDA differ from what Edge-LLM was built with.
+    fn check_versions(found: &sdk::Sdk, edge_build: &Path) {
+        let ours = sdk::Versions {
+            tensorrt: sdk::trt_header_version(&read(&found.trt_include.join("NvInferVersion.h"))),
+            cuda: sdk::cudart_header_version(&read(&found.cuda_include.join("cuda_runtime_api.h"))),
+        };
+        let info = sdk::edge_llm_build_info(edge_build);
+        let their_trt = info.trt_package_dir.as_ref().and_then(|d| {
+            [
+                "include",
+                "include/aarch64-linux-gnu",
+                "include/x86_64-linux-gnu",
+            ]
+            .iter()
+            .find_map(|i| sdk::trt_header_version(&read(&d.join(i).join("NvInferVersion.h"))))
+        });
+        let theirs = sdk::Versions {
+            tensorrt: their_trt,
+            cuda: info.cuda_version.as_deref().and_then(sdk::major_minor),
+        };
+        match sdk::check_versions(ours, theirs) {
+            Ok(unchecked) => {
+                for u in unchecked {
+                    println!("cargo:warning={u}");
+                }
+            }
+            Err(e) => panic!("\n{e}\n"),
+        }
+    }
+
     fn compile_only_build(found: &sdk::Sdk) {
         println!(
             "cargo:warning=TRTBENCH_TRT_COMPILE_ONLY: compiling the TensorRT shim and bridge against {} \
@@ -126,10 +201,8 @@ mod tensorrt {
             )
             .define("EDGE_LLM_ROOT", edge_root)
             .define("EDGE_LLM_BUILD_DIR", edge_build)
-            .define(
-                "CMAKE_CUDA_ARCHITECTURES",
-                env("TRTBENCH_CUDA_ARCHITECTURES").unwrap_or_else(|| "native".into()),
-            );
+            .define("CMAKE_CUDA_ARCHITECTURES", cuda_archs(edge_build));
+        check_versions(found, edge_build);
         if let Some(extra) = env("TRTBENCH_EDGE_LLM_EXTRA_LIBS") {
             cfg.define("EDGE_LLM_EXTRA_LIBS", extra);
         }
@@ -141,9 +214,8 @@ mod tensorrt {
         bridge_build().compile("trtbench_bridge");
         println!("cargo:rustc-link-search=native={}", lib.display());
         println!("cargo:rustc-link-lib=dylib=trtbench_shim");
-        for dir in [&lib, trt_lib, cuda_lib] {
-            println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
-        }
+        // The shim carries its own RUNPATH (TensorRT, CUDA, Edge-LLM); the binary needs the shim's.
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
         println!(
             "cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT={}",
             plugin.display()

@@ -282,3 +282,153 @@ pub fn probe(mode: Mode, env: &dyn Fn(&str) -> Option<String>) -> Result<Sdk, Pr
 pub fn truthy(v: Option<String>) -> bool {
     matches!(v, Some(s) if !s.is_empty() && s != "0" && !s.eq_ignore_ascii_case("false"))
 }
+
+/// What an Edge-LLM CMake build directory records about how it was built
+/// (`CMakeCache.txt` and `CMakeFiles/<cmake version>/CMakeCUDACompiler.cmake`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdgeLlmBuildInfo {
+    /// `CMAKE_CUDA_ARCHITECTURES` when it was passed on the command line (then cached).
+    pub cuda_archs: Option<String>,
+    /// `EMBEDDED_TARGET` (jetson-orin, jetson-thor, gb10, auto-thor), empty for x86.
+    pub embedded_target: Option<String>,
+    /// `TRT_PACKAGE_DIR`: the TensorRT Edge-LLM compiled and linked against.
+    pub trt_package_dir: Option<PathBuf>,
+    /// nvcc's version, "12.6.85".
+    pub cuda_version: Option<String>,
+}
+
+fn cache_value(cache: &str, key: &str) -> Option<String> {
+    cache.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.split(':').next()? == key && !v.is_empty()).then(|| v.to_owned())
+    })
+}
+
+/// Reads `build/CMakeCache.txt` (and the CUDA compiler record beside it). Missing files give
+/// empty fields: the caller decides what it can still check.
+pub fn edge_llm_build_info(build: &Path) -> EdgeLlmBuildInfo {
+    let cache = std::fs::read_to_string(build.join("CMakeCache.txt")).unwrap_or_default();
+    let cuda_version = std::fs::read_dir(build.join("CMakeFiles"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|d| std::fs::read_to_string(d.path().join("CMakeCUDACompiler.cmake")).ok())
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("set(CMAKE_CUDA_COMPILER_VERSION \"")
+                    .and_then(|r| r.split('"').next())
+                    .map(str::to_owned)
+            })
+        });
+    EdgeLlmBuildInfo {
+        cuda_archs: cache_value(&cache, "CMAKE_CUDA_ARCHITECTURES"),
+        embedded_target: cache_value(&cache, "EMBEDDED_TARGET"),
+        trt_package_dir: cache_value(&cache, "TRT_PACKAGE_DIR").map(PathBuf::from),
+        cuda_version,
+    }
+}
+
+/// The CUDA architectures Edge-LLM's relocatable objects were built for, which the shim's
+/// device link must use: the cached `CMAKE_CUDA_ARCHITECTURES`, else the value Edge-LLM 0.10's
+/// CMake sets for its target (`cmake/aarch64_linux_toolchain.cmake`: jetson-orin 87,
+/// jetson-thor 110a, gb10 121a, auto-thor 110a from CUDA 13 (101a before); top-level
+/// `CMakeLists.txt` on x86: 80;86;89, plus 100a;120 from CUDA 12.8).
+pub fn edge_llm_archs(info: &EdgeLlmBuildInfo) -> Option<String> {
+    if let Some(a) = &info.cuda_archs {
+        return Some(a.clone());
+    }
+    let cuda = info.cuda_version.as_deref().and_then(major_minor);
+    match info.embedded_target.as_deref() {
+        Some("jetson-orin") => Some("87".into()),
+        Some("jetson-thor") => Some("110a".into()),
+        Some("gb10") => Some("121a".into()),
+        Some("auto-thor") => Some(if cuda? >= (13, 0) { "110a" } else { "101a" }.into()),
+        Some(_) => None,
+        None => {
+            let cuda = cuda?;
+            Some(
+                if cuda >= (12, 8) {
+                    "80;86;89;100a;120"
+                } else {
+                    "80;86;89"
+                }
+                .into(),
+            )
+        }
+    }
+}
+
+/// "12.6.85" or "12.6" → (12, 6).
+pub fn major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut it = v.trim().split('.');
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// TensorRT version from an `NvInferVersion.h` (the `TRT_*_ENTERPRISE` macros of 10.13+ or
+/// the plain `NV_TENSORRT_*` numbers of older headers), as (major, minor).
+pub fn trt_header_version(header: &str) -> Option<(u32, u32)> {
+    let num = |names: &[&str]| {
+        header.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "#define" && names.contains(&w.next()?))
+                .then(|| w.next()?.parse::<u32>().ok())
+                .flatten()
+        })
+    };
+    Some((
+        num(&["TRT_MAJOR_ENTERPRISE", "NV_TENSORRT_MAJOR"])?,
+        num(&["TRT_MINOR_ENTERPRISE", "NV_TENSORRT_MINOR"])?,
+    ))
+}
+
+/// CUDA version from `cuda_runtime_api.h` (`#define CUDART_VERSION 13050`) as (major, minor).
+pub fn cudart_header_version(header: &str) -> Option<(u32, u32)> {
+    header.lines().find_map(|l| {
+        let v: u32 = l
+            .trim()
+            .strip_prefix("#define CUDART_VERSION")?
+            .trim()
+            .parse()
+            .ok()?;
+        Some((v / 1000, v % 1000 / 10))
+    })
+}
+
+/// (major, minor) of TensorRT and CUDA on one side of the check; `None` where unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub tensorrt: Option<(u32, u32)>,
+    pub cuda: Option<(u32, u32)>,
+}
+
+/// Refuses a build whose TensorRT or CUDA differs (major.minor) from what Edge-LLM was built
+/// against: its static core library would be linked into the shim with another ABI. Returns
+/// what could not be checked.
+pub fn check_versions(ours: Versions, theirs: Versions) -> Result<Vec<String>, String> {
+    let mut unchecked = Vec::new();
+    let mut errors = Vec::new();
+    for (what, o, t, var) in [
+        ("TensorRT", ours.tensorrt, theirs.tensorrt, "TENSORRT_ROOT"),
+        ("CUDA", ours.cuda, theirs.cuda, "CUDA_HOME"),
+    ] {
+        match (o, t) {
+            (Some(o), Some(t)) if o != t => errors.push(format!(
+                "{what} {}.{} (from {var}) differs from the {what} {}.{} Edge-LLM was built with",
+                o.0, o.1, t.0, t.1
+            )),
+            (Some(_), Some(_)) => {}
+            _ => unchecked.push(format!(
+                "{what} version not checked against Edge-LLM's build (not recorded or not readable)"
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(unchecked)
+    } else {
+        Err(format!(
+            "{}; point {{TENSORRT_ROOT, CUDA_HOME}} at the SDKs Edge-LLM was built with, or rebuild Edge-LLM",
+            errors.join("; ")
+        ))
+    }
+}

@@ -96,6 +96,11 @@ GenerateOut Runner::generate(GenerateIn const& request)
     {
         out.generation_ms.push_back(ms);
     }
+    for (int64_t ns : res.hostTokenNs)
+    {
+        out.host_token_ns.push_back(ns);
+    }
+    out.host_e2e_ns = res.hostE2eNs;
     return out;
 }
 

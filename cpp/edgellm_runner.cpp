@@ -18,6 +18,11 @@
 //   cpp/runtime/llmInferenceRuntime.cpp  EDGELLM_IGNORE_EOS is read with getenv on every
 //       handleRequest; when set the run produces exactly maxGenerateLength tokens.
 //   cpp/common/version.h               version::kRUNTIME_VERSION.
+//   cpp/runtime/llmRuntimeUtils.h      LLMGenerationRequest::onTokenGenerated, an optional
+//       std::function<void(TokenCallbackInfo const&)> called per token after the stream sync
+//       of each round (emitTokenCallbacks, runtime/streaming.cpp; after prefill at
+//       llmInferenceRuntime.cpp:1846 and after every decode round at :1265). It is the one
+//       place a caller sees when tokens reach the host, so host TTFT/ITL come from it.
 // Edge-LLM's logger (cpp/common/logger.h) prints to stdout/stderr and has no sink hook, so
 // failures carry the exception text or a pointer to stderr, not captured log lines.
 #include "edgellm_runner.h"
@@ -31,6 +36,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <unordered_map>
@@ -39,6 +45,51 @@ namespace trtbench
 {
 
 namespace rt = trt_edgellm::rt;
+
+namespace
+{
+
+//! Sets an environment variable for one scope and puts the previous value (or its absence)
+//! back: EDGELLM_PLUGIN_PATH is read only by loadEdgellmPluginLib, and left set it would
+//! leak one engine's plugin into every later engine the process opens (trtbench reads it too).
+class ScopedEnv
+{
+public:
+    ScopedEnv(char const* name, std::string const& value)
+        : mName(name)
+    {
+        char const* old = std::getenv(name);
+        mHad = old != nullptr;
+        if (mHad)
+        {
+            mOld = old;
+        }
+        if (setenv(name, value.c_str(), 1) != 0)
+        {
+            throw std::runtime_error(std::string("setenv(") + name + ") failed");
+        }
+    }
+    ~ScopedEnv()
+    {
+        if (mHad)
+        {
+            setenv(mName, mOld.c_str(), 1);
+        }
+        else
+        {
+            unsetenv(mName);
+        }
+    }
+    ScopedEnv(ScopedEnv const&) = delete;
+    ScopedEnv& operator=(ScopedEnv const&) = delete;
+
+private:
+    char const* mName;
+    bool mHad{false};
+    std::string mOld;
+};
+
+} // namespace
 
 struct EdgeLlmRunner::Impl
 {
@@ -54,16 +105,15 @@ EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
     {
         throw std::runtime_error("Edge-LLM plugin path is empty (its default is a relative path; pass it explicitly)");
     }
-    // The runtime reads these from the environment; set them before anything loads.
-    if (setenv("EDGELLM_PLUGIN_PATH", options.pluginPath.c_str(), 1) != 0)
-    {
-        throw std::runtime_error("setenv(EDGELLM_PLUGIN_PATH) failed");
-    }
+    // handleRequest reads EDGELLM_IGNORE_EOS on every request: it stays set.
     if (options.ignoreEos && setenv("EDGELLM_IGNORE_EOS", "1", 1) != 0)
     {
         throw std::runtime_error("setenv(EDGELLM_IGNORE_EOS) failed");
     }
-    mImpl->plugin = trt_edgellm::loadEdgellmPluginLib();
+    {
+        ScopedEnv const pluginPath("EDGELLM_PLUGIN_PATH", options.pluginPath);
+        mImpl->plugin = trt_edgellm::loadEdgellmPluginLib();
+    }
     if (!mImpl->plugin)
     {
         throw std::runtime_error("cannot load the Edge-LLM plugin library " + options.pluginPath
@@ -103,11 +153,31 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     req.applyChatTemplate = false;
     req.addGenerationPrompt = false;
 
+    // Host wall clock: the request starts just before handleRequest (tokenization included,
+    // as a caller experiences it); each round's time is its first token callback.
+    using Clock = std::chrono::steady_clock;
+    std::vector<int64_t> roundNs;
+    Clock::time_point start;
+    req.onTokenGenerated = [&roundNs, &start](rt::TokenCallbackInfo const& info) {
+        auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+        auto const round = static_cast<size_t>(info.generationStep < 0 ? 0 : info.generationStep);
+        if (round >= roundNs.size())
+        {
+            roundNs.resize(round + 1, -1);
+        }
+        if (roundNs[round] < 0)
+        {
+            roundNs[round] = ns;
+        }
+    };
+
     trt_edgellm::setProfilingEnabled(request.profile);
     trt_edgellm::gTimer.reset();
 
     rt::LLMGenerationResponse resp;
+    start = Clock::now();
     bool const ok = mImpl->runtime->handleRequest(req, resp, mImpl->stream);
+    auto const e2eNs = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     if (!ok)
     {
         trt_edgellm::setProfilingEnabled(false);
@@ -115,6 +185,8 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     }
 
     EdgeLlmResult out;
+    out.hostTokenNs = std::move(roundNs);
+    out.hostE2eNs = e2eNs;
     out.outputIds = resp.outputIds;
     out.inputTokenCounts = resp.inputTokenCounts;
     for (auto r : resp.finishReasons)

@@ -37,6 +37,10 @@ struct EdgeLlmResult
     std::vector<std::string> finishReasons;
     std::vector<float> prefillMs;    //!< One per llm_prefill stage run (CUDA events).
     std::vector<float> generationMs; //!< One per llm_generation stage run (decode step).
+    //! Host steady-clock time from just before handleRequest to the first token callback of
+    //! each generation round (round 0 = the token sampled after prefill), in nanoseconds.
+    std::vector<int64_t> hostTokenNs;
+    int64_t hostE2eNs{0}; //!< Host steady-clock time of the whole handleRequest call.
 };
 
 class EdgeLlmRunner

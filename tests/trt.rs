@@ -173,3 +173,336 @@ fn opening_an_edge_llm_engine_without_the_feature() {
         }
     ));
 }
+
+#[test]
+fn archs_and_versions_from_an_edge_llm_build() {
+    let t = tempfile::tempdir().unwrap();
+    let b = t.path();
+    std::fs::write(
+        b.join("CMakeCache.txt"),
+        "EMBEDDED_TARGET:STRING=jetson-orin\nTRT_PACKAGE_DIR:PATH=/usr\n",
+    )
+    .unwrap();
+    touch(&b.join("CMakeFiles/3.22.1/CMakeCUDACompiler.cmake"));
+    std::fs::write(
+        b.join("CMakeFiles/3.22.1/CMakeCUDACompiler.cmake"),
+        "set(CMAKE_CUDA_COMPILER \"/usr/local/cuda/bin/nvcc\")\nset(CMAKE_CUDA_COMPILER_VERSION \"12.6.85\")\n",
+    )
+    .unwrap();
+    let info = sdk::edge_llm_build_info(b);
+    assert_eq!(info.cuda_version.as_deref(), Some("12.6.85"));
+    assert_eq!(sdk::edge_llm_archs(&info).as_deref(), Some("87"));
+    let thor = sdk::EdgeLlmBuildInfo {
+        embedded_target: Some("jetson-thor".into()),
+        ..info.clone()
+    };
+    assert_eq!(sdk::edge_llm_archs(&thor).as_deref(), Some("110a"));
+    let x86 = sdk::EdgeLlmBuildInfo {
+        embedded_target: None,
+        cuda_version: Some("13.0.48".into()),
+        ..info.clone()
+    };
+    assert_eq!(
+        sdk::edge_llm_archs(&x86).as_deref(),
+        Some("80;86;89;100a;120")
+    );
+    assert_eq!(sdk::edge_llm_archs(&sdk::EdgeLlmBuildInfo::default()), None);
+
+    let trt11 = "#define TRT_MAJOR_ENTERPRISE 11\n#define TRT_MINOR_ENTERPRISE 4\n";
+    assert_eq!(sdk::trt_header_version(trt11), Some((11, 4)));
+    assert_eq!(
+        sdk::cudart_header_version("#define CUDART_VERSION 13050\n"),
+        Some((13, 5))
+    );
+    let v = |t, c| sdk::Versions {
+        tensorrt: t,
+        cuda: c,
+    };
+    let jp6 = v(Some((10, 3)), Some((12, 6)));
+    assert!(sdk::check_versions(jp6, jp6).unwrap().is_empty());
+    let e = sdk::check_versions(v(Some((11, 4)), Some((12, 6))), jp6).unwrap_err();
+    assert!(
+        e.contains("TensorRT 11.4") && e.contains("TensorRT 10.3"),
+        "{e}"
+    );
+    let w = sdk::check_versions(v(Some((10, 3)), None), jp6).unwrap();
+    assert!(w[0].contains("CUDA version not checked"), "{w:?}");
+}
+
+/// The Edge-LLM backend end to end against the CPU double (tests/trt_double/, built and
+/// pointed at by scripts/test-trt-double.sh). Skipped unless the linked runtime is the double.
+#[cfg(feature = "tensorrt")]
+mod double {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, MutexGuard};
+    use std::time::Duration;
+
+    use trtbench::engine::{Engine, Request, SessionConfig, Token};
+    use trtbench::Error;
+
+    /// The double reads its knobs (TRTBENCH_DOUBLE_*) from the process environment.
+    static ENV: Mutex<()> = Mutex::new(());
+
+    fn lock() -> MutexGuard<'static, ()> {
+        ENV.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_double() -> bool {
+        let v = trtbench::backends::trt::runtime_versions().unwrap();
+        let yes = v["edge_llm"].ends_with("+trtbench-double");
+        if !yes {
+            eprintln!(
+                "skipped: the linked Edge-LLM is {} (not the CPU double)",
+                v["edge_llm"]
+            );
+        }
+        yes
+    }
+
+    fn engine_dir() -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("toy");
+        std::fs::create_dir(&dir).unwrap();
+        for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+        let m = trtbench::backends::trt::manifest_from_engine_dir(&dir, "toy", "fp16").unwrap();
+        m.save(&dir).unwrap();
+        (t, dir)
+    }
+
+    fn open(dir: &Path) -> Box<dyn Engine> {
+        trtbench::backends::open(dir).unwrap_or_else(|e| panic!("open: {e}"))
+    }
+
+    fn prompts(engine: &dyn Engine, batch: usize, isl: usize) -> Vec<Vec<Token>> {
+        (0..batch)
+            .map(|b| {
+                let text: Vec<String> = (0..isl)
+                    .map(|i| format!("w{}", (b * 5 + i) % 63 + 1))
+                    .collect();
+                let toks = engine.tokenize(&text.join(" ")).unwrap();
+                assert_eq!(toks.len(), isl);
+                toks
+            })
+            .collect()
+    }
+
+    fn ms(notes: &std::collections::BTreeMap<String, String>, key: &str) -> f64 {
+        notes[key]
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} = {}", notes[key]))
+    }
+
+    #[test]
+    fn batches_with_and_without_cuda_graphs() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        let engine = open(&dir);
+        assert!(engine.backend_version().contains("+trtbench-double"));
+        let (isl, osl) = (8usize, 5u32);
+        let mut step_ms = [0.0f64; 2];
+        for graphs in [false, true] {
+            for batch in 1..=4u32 {
+                let cfg = SessionConfig {
+                    cuda_graphs: graphs,
+                    ..SessionConfig::new(batch, 64)
+                };
+                let mut s = engine.session(&cfg).unwrap();
+                let notes = s.setup_notes();
+                assert_eq!(notes["cuda_graphs"], if graphs { "on" } else { "off" });
+                // The double reserves exactly weights + the KV pool from config.json.
+                let kv: u64 = notes["kv_formula_bytes"].parse().unwrap();
+                assert_eq!(kv, 2 * 2 * 4 * 128 * 2 * 16 * 2);
+                let measured: u64 = notes["memory_measured_bytes"].parse().unwrap();
+                assert!(measured >= kv, "{notes:?}");
+                assert!(notes["memory_check"].starts_with("ok"), "{notes:?}");
+
+                let p = prompts(engine.as_ref(), batch as usize, isl);
+                let mut events = Vec::new();
+                let g = s
+                    .generate(
+                        &Request {
+                            prompts: &p,
+                            output_len: osl,
+                        },
+                        &mut |e| events.push(e),
+                    )
+                    .unwrap();
+                // Deterministic tokens: (input length + 7 × sequence + step) mod vocab.
+                for (b, toks) in g.tokens.iter().enumerate() {
+                    let want: Vec<Token> = (0..osl as usize)
+                        .map(|i| ((isl + 7 * b + i) % 64) as Token)
+                        .collect();
+                    assert_eq!(toks, &want, "batch {batch} seq {b}");
+                }
+                assert_eq!(events.len(), batch as usize * osl as usize);
+                // Host wall clock: TTFT covers tokenization (1 ms) + prefill (6 ms); each ITL a
+                // device step (4 ms, 1 ms with graphs), all but the first also 1 ms of host
+                // work (the double does it after each callback); E2E everything.
+                let t = &g.times;
+                assert_eq!(t.clock, trtbench::record::Clock::HostMonotonic);
+                assert!(t.ttft >= Duration::from_millis(7), "{t:?}");
+                assert_eq!(t.steps.len(), osl as usize - 1);
+                let step = Duration::from_millis(if graphs { 1 } else { 4 });
+                assert!(t.steps.iter().all(|d| *d >= step), "{t:?}");
+                let host = Duration::from_millis(1);
+                assert!(t.steps[1..].iter().all(|d| *d >= step + host), "{t:?}");
+                assert!(t.e2e >= t.ttft + t.steps.iter().sum::<Duration>(), "{t:?}");
+                let notes = s.setup_notes();
+                assert!(ms(&notes, "device_prefill_ms") >= 6.0, "{notes:?}");
+                // Host overhead = E2E − device stages ≥ 1 ms tokenization + 1 ms per step.
+                assert!(ms(&notes, "host_overhead_ms") >= 5.0, "{notes:?}");
+                assert!(ms(&notes, "device_prefill_ms") < t.ttft.as_secs_f64() * 1e3);
+                step_ms[graphs as usize] += ms(&notes, "device_step_ms");
+            }
+        }
+        // Captured graphs make the double's steps 1 ms instead of 4.
+        assert!(step_ms[1] < step_ms[0], "{step_ms:?}");
+    }
+
+    #[test]
+    fn failed_capture_is_recorded_not_fatal() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        let engine = open(&dir);
+        std::env::set_var("TRTBENCH_DOUBLE_FAIL", "graph_capture");
+        let s = engine.session(&SessionConfig::new(1, 64));
+        std::env::remove_var("TRTBENCH_DOUBLE_FAIL");
+        let notes = s.unwrap().setup_notes();
+        assert!(
+            notes["cuda_graphs"].starts_with("failed: captureDecodingCUDAGraph returned false"),
+            "{notes:?}"
+        );
+    }
+
+    fn engine_error(op_want: &str, e: Error, needle: &str) {
+        match e {
+            Error::Engine {
+                backend,
+                op,
+                message,
+            } => {
+                assert_eq!((backend, op), ("edge-llm", op_want), "{message}");
+                assert!(message.contains(needle), "{message}");
+            }
+            other => panic!("expected an Engine error from {op_want}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cpp_errors_reach_rust_typed() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        let engine = open(&dir);
+        let cfg = SessionConfig::new(2, 64);
+        let with_fail = |what: &str, f: &mut dyn FnMut() -> Result<(), Error>| {
+            std::env::set_var("TRTBENCH_DOUBLE_FAIL", what);
+            let r = f();
+            std::env::remove_var("TRTBENCH_DOUBLE_FAIL");
+            r.expect_err(what)
+        };
+        // The constructor throws std::runtime_error.
+        let e = with_fail("load", &mut || engine.session(&cfg).map(|_| ()));
+        engine_error("open runtime", e, "injected load failure");
+
+        let p = prompts(engine.as_ref(), 2, 8);
+        let req = Request {
+            prompts: &p,
+            output_len: 3,
+        };
+        let mut s = engine.session(&cfg).unwrap();
+        // handleRequest returns false; then throws.
+        let e = with_fail("generate", &mut || {
+            s.generate(&req, &mut |_| {}).map(|_| ())
+        });
+        engine_error("handleRequest", e, "returned false");
+        let e = with_fail("generate_throw", &mut || {
+            s.generate(&req, &mut |_| {}).map(|_| ())
+        });
+        engine_error("handleRequest", e, "injected CUDA failure");
+        // The runtime's own tokenization disagrees with the prompt's length.
+        let e = with_fail("retokenize", &mut || {
+            s.generate(&req, &mut |_| {}).map(|_| ())
+        });
+        engine_error("tokenize", e, "re-tokenized");
+        // The session still works after every failure.
+        assert_eq!(s.generate(&req, &mut |_| {}).unwrap().tokens[1].len(), 3);
+
+        // Over the engine's max batch: refused before the runtime.
+        let five = prompts(engine.as_ref(), 5, 8);
+        let e = s
+            .generate(
+                &Request {
+                    prompts: &five,
+                    output_len: 2,
+                },
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(matches!(e, Error::Capacity { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn driver_and_plugin_failures() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        // A driver that sees no GPU (a container without the NVIDIA runtime).
+        std::env::set_var("TRTBENCH_DOUBLE_FAIL", "no_device");
+        let e = trtbench::backends::open(&dir)
+            .err()
+            .expect("no GPU must fail");
+        std::env::remove_var("TRTBENCH_DOUBLE_FAIL");
+        assert!(
+            matches!(
+                &e,
+                Error::Engine {
+                    backend: "cuda",
+                    ..
+                }
+            ) && e.to_string().contains("CUDA_ERROR_NO_DEVICE"),
+            "{e}"
+        );
+
+        // A plugin path that is not a plugin library: dlopen fails inside the shim.
+        std::env::set_var("TRTBENCH_EDGE_LLM_PLUGIN", dir.join("config.json"));
+        let engine = open(&dir);
+        std::env::remove_var("TRTBENCH_EDGE_LLM_PLUGIN");
+        let e = engine.session(&SessionConfig::new(1, 64)).err().unwrap();
+        engine_error("open runtime", e, "cannot load the Edge-LLM plugin library");
+        // One engine's plugin must not leak into the next one the process opens.
+        assert!(std::env::var_os("EDGELLM_PLUGIN_PATH").is_none());
+        assert!(open(&dir).session(&SessionConfig::new(1, 64)).is_ok());
+    }
+
+    #[test]
+    fn inspect_reports_what_tensorrt_logged() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let e = trtbench::backends::trt::inspect(
+            Path::new("tests/fixtures/edgellm-double/llm.engine"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("createInferRuntime failed") && e.contains("no TensorRT runtime"),
+            "{e}"
+        );
+    }
+}

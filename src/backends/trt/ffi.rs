@@ -47,8 +47,13 @@ pub(crate) mod sys {
         output_lens: Vec<u32>,
         input_token_counts: Vec<i32>,
         finish_reasons: Vec<String>,
+        /// Device stage times (CUDA events inside the runtime).
         prefill_ms: Vec<f32>,
         generation_ms: Vec<f32>,
+        /// Host steady clock, request start → first token of each round (-1: no token).
+        host_token_ns: Vec<i64>,
+        /// Host steady clock of the whole request.
+        host_e2e_ns: i64,
     }
 
     unsafe extern "C++" {

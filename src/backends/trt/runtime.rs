@@ -1,7 +1,8 @@
 //! The Edge-LLM engine and session behind the `tensorrt` feature: `LLMInferenceRuntime`
-//! through the cxx bridge, on a CUDA stream owned here, timed with the runtime's CUDA-event
-//! stages plus trtbench's own events around each request. Depends on `engine`, `cuda`,
-//! `jetson` and this backend's pure modules.
+//! through the cxx bridge, on a CUDA stream owned here. Phase times are host wall clock
+//! (the shim's steady clock around `handleRequest` and in its token callback), with the
+//! runtime's CUDA-event stage times recorded beside them (`timing`). Depends on `engine`,
+//! `cuda`, `jetson` and this backend's pure modules.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
 use super::ffi::sys as ffi;
 use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
+
 use crate::cuda::{Device, Stream};
 use crate::engine::{
     Engine, Generation, KvDtype, KvPlan, Manifest, Request, Session, SessionConfig, Token,
@@ -137,9 +139,10 @@ impl Engine for EdgeLlmEngine {
 /// One `LLMInferenceRuntime` with its stream. Not thread-safe (neither is the runtime).
 pub struct EdgeLlmSession<'e> {
     engine: &'e EdgeLlmEngine,
-    // Field order matters: the runtime must be destroyed before the stream it uses.
+    // Field order matters: the runtime must be destroyed before the stream it uses. The
+    // stream is only owned here; the runtime holds its raw handle.
     runner: cxx::UniquePtr<ffi::Runner>,
-    stream: Stream,
+    _stream: Stream,
     sampling: crate::engine::Sampling,
     notes: BTreeMap<String, String>,
 }
@@ -215,12 +218,14 @@ impl<'e> EdgeLlmSession<'e> {
         notes.insert("cuda_graphs".into(), graphs.label());
         notes.insert(
             "ttft_definition".into(),
-            "device time of the llm_prefill stage (tokenisation and host work are in e2e)".into(),
+            "host wall clock from handleRequest to the first token callback (tokenization \
+             included); device stage times are in device_prefill_ms / device_step_ms"
+                .into(),
         );
         Ok(EdgeLlmSession {
             engine,
             runner,
-            stream,
+            _stream: stream,
             sampling: cfg.sampling,
             notes,
         })
@@ -229,7 +234,7 @@ impl<'e> EdgeLlmSession<'e> {
 
 impl Session for EdgeLlmSession<'_> {
     fn clock(&self) -> Clock {
-        Clock::CudaEvent
+        Clock::HostMonotonic
     }
 
     fn prefill(&mut self, _prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
@@ -286,15 +291,11 @@ impl Session for EdgeLlmSession<'_> {
         };
 
         self.engine.device.bind()?;
-        let start = self.stream.record()?;
         let out = self
             .runner
             .pin_mut()
             .generate(&request)
             .map_err(|e| engine_err("handleRequest", e))?;
-        let end = self.stream.record()?;
-        // Resolved after the request: waits only for work that has already finished.
-        let e2e_ms = start.elapsed_ms(&end)?;
 
         for (i, (&got, p)) in out.input_token_counts.iter().zip(req.prompts).enumerate() {
             if got as usize != p.len() {
@@ -333,7 +334,8 @@ impl Session for EdgeLlmSession<'_> {
             &StageTimes {
                 prefill_ms: out.prefill_ms.clone(),
                 generation_ms: out.generation_ms.clone(),
-                e2e_ms,
+                host_token_ns: out.host_token_ns.clone(),
+                host_e2e_ns: out.host_e2e_ns,
             },
             req.output_len,
         )?;
@@ -347,10 +349,14 @@ impl Session for EdgeLlmSession<'_> {
                 });
             }
         }
-        self.notes.insert(
-            "last_host_gap_ms".into(),
-            format!("{:.3}", times.host_gap.as_secs_f64() * 1e3),
-        );
+        // Device stage times of the last request, beside the host figures (see `timing`).
+        let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1e3);
+        self.notes
+            .insert("device_prefill_ms".into(), ms(times.device.prefill));
+        self.notes
+            .insert("device_step_ms".into(), ms(times.device.mean_step()));
+        self.notes
+            .insert("host_overhead_ms".into(), ms(times.host_overhead));
         Ok(Generation {
             tokens,
             times: times.times,

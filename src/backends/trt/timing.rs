@@ -1,20 +1,18 @@
-//! Turning Edge-LLM's device-side stage times into trtbench's phase times, and the CUDA-graph
-//! sweep axis. Pure Rust, compiled without any feature, so the arithmetic is tested here.
+//! Edge-LLM's timing: trtbench's host wall-clock phase times, with the runtime's device stage
+//! times beside them, and the CUDA-graph sweep axis. Pure Rust, compiled without any feature,
+//! so the arithmetic is tested here.
 //!
-//! What each number is (Edge-LLM 0.10, `cpp/profiling/timer.{h,cpp}`, `metrics.h`):
-//! - `llm_prefill`: one CUDA-event pair around the prefill forward pass and the sampling of
-//!   the first token (`runBaseModelPrefill`, `llmInferenceRuntime.cpp`).
-//! - `llm_generation`: one pair per decode step, covering embedding lookup, the engine, and
-//!   sampling (`VanillaDecoder::decodeStep`). Edge-LLM itself synchronises the stream once per
-//!   step to read the sampled tokens; trtbench adds no synchronisation in the loop.
-//! - E2E: trtbench's own CUDA events recorded on the same stream before and after
-//!   `handleRequest`, resolved after the request.
+//! TTFT, ITL, TPOT and E2E mean the same on every backend (README): host wall clock from the
+//! moment the request is handed to the engine. For Edge-LLM the shim reads the host steady
+//! clock just before `handleRequest` and in `onTokenGenerated`, which the runtime calls after
+//! the stream sync of each round (Edge-LLM 0.10 `emitTokenCallbacks`): TTFT is the first
+//! round's callback, each ITL the gap between rounds, E2E the whole call.
 //!
-//! TTFT: the runtime's stage events are private, so the point where the first token became
-//! available cannot be placed on the request's timeline. trtbench reports TTFT as the
-//! prefill stage time (device-side, the definition Edge-LLM's own profile and edgellm-bench
-//! use) and keeps the rest — tokenisation, setup, host work between steps, detokenisation —
-//! visible as `host_gap` = E2E − prefill − Σ steps.
+//! Device stage times (Edge-LLM 0.10, `cpp/profiling/timer.{h,cpp}`, `metrics.h`) are kept
+//! beside them: `llm_prefill`, one CUDA-event pair around the prefill forward pass and the
+//! first sampling, and `llm_generation`, one pair per decode step (embedding lookup, engine,
+//! sampling). They exclude host work (tokenization, per-step decode bookkeeping), so
+//! `host_overhead` = E2E − device prefill − Σ device steps is that host work.
 
 use std::time::Duration;
 
@@ -26,84 +24,128 @@ use crate::record::Clock;
 
 const BACKEND: &str = "edge-llm";
 
-/// Raw CUDA-event times of one request, in milliseconds as CUDA reports them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageTimes {
-    pub prefill_ms: Vec<f32>,
-    pub generation_ms: Vec<f32>,
-    /// From trtbench's own events around the request.
-    pub e2e_ms: f32,
+fn timing_err(message: String) -> Error {
+    Error::Engine {
+        backend: BACKEND,
+        op: "timing",
+        message,
+    }
 }
 
-/// Phase times of one request plus the time outside the runtime's timed stages.
+/// Raw times of one request as the shim reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTimes {
+    /// Device `llm_prefill` stage runs, ms (CUDA events).
+    pub prefill_ms: Vec<f32>,
+    /// Device `llm_generation` stage runs (one per decode step), ms.
+    pub generation_ms: Vec<f32>,
+    /// Host steady clock, request start → first token of each round, ns (-1: no token).
+    pub host_token_ns: Vec<i64>,
+    /// Host steady clock of the whole request, ns.
+    pub host_e2e_ns: i64,
+}
+
+/// Device-side stage times of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceTimes {
+    pub prefill: Duration,
+    pub steps: Vec<Duration>,
+}
+
+impl DeviceTimes {
+    /// Mean decode step, or zero for a single-token request.
+    pub fn mean_step(&self) -> Duration {
+        if self.steps.is_empty() {
+            return Duration::ZERO;
+        }
+        self.steps.iter().sum::<Duration>() / self.steps.len() as u32
+    }
+}
+
+/// Host phase times of one request, the device stage times, and the host work between them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeTimes {
+    /// Host wall clock (`Clock::HostMonotonic`), comparable with every other backend.
     pub times: PhaseTimes,
-    /// E2E − prefill − Σ decode steps: host-side work inside `handleRequest`.
-    pub host_gap: Duration,
+    pub device: DeviceTimes,
+    /// E2E − device prefill − Σ device steps: host work inside `handleRequest`.
+    pub host_overhead: Duration,
 }
 
 fn dur(ms: f32) -> Duration {
     Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3)
 }
 
-/// Converts one request's stage times for `output_len` generated tokens per sequence.
-/// Refuses inconsistent data instead of reporting it: one prefill run, `output_len − 1`
-/// decode steps, and an E2E that covers them (with 1 µs of slack for float rounding).
+fn ns(v: i64) -> Duration {
+    Duration::from_nanos(v.max(0) as u64)
+}
+
+/// Converts one request's times for `output_len` generated tokens per sequence. Refuses
+/// inconsistent data instead of reporting it: one token round per output token, rounds in
+/// order and inside E2E, one prefill stage run and `output_len − 1` decode steps, and device
+/// stages that fit inside the host E2E (1 µs slack for float rounding).
 pub fn phase_times(st: &StageTimes, output_len: u32) -> Result<EdgeTimes> {
+    let want = output_len as usize;
+    if st.host_token_ns.len() != want || st.host_token_ns.iter().any(|&t| t < 0) {
+        return Err(timing_err(format!(
+            "expected a token callback in each of {want} rounds, got rounds at {:?} ns",
+            st.host_token_ns
+        )));
+    }
+    if st.host_token_ns.windows(2).any(|w| w[1] < w[0])
+        || st.host_token_ns.last().is_some_and(|&t| t > st.host_e2e_ns)
+    {
+        return Err(timing_err(format!(
+            "token rounds at {:?} ns are not in order inside the request's {} ns",
+            st.host_token_ns, st.host_e2e_ns
+        )));
+    }
     if st.prefill_ms.len() != 1 {
-        return Err(Error::Engine {
-            backend: BACKEND,
-            op: "timing",
-            message: format!(
-                "expected 1 llm_prefill stage run per request, got {} (was profiling enabled?)",
-                st.prefill_ms.len()
-            ),
-        });
+        return Err(timing_err(format!(
+            "expected 1 llm_prefill stage run per request, got {} (was profiling enabled?)",
+            st.prefill_ms.len()
+        )));
     }
-    let want_steps = output_len.saturating_sub(1) as usize;
+    let want_steps = want.saturating_sub(1);
     if st.generation_ms.len() != want_steps {
-        return Err(Error::Engine {
-            backend: BACKEND,
-            op: "timing",
-            message: format!(
-                "expected {want_steps} llm_generation steps for {output_len} output tokens, got {}",
-                st.generation_ms.len()
-            ),
-        });
+        return Err(timing_err(format!(
+            "expected {want_steps} llm_generation steps for {output_len} output tokens, got {}",
+            st.generation_ms.len()
+        )));
     }
-    let prefill = dur(st.prefill_ms[0]);
-    let steps: Vec<Duration> = st.generation_ms.iter().map(|&ms| dur(ms)).collect();
-    let stages: Duration = prefill + steps.iter().sum::<Duration>();
-    let e2e = dur(st.e2e_ms);
+    let device = DeviceTimes {
+        prefill: dur(st.prefill_ms[0]),
+        steps: st.generation_ms.iter().map(|&ms| dur(ms)).collect(),
+    };
+    let stages = device.prefill + device.steps.iter().sum::<Duration>();
+    let e2e = ns(st.host_e2e_ns);
     if e2e + Duration::from_micros(1) < stages {
-        return Err(Error::Engine {
-            backend: BACKEND,
-            op: "timing",
-            message: format!(
-                "request events span {:.3} ms but the stages inside it sum to {:.3} ms",
-                st.e2e_ms,
-                stages.as_secs_f64() * 1e3
-            ),
-        });
+        return Err(timing_err(format!(
+            "the request took {:.3} ms on the host but its device stages sum to {:.3} ms",
+            e2e.as_secs_f64() * 1e3,
+            stages.as_secs_f64() * 1e3
+        )));
     }
+    let at: Vec<Duration> = st.host_token_ns.iter().map(|&t| ns(t)).collect();
+    let ttft = at[0];
     Ok(EdgeTimes {
         times: PhaseTimes {
-            clock: Clock::CudaEvent,
-            prefill,
-            ttft: prefill,
-            steps,
+            clock: Clock::HostMonotonic,
+            // The runtime runs whole requests: the host cannot see prefill end apart from
+            // the first token, so prefill is TTFT (tokenization included).
+            prefill: ttft,
+            ttft,
+            steps: at.windows(2).map(|w| w[1] - w[0]).collect(),
             e2e,
         },
-        host_gap: e2e.saturating_sub(stages),
+        device,
+        host_overhead: e2e.saturating_sub(stages),
     })
 }
 
-/// Device-time offset of each generated token from the start of prefill: token 0 at the
-/// end of prefill, token i after i decode steps. Edge-LLM runs whole requests, so trtbench
-/// hands tokens to the caller's callback after the request with these offsets.
+/// Host time of each generated token from the request start: token i arrived with round i.
 pub fn token_offsets(times: &PhaseTimes) -> Vec<Duration> {
-    let mut at = times.prefill;
+    let mut at = times.ttft;
     let mut out = Vec::with_capacity(times.steps.len() + 1);
     out.push(at);
     for s in &times.steps {
@@ -240,49 +282,49 @@ pub fn graph_speedups(rows: &[GraphRow]) -> Vec<GraphSpeedup> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn converts_stage_times() {
-        let st = StageTimes {
-            prefill_ms: vec![12.5],
-            generation_ms: vec![2.0, 2.5, 3.0],
-            e2e_ms: 25.0,
-        };
-        let t = phase_times(&st, 4).unwrap();
-        assert_eq!(t.times.clock, Clock::CudaEvent);
-        assert_eq!(t.times.prefill, Duration::from_micros(12_500));
-        assert_eq!(t.times.ttft, t.times.prefill);
-        assert_eq!(t.times.steps.len(), 3);
-        assert_eq!(t.times.e2e, Duration::from_millis(25));
-        assert_eq!(t.host_gap, Duration::from_millis(5));
-        let offs = token_offsets(&t.times);
-        assert_eq!(offs.len(), 4);
-        assert_eq!(offs[3], Duration::from_millis(20));
+    fn st(prefill: f32, steps: &[f32], rounds_ms: &[i64], e2e_ms: i64) -> StageTimes {
+        StageTimes {
+            prefill_ms: vec![prefill],
+            generation_ms: steps.to_vec(),
+            host_token_ns: rounds_ms.iter().map(|ms| ms * 1_000_000).collect(),
+            host_e2e_ns: e2e_ms * 1_000_000,
+        }
     }
 
     #[test]
-    fn refuses_inconsistent_stage_counts() {
-        let mut st = StageTimes {
-            prefill_ms: vec![],
-            generation_ms: vec![],
-            e2e_ms: 1.0,
-        };
-        assert!(phase_times(&st, 1)
-            .unwrap_err()
-            .to_string()
-            .contains("llm_prefill"));
-        st.prefill_ms = vec![1.0];
-        let e = phase_times(&st, 3).unwrap_err().to_string();
-        assert!(e.contains("expected 2 llm_generation"), "{e}");
-        st.generation_ms = vec![1.0, 1.0];
-        let e = phase_times(&st, 3).unwrap_err().to_string();
-        assert!(e.contains("sum to"), "{e}");
+    fn host_times_are_the_metrics_device_times_sit_beside() {
+        // Host: first token at 14 ms, then 18 and 23 ms, request done at 26 ms.
+        // Device: prefill 12 ms, steps 3 and 4 ms → 7 ms of host work.
+        let t = phase_times(&st(12.0, &[3.0, 4.0], &[14, 18, 23], 26), 3).unwrap();
+        assert_eq!(t.times.clock, Clock::HostMonotonic);
+        assert_eq!(t.times.ttft, Duration::from_millis(14));
+        assert_eq!(t.times.prefill, t.times.ttft);
+        assert_eq!(
+            t.times.steps,
+            [Duration::from_millis(4), Duration::from_millis(5)]
+        );
+        assert_eq!(t.times.e2e, Duration::from_millis(26));
+        assert_eq!(t.device.prefill, Duration::from_millis(12));
+        assert_eq!(t.device.mean_step(), Duration::from_micros(3500));
+        assert_eq!(t.host_overhead, Duration::from_millis(7));
+        let offs = token_offsets(&t.times);
+        assert_eq!(offs, [14, 18, 23].map(Duration::from_millis));
+    }
+
+    #[test]
+    fn refuses_inconsistent_times() {
+        let e = |s: StageTimes, n| phase_times(&s, n).unwrap_err().to_string();
+        assert!(e(st(1.0, &[1.0], &[2], 5), 2).contains("token callback in each of 2"));
+        assert!(e(st(1.0, &[1.0], &[3, 2], 5), 2).contains("not in order"));
+        assert!(e(st(1.0, &[1.0], &[2, 6], 5), 2).contains("not in order"));
+        assert!(e(st(1.0, &[], &[2, 3], 5), 2).contains("expected 1 llm_generation"));
+        assert!(e(st(4.0, &[4.0], &[2, 3], 5), 2).contains("device stages sum to"));
+        let mut none = st(1.0, &[], &[2], 3);
+        none.prefill_ms.clear();
+        assert!(e(none, 1).contains("llm_prefill"));
         // osl 1: prefill only.
-        let one = StageTimes {
-            prefill_ms: vec![3.0],
-            generation_ms: vec![],
-            e2e_ms: 3.0,
-        };
-        assert_eq!(phase_times(&one, 1).unwrap().host_gap, Duration::ZERO);
+        let one = phase_times(&st(3.0, &[], &[3], 3), 1).unwrap();
+        assert!(one.times.steps.is_empty() && one.host_overhead == Duration::ZERO);
     }
 
     #[test]
