@@ -170,20 +170,30 @@ pub fn base(url: &str) -> &str {
 }
 
 impl Target {
-    pub fn new(o: &TargetOptions) -> Result<Target, String> {
+    /// Fails on a header (or API key) that is not a valid HTTP header, naming the flag.
+    pub fn new(o: &TargetOptions) -> crate::Result<Target> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         if let Some(k) = &o.api_key {
-            let v = HeaderValue::from_str(&format!("Bearer {k}"))
-                .map_err(|_| "the API key holds characters not allowed in a header".to_string())?;
+            let v = HeaderValue::from_str(&format!("Bearer {k}")).map_err(|_| {
+                crate::Error::config(
+                    "--api-key-env",
+                    "the API key holds characters not allowed in a header",
+                )
+            })?;
             headers.insert(AUTHORIZATION, v);
         }
         for (k, v) in &o.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| format!("--header: {k:?} is not a valid header name"))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|_| format!("--header: the value of {k} is not a valid header value"))?;
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                crate::Error::config("--header", format!("{k:?} is not a valid header name"))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                crate::Error::config(
+                    "--header",
+                    format!("the value of {k} is not a valid header value"),
+                )
+            })?;
             headers.insert(name, value);
         }
         // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use; no proxy, since a
@@ -196,7 +206,7 @@ impl Target {
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(o.connect_timeout)
             .build()
-            .map_err(|e| format!("building the HTTP client failed: {e}"))?;
+            .map_err(|e| crate::Error::config("HTTP client", format!("building it failed: {e}")))?;
         Ok(Target {
             client,
             url: format!("{}{}", base(&o.base_url), o.endpoint.path()),

@@ -21,6 +21,7 @@ use super::tokenizer::Tok;
 use crate::record::{Clock, RequestRecord, Summary};
 use crate::stats;
 use crate::units::ms;
+use crate::warning::Warning;
 
 /// Service-level objectives for goodput (all must hold for a request to count).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -282,7 +283,7 @@ pub struct Level<'a> {
 pub struct Aggregate {
     pub summary: BTreeMap<String, Summary>,
     pub scalars: BTreeMap<String, f64>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// False when the client's own lag could distort the figures.
     pub valid: bool,
 }
@@ -291,9 +292,9 @@ fn one(value: f64, unit: &str) -> Summary {
     stats::summarize(&[value], unit, None).expect("one finite value")
 }
 
-/// Aggregates a level.
+/// Aggregates a level: latency distributions, throughput, failures, goodput, token-count
+/// agreement with the server and the client's own health, each from its own function.
 pub fn aggregate(l: &Level<'_>) -> Aggregate {
-    let mono = Some(Clock::HostMonotonic);
     let mut a = Aggregate {
         valid: true,
         ..Aggregate::default()
@@ -304,154 +305,173 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
         .zip(l.derived)
         .filter(|(r, _)| r.error.is_none())
         .collect();
+    a.summary = distributions(l, &ok);
+    let t = Throughput::of(l, &ok);
+    t.insert(&mut a);
+    failures(l, ok.len(), &mut a);
+    streaming(l, &ok, t.output_tokens, &mut a);
+    open_loop_rates(l, &mut a);
+    goodput(l, &t, &mut a);
+    output_token_agreement(&ok, &mut a);
+    input_token_agreement(l, &ok, &mut a);
+    client_health(l, t.duration_s, &mut a);
+    a.scalars
+        .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
+    a
+}
+
+/// Per-request latency and token-count distributions (successful requests only, except
+/// the client's own lag figures).
+fn distributions(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<String, Summary> {
+    let mono = Some(Clock::HostMonotonic);
+    let mut out = BTreeMap::new();
     let mut put = |name: &str, values: Vec<f64>, unit: &str, clock| {
         if let Some(s) = stats::summarize(&values, unit, clock) {
-            a.summary.insert(name.to_owned(), s);
+            out.insert(name.to_owned(), s);
         }
     };
-    put(
-        "ttft_ms",
-        ok.iter().filter_map(|(r, _)| r.ttft_ms).collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "tpot_ms",
-        ok.iter().filter_map(|(r, _)| r.tpot_ms).collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "itl_ms",
-        ok.iter()
-            .flat_map(|(r, _)| r.itl_ms.iter().copied())
-            .collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "itl_chunk_ms",
-        ok.iter()
-            .flat_map(|(_, d)| d.itl_chunk_ms.iter().copied())
-            .collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "e2e_ms",
-        ok.iter().filter_map(|(r, _)| r.e2e_ms).collect(),
-        "ms",
-        mono,
-    );
+    let of = |f: fn(&RequestRecord) -> Option<f64>| ok.iter().filter_map(|(r, _)| f(r)).collect();
+    put("ttft_ms", of(|r| r.ttft_ms), "ms", mono);
+    put("tpot_ms", of(|r| r.tpot_ms), "ms", mono);
+    let itl = ok.iter().flat_map(|(r, _)| r.itl_ms.iter().copied());
+    put("itl_ms", itl.collect(), "ms", mono);
+    let chunk = ok.iter().flat_map(|(_, d)| d.itl_chunk_ms.iter().copied());
+    put("itl_chunk_ms", chunk.collect(), "ms", mono);
+    put("e2e_ms", of(|r| r.e2e_ms), "ms", mono);
     put(
         "output_tokens",
-        ok.iter().map(|(r, _)| r.output_tokens as f64).collect(),
+        of(|r| Some(r.output_tokens as f64)),
         "tok",
         None,
     );
     put(
         "input_tokens",
-        ok.iter().map(|(r, _)| r.input_tokens as f64).collect(),
+        of(|r| Some(r.input_tokens as f64)),
         "tok",
         None,
     );
-    let extra = |k: &str| -> Vec<f64> {
-        l.records
-            .iter()
-            .filter_map(|r| r.extra.get(k).copied())
-            .collect()
-    };
     if l.offered_rate.is_some() {
-        put(
-            "ttft_sched_ms",
-            ok.iter().filter_map(|(_, d)| d.ttft_sched_ms).collect(),
-            "ms",
-            mono,
-        );
-        put(
-            "e2e_sched_ms",
-            ok.iter().filter_map(|(_, d)| d.e2e_sched_ms).collect(),
-            "ms",
-            mono,
-        );
-        put("queue_ms", extra("queue_ms"), "ms", mono);
-        put("send_lag_ms", extra("send_lag_ms"), "ms", mono);
+        let sched = |f: fn(&Derived) -> Option<f64>| -> Vec<f64> {
+            ok.iter().filter_map(|(_, d)| f(d)).collect()
+        };
+        put("ttft_sched_ms", sched(|d| d.ttft_sched_ms), "ms", mono);
+        put("e2e_sched_ms", sched(|d| d.e2e_sched_ms), "ms", mono);
+        put("queue_ms", extra_values(l, "queue_ms"), "ms", mono);
+        put("send_lag_ms", extra_values(l, "send_lag_ms"), "ms", mono);
     }
     put("event_loop_lag_ms", l.lag.event_loop_ms.clone(), "ms", mono);
+    out
+}
 
-    let secs = l.duration.as_secs_f64();
-    let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
-    let completed = ok.len() as f64;
-    let out_tok: f64 = ok.iter().map(|(r, _)| r.output_tokens as f64).sum();
-    let in_tok: f64 = ok.iter().map(|(r, _)| r.input_tokens as f64).sum();
-    let sc = &mut a.scalars;
-    sc.insert("duration_s".into(), secs);
-    sc.insert("requests".into(), l.records.len() as f64);
-    sc.insert("completed".into(), completed);
-    sc.insert("failed".into(), l.records.len() as f64 - completed);
-    sc.insert("requests_per_s".into(), per_s(completed));
-    sc.insert("output_tok_per_s".into(), per_s(out_tok));
-    sc.insert("total_tok_per_s".into(), per_s(out_tok + in_tok));
-    for (name, key) in [
-        ("requests_per_s", "requests_per_s"),
-        ("output_tok_per_s", "output_tok_per_s"),
-        ("total_tok_per_s", "total_tok_per_s"),
-    ] {
-        let unit = if name == "requests_per_s" {
-            "req/s"
-        } else {
-            "tok/s"
-        };
-        let v = sc[key];
-        a.summary.insert(name.into(), one(v, unit));
-    }
-    let sc = &mut a.scalars;
-    let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in l.records {
-        if let Some(e) = &r.error {
-            *failures.entry(e.as_str()).or_default() += 1;
+/// Every request's `extra[key]`, where present.
+fn extra_values(l: &Level<'_>, key: &str) -> Vec<f64> {
+    l.records
+        .iter()
+        .filter_map(|r| r.extra.get(key).copied())
+        .collect()
+}
+
+/// A level's counts and rates over its measured duration: a fixed set of scalars, three
+/// of them also stored as one-value summaries so reports find them where engine points
+/// keep theirs.
+#[derive(Debug, Clone, Copy)]
+struct Throughput {
+    duration_s: f64,
+    requests: usize,
+    completed: usize,
+    output_tokens: f64,
+    input_tokens: f64,
+}
+
+impl Throughput {
+    fn of(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> Throughput {
+        Throughput {
+            duration_s: l.duration.as_secs_f64(),
+            requests: l.records.len(),
+            completed: ok.len(),
+            output_tokens: ok.iter().map(|(r, _)| r.output_tokens as f64).sum(),
+            input_tokens: ok.iter().map(|(r, _)| r.input_tokens as f64).sum(),
         }
     }
-    for (k, n) in &failures {
-        sc.insert(format!("failed_{k}"), *n as f64);
-    }
-    if !failures.is_empty() {
-        let list: Vec<String> = failures.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        a.warnings.push(format!(
-            "{} of {} requests failed: {}",
-            l.records.len() - ok.len(),
-            l.records.len(),
-            list.join(", ")
-        ));
+
+    /// `x` per second of the level (0 for an empty level).
+    fn per_s(&self, x: f64) -> f64 {
+        if self.duration_s > 0.0 {
+            x / self.duration_s
+        } else {
+            0.0
+        }
     }
 
+    fn insert(&self, a: &mut Aggregate) {
+        let completed = self.completed as f64;
+        let rates = [
+            ("requests_per_s", self.per_s(completed), "req/s"),
+            ("output_tok_per_s", self.per_s(self.output_tokens), "tok/s"),
+            (
+                "total_tok_per_s",
+                self.per_s(self.output_tokens + self.input_tokens),
+                "tok/s",
+            ),
+        ];
+        let sc = &mut a.scalars;
+        sc.insert("duration_s".into(), self.duration_s);
+        sc.insert("requests".into(), self.requests as f64);
+        sc.insert("completed".into(), completed);
+        sc.insert("failed".into(), self.requests as f64 - completed);
+        for (name, v, unit) in rates {
+            sc.insert(name.into(), v);
+            a.summary.insert(name.into(), one(v, unit));
+        }
+    }
+}
+
+/// Failed requests by kind, and requests retried on a stale kept-alive connection.
+fn failures(l: &Level<'_>, ok: usize, a: &mut Aggregate) {
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in l.records {
+        if let Some(e) = &r.error {
+            *by_kind.entry(e.as_str()).or_default() += 1;
+        }
+    }
+    for (k, n) in &by_kind {
+        a.scalars.insert(format!("failed_{k}"), *n as f64);
+    }
+    if !by_kind.is_empty() {
+        a.warnings.push(Warning::RequestsFailed {
+            failed: l.records.len() - ok,
+            requests: l.records.len(),
+            by_kind: by_kind.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+        });
+    }
     let retried = l
         .records
         .iter()
         .filter(|r| r.extra.get("retries").is_some_and(|n| *n > 0.0))
         .count();
     if retried > 0 {
-        sc.insert("retried_requests".into(), retried as f64);
-        a.warnings.push(format!(
-            "{retried} requests were sent a second time because the server closed a kept-alive \
-             connection as it was reused; their latencies count from the first attempt"
-        ));
+        a.scalars.insert("retried_requests".into(), retried as f64);
+        a.warnings.push(Warning::RequestsRetried { retried });
     }
+}
 
-    // Chunk → token ratio: how many tokens a text event carried on average.
+/// Tokens per text event, and the peak number of requests in flight at once.
+fn streaming(
+    l: &Level<'_>,
+    ok: &[(&RequestRecord, &Derived)],
+    output_tokens: f64,
+    a: &mut Aggregate,
+) {
     let chunks: u64 = ok.iter().map(|(_, d)| d.chunks).sum();
     if chunks > 0 {
-        let ratio = out_tok / chunks as f64;
-        sc.insert("tokens_per_chunk".into(), ratio);
+        let ratio = output_tokens / chunks as f64;
+        a.scalars.insert("tokens_per_chunk".into(), ratio);
         if ratio > 1.05 {
-            a.warnings.push(format!(
-                "text events carried {ratio:.2} tokens each on average: itl_ms is per token \
-                 (each gap divided over the tokens of its event), itl_chunk_ms is per event"
-            ));
+            a.warnings.push(Warning::MultiTokenEvents {
+                tokens_per_event: ratio,
+            });
         }
     }
-
-    // Peak number of requests in flight at once.
     let mut edges: Vec<(f64, i32)> = Vec::with_capacity(l.records.len() * 2);
     for r in l.records {
         let end = r.start_s + r.e2e_ms.unwrap_or(0.0) / 1e3;
@@ -465,149 +485,159 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
         cur += d;
         peak = peak.max(cur);
     }
-    sc.insert("peak_in_flight".into(), f64::from(peak));
+    a.scalars.insert("peak_in_flight".into(), f64::from(peak));
+}
 
-    // Offered vs achieved send rate (open loop).
-    if let Some(rate) = l.offered_rate {
-        sc.insert("offered_rate_req_per_s".into(), rate);
-        let mut starts: Vec<f64> = l.records.iter().map(|r| r.start_s).collect();
-        starts.sort_by(f64::total_cmp);
-        if starts.len() > 1 {
-            let span = starts[starts.len() - 1] - starts[0];
-            if span > 0.0 {
-                let achieved = (starts.len() - 1) as f64 / span;
-                sc.insert("achieved_rate_req_per_s".into(), achieved);
-            }
+/// Open loop: the offered rate next to the send rate achieved.
+fn open_loop_rates(l: &Level<'_>, a: &mut Aggregate) {
+    let Some(rate) = l.offered_rate else {
+        return;
+    };
+    a.scalars.insert("offered_rate_req_per_s".into(), rate);
+    let mut starts: Vec<f64> = l.records.iter().map(|r| r.start_s).collect();
+    starts.sort_by(f64::total_cmp);
+    if starts.len() > 1 {
+        let span = starts[starts.len() - 1] - starts[0];
+        if span > 0.0 {
+            let achieved = (starts.len() - 1) as f64 / span;
+            a.scalars.insert("achieved_rate_req_per_s".into(), achieved);
         }
     }
+}
 
-    // Goodput.
-    if let Some(slo) = l.slo {
-        let good = l
-            .records
-            .iter()
-            .zip(l.derived)
-            .filter(|(r, d)| meets(slo, r, d))
-            .count() as f64;
-        sc.insert("goodput_req_per_s".into(), per_s(good));
-        if !l.records.is_empty() {
-            sc.insert("goodput_frac".into(), good / l.records.len() as f64);
-        }
-        for (k, v) in [
-            ("slo_ttft_ms", slo.ttft_ms),
-            ("slo_tpot_ms", slo.tpot_ms),
-            ("slo_e2e_ms", slo.e2e_ms),
-        ] {
-            if let Some(v) = v {
-                sc.insert(k.into(), v);
-            }
+/// Requests meeting every SLO, per second and as a fraction of those sent.
+fn goodput(l: &Level<'_>, t: &Throughput, a: &mut Aggregate) {
+    let Some(slo) = l.slo else {
+        return;
+    };
+    let good = l
+        .records
+        .iter()
+        .zip(l.derived)
+        .filter(|(r, d)| meets(slo, r, d))
+        .count() as f64;
+    a.scalars.insert("goodput_req_per_s".into(), t.per_s(good));
+    if !l.records.is_empty() {
+        a.scalars
+            .insert("goodput_frac".into(), good / l.records.len() as f64);
+    }
+    for (k, v) in [
+        ("slo_ttft_ms", slo.ttft_ms),
+        ("slo_tpot_ms", slo.tpot_ms),
+        ("slo_e2e_ms", slo.e2e_ms),
+    ] {
+        if let Some(v) = v {
+            a.scalars.insert(k.into(), v);
         }
     }
+}
 
-    // Token counts: the server's next to ours.
-    let out_pairs: Vec<(u64, u64)> = ok
+/// Output token counts: the server's next to our tokenizer's.
+fn output_token_agreement(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let pairs: Vec<(u64, u64)> = ok
         .iter()
         .filter_map(|(r, d)| Some((r.server_output_tokens?, d.our_output_tokens?)))
         .collect();
-    if !out_pairs.is_empty() {
-        let bad = out_pairs.iter().filter(|(s, o)| s != o).count();
-        let frac = bad as f64 / out_pairs.len() as f64;
-        sc.insert("output_tokens_mismatch_frac".into(), frac);
-        let mean_diff = out_pairs
-            .iter()
-            .map(|(s, o)| *o as f64 - *s as f64)
-            .sum::<f64>()
-            / out_pairs.len() as f64;
-        sc.insert("output_tokens_ours_minus_server_mean".into(), mean_diff);
-        if bad > 0 {
-            a.warnings.push(format!(
-                "output token counts: our tokenizer disagrees with the server's usage on {bad} of \
-                 {} requests (mean ours − server {mean_diff:+.2}); figures use the server's count",
-                out_pairs.len()
-            ));
-        }
+    if pairs.is_empty() {
+        return;
     }
-    let in_pairs: Vec<(u64, u64)> = ok
+    let bad = pairs.iter().filter(|(s, o)| s != o).count();
+    let frac = bad as f64 / pairs.len() as f64;
+    a.scalars.insert("output_tokens_mismatch_frac".into(), frac);
+    let mean_diff = pairs
+        .iter()
+        .map(|(s, o)| *o as f64 - *s as f64)
+        .sum::<f64>()
+        / pairs.len() as f64;
+    a.scalars
+        .insert("output_tokens_ours_minus_server_mean".into(), mean_diff);
+    if bad > 0 {
+        a.warnings.push(Warning::OutputTokensMismatch {
+            disagree: bad,
+            requests: pairs.len(),
+            mean_ours_minus_server: mean_diff,
+        });
+    }
+}
+
+/// Input token counts: the server's next to ours. On the chat endpoint a constant
+/// difference is the chat template, not a tokenizer mismatch.
+fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let diffs: Vec<i64> = ok
         .iter()
         .filter_map(|(r, d)| Some((r.server_input_tokens?, d.our_input_tokens?)))
+        .map(|(s, o)| s as i64 - o as i64)
         .collect();
-    if !in_pairs.is_empty() {
-        let diffs: Vec<i64> = in_pairs
-            .iter()
-            .map(|(s, o)| *s as i64 - *o as i64)
-            .collect();
-        let bad = diffs.iter().filter(|d| **d != 0).count();
-        sc.insert(
-            "input_tokens_mismatch_frac".into(),
-            bad as f64 / diffs.len() as f64,
-        );
-        let mean = diffs.iter().sum::<i64>() as f64 / diffs.len() as f64;
-        sc.insert("input_tokens_server_minus_ours_mean".into(), mean);
-        let constant = diffs.iter().all(|d| *d == diffs[0]);
-        if l.chat && constant {
-            if diffs[0] != 0 {
-                a.warnings.push(format!(
-                    "input tokens: the server counts {} more per request than the prompt text \
-                     (its chat template)",
-                    diffs[0]
-                ));
-            }
-        } else if bad > 0 {
-            a.warnings.push(format!(
-                "input token counts disagree with the server's usage on {bad} of {} requests \
-                 (mean server − ours {mean:+.2}): the tokenizer may not match the served model",
-                diffs.len()
-            ));
-        }
+    if diffs.is_empty() {
+        return;
     }
+    let bad = diffs.iter().filter(|d| **d != 0).count();
+    a.scalars.insert(
+        "input_tokens_mismatch_frac".into(),
+        bad as f64 / diffs.len() as f64,
+    );
+    let mean = diffs.iter().sum::<i64>() as f64 / diffs.len() as f64;
+    a.scalars
+        .insert("input_tokens_server_minus_ours_mean".into(), mean);
+    let constant = diffs.iter().all(|d| *d == diffs[0]);
+    if l.chat && constant {
+        if diffs[0] != 0 {
+            a.warnings.push(Warning::ChatTemplateTokens {
+                extra_per_request: diffs[0],
+            });
+        }
+    } else if bad > 0 {
+        a.warnings.push(Warning::InputTokensMismatch {
+            disagree: bad,
+            requests: diffs.len(),
+            mean_server_minus_ours: mean,
+        });
+    }
+}
 
-    // The client watching itself.
+/// The client watching itself: event-loop delay and late sends past the limit make the
+/// level invalid; heavy CPU use is a warning.
+fn client_health(l: &Level<'_>, duration_s: f64, a: &mut Aggregate) {
     let p99 = |v: &[f64]| stats::quantile_sorted(&stats::sorted(v), 0.99);
+    let limit_ms = l.max_lag_ms;
     if !l.lag.event_loop_ms.is_empty() {
         let v = p99(&l.lag.event_loop_ms);
-        sc.insert("event_loop_lag_p99_ms".into(), v);
+        a.scalars.insert("event_loop_lag_p99_ms".into(), v);
         let max = l.lag.event_loop_ms.iter().copied().fold(0.0, f64::max);
-        sc.insert("event_loop_lag_max_ms".into(), max);
-        if v > l.max_lag_ms {
+        a.scalars.insert("event_loop_lag_max_ms".into(), max);
+        if v > limit_ms {
             a.valid = false;
-            a.warnings.push(format!(
-                "INVALID: the client's event loop ran {v:.1} ms late at p99 (limit {} ms); its \
-                 timestamps may be late by as much. Lower the concurrency/rate, or give the \
-                 client more CPU",
-                l.max_lag_ms
-            ));
+            a.warnings.push(Warning::EventLoopLag {
+                p99_ms: v,
+                limit_ms,
+            });
         }
     }
-    let lag = extra("send_lag_ms");
+    let lag = extra_values(l, "send_lag_ms");
     if !lag.is_empty() {
         let v = p99(&lag);
-        sc.insert("send_lag_p99_ms".into(), v);
-        if v > l.max_lag_ms {
+        a.scalars.insert("send_lag_p99_ms".into(), v);
+        if v > limit_ms {
             a.valid = false;
-            a.warnings.push(format!(
-                "INVALID: requests left {v:.1} ms after their scheduled time at p99 (limit {} \
-                 ms): the client could not keep the offered rate",
-                l.max_lag_ms
-            ));
+            a.warnings.push(Warning::SendLag {
+                p99_ms: v,
+                limit_ms,
+            });
         }
     }
     if let Some(cpu) = l.lag.cpu_s {
-        sc.insert("client_cpu_s".into(), cpu);
-        if secs > 0.0 && l.lag.cores > 0 {
-            let frac = cpu / (secs * l.lag.cores as f64);
-            sc.insert("client_cpu_frac".into(), frac);
+        a.scalars.insert("client_cpu_s".into(), cpu);
+        if duration_s > 0.0 && l.lag.cores > 0 {
+            let frac = cpu / (duration_s * l.lag.cores as f64);
+            a.scalars.insert("client_cpu_frac".into(), frac);
             if frac > 0.8 {
-                a.warnings.push(format!(
-                    "the client used {:.0}% of all {} cores: it may be the bottleneck",
-                    frac * 100.0,
-                    l.lag.cores
-                ));
+                a.warnings.push(Warning::ClientCpu {
+                    used_frac: frac,
+                    cores: l.lag.cores,
+                });
             }
         }
     }
-    a.scalars
-        .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
-    a
 }
 
 /// CPU seconds (user + system) this process has used, from `/proc/self/stat`. The kernel
@@ -743,7 +773,10 @@ mod tests {
         assert_eq!(a.summary["ttft_ms"].n, 2);
         assert_eq!(a.summary["output_tok_per_s"].mean, 4.0);
         assert!(a.valid);
-        assert!(a.warnings.iter().any(|w| w.contains("1 http_5xx")));
+        assert!(a
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("1 http_5xx")));
 
         let laggy = ClientLag {
             event_loop_ms: vec![50.0; 10],
@@ -762,7 +795,10 @@ mod tests {
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
-        assert!(a.warnings.iter().any(|w| w.starts_with("INVALID")));
+        assert!(a
+            .warnings
+            .iter()
+            .any(|w| w.to_string().starts_with("INVALID")));
     }
 
     #[test]

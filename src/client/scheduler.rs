@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::http::{Outcome, Target};
@@ -51,6 +51,18 @@ pub enum Shape {
     },
 }
 
+/// `concurrency 16` or `rate 2.5 req/s (poisson)`: how a level is named to people.
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Closed { concurrency } => write!(f, "concurrency {concurrency}"),
+            Shape::Open { rate, arrival, .. } => {
+                write!(f, "rate {rate} req/s ({})", arrival.as_str())
+            }
+        }
+    }
+}
+
 /// Send offsets (from the start of the level) of `n` open-loop requests.
 pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duration> {
     let mut out = Vec::with_capacity(n);
@@ -75,7 +87,7 @@ pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duratio
 
 /// What one level sends.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct SendPlan {
     pub shape: Shape,
     /// Request bodies of the measured phase, in order.
     pub bodies: Arc<Vec<Vec<u8>>>,
@@ -88,6 +100,16 @@ pub struct Plan {
     /// Stop the level after this many failures in a row (an unreachable server must not
     /// spin through thousands of requests).
     pub max_consecutive_errors: usize,
+    /// Told of every measured request as it finishes (progress display); never of warmup.
+    pub progress: Option<mpsc::UnboundedSender<RequestDone>>,
+}
+
+/// One measured request finished: what a progress display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestDone {
+    pub ok: bool,
+    /// The server's `usage.completion_tokens`, else the number of text events.
+    pub output_tokens: u64,
 }
 
 /// What one level observed.
@@ -126,10 +148,25 @@ struct Shared {
     consecutive_errors: AtomicUsize,
     max_consecutive_errors: usize,
     abort: AtomicBool,
+    progress: Option<mpsc::UnboundedSender<RequestDone>>,
+    /// Set once warmup is over: only measured requests are reported as progress.
+    measuring: AtomicBool,
 }
 
 impl Shared {
     fn note(&self, o: &Outcome) {
+        if let Some(tx) = self.progress.as_ref() {
+            if self.measuring.load(Ordering::Relaxed) {
+                // A closed receiver only means nobody watches any more.
+                let _ = tx.send(RequestDone {
+                    ok: o.ok(),
+                    output_tokens: o
+                        .usage
+                        .and_then(|u| u.completion_tokens)
+                        .unwrap_or(o.pieces.len() as u64),
+                });
+            }
+        }
         if o.ok() {
             self.consecutive_errors.store(0, Ordering::Relaxed);
         } else {
@@ -210,13 +247,15 @@ async fn closed_loop(
 }
 
 /// Runs one level: warmup (closed loop, never measured), then the measured phase.
-pub async fn run(target: Arc<Target>, plan: Plan, stop: watch::Receiver<bool>) -> Run {
+pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool>) -> Run {
     let shared = Arc::new(Shared {
         target,
         timeout: plan.timeout,
         consecutive_errors: AtomicUsize::new(0),
         max_consecutive_errors: plan.max_consecutive_errors.max(1),
         abort: AtomicBool::new(false),
+        progress: plan.progress.clone(),
+        measuring: AtomicBool::new(false),
     });
     let warm_conc = match plan.shape {
         Shape::Closed { concurrency } => concurrency,
@@ -239,6 +278,7 @@ pub async fn run(target: Arc<Target>, plan: Plan, stop: watch::Receiver<bool>) -
     // Warmup failures do not count towards aborting the measured phase.
     shared.consecutive_errors.store(0, Ordering::Relaxed);
     shared.abort.store(false, Ordering::Relaxed);
+    shared.measuring.store(true, Ordering::Relaxed);
 
     let done = Arc::new(AtomicBool::new(false));
     let monitor = spawn_lag_monitor(done.clone(), Duration::from_millis(10));
@@ -313,7 +353,7 @@ struct OpenSpec {
 
 async fn open_loop(
     shared: &Arc<Shared>,
-    plan: &Plan,
+    plan: &SendPlan,
     spec: OpenSpec,
     mut stop: watch::Receiver<bool>,
 ) -> (Vec<Outcome>, bool) {
