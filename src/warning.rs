@@ -85,6 +85,8 @@ pub enum Warning {
 }
 
 impl fmt::Display for Warning {
+    // Long: one arm per warning, each the sentence people read; splitting the match would
+    // scatter sentences that must be kept consistent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::Governor { governor } => write!(

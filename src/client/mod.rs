@@ -8,11 +8,12 @@
 //!
 //! Files: `sse` (stream parsing), `http` (one timed request), `prompts` + `tokenizer` +
 //! `gguf` (what is sent), `scheduler` (when it is sent, and the client's own lag),
-//! `metrics` (records and aggregates), `search` (`--find-max-rate`), `run` (a whole load
+//! `metrics` (per-request records), `aggregate` (a level's figures and warnings), `search` (`--find-max-rate`), `run` (a whole load
 //! run: every level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This
 //! file runs one level. The environment fingerprint is passed in by the caller: `client`
 //! never depends on `env`, `backends`, `bench` or `report`.
 
+pub mod aggregate;
 pub mod gguf;
 pub mod http;
 pub mod metrics;
@@ -143,7 +144,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         Shape::Open { rate, .. } => Some(rate),
         Shape::Closed { .. } => None,
     };
-    let agg = metrics::aggregate(&metrics::Level {
+    let agg = aggregate::aggregate(&aggregate::Level {
         records: &records,
         derived: &derived,
         duration,

@@ -5,7 +5,7 @@
 //! time, so latencies can be reported from it (no coordinated omission: Tene, "How NOT to
 //! measure latency", 2015). The scheduler also watches itself: how late its dispatcher
 //! woke for each request, and how late a periodic timer fires on the runtime (event-loop
-//! delay). Depends on `http` and `metrics` types only.
+//! delay). Depends on `http` and `aggregate` types only.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,8 +17,8 @@ use rand_distr::{Distribution, Exp};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
+use super::aggregate::{process_cpu_s, ClientLag};
 use super::http::{Outcome, Target};
-use super::metrics::{process_cpu_s, ClientLag};
 
 /// Arrival process of an open-loop run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -246,6 +246,22 @@ async fn closed_loop(
     (out, interrupted.load(Ordering::Relaxed))
 }
 
+/// Sends the warmup requests in a closed loop (as many in flight as the level will
+/// have, at most 8 for an uncapped open loop); returns how many finished.
+async fn warmup(shared: &Arc<Shared>, plan: &SendPlan, stop: &watch::Receiver<bool>) -> usize {
+    if plan.warmup.is_empty() {
+        return 0;
+    }
+    let conc = match plan.shape {
+        Shape::Closed { concurrency } => concurrency,
+        Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(8),
+    }
+    .clamp(1, plan.warmup.len().max(1));
+    let bodies = Arc::new(plan.warmup.clone());
+    let (w, _) = closed_loop(shared, bodies, conc, None, stop).await;
+    w.len()
+}
+
 /// Runs one level: warmup (closed loop, never measured), then the measured phase.
 pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool>) -> Run {
     let shared = Arc::new(Shared {
@@ -257,24 +273,7 @@ pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool
         progress: plan.progress.clone(),
         measuring: AtomicBool::new(false),
     });
-    let warm_conc = match plan.shape {
-        Shape::Closed { concurrency } => concurrency,
-        Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(8),
-    }
-    .clamp(1, plan.warmup.len().max(1));
-    let warmup_done = if plan.warmup.is_empty() {
-        0
-    } else {
-        let (w, _) = closed_loop(
-            &shared,
-            Arc::new(plan.warmup.clone()),
-            warm_conc,
-            None,
-            &stop,
-        )
-        .await;
-        w.len()
-    };
+    let warmup_done = warmup(&shared, &plan, &stop).await;
     // Warmup failures do not count towards aborting the measured phase.
     shared.consecutive_errors.store(0, Ordering::Relaxed);
     shared.abort.store(false, Ordering::Relaxed);
