@@ -116,7 +116,7 @@ const ENGINE_COLS: [Col; 8] = [
     },
 ];
 
-const LOAD_COLS: [Col; 11] = [
+const LOAD_COLS: [Col; 10] = [
     Col {
         metric: "output_tok_per_s",
         stat: "p50",
@@ -144,10 +144,6 @@ const LOAD_COLS: [Col; 11] = [
     Col {
         metric: "itl_ms",
         stat: "p99",
-    },
-    Col {
-        metric: "e2e_ms",
-        stat: "p50",
     },
     Col {
         metric: "e2e_ms",
