@@ -46,9 +46,47 @@ pub enum Warning {
     SlowFirstRun { first_ms: f64, median_rest_ms: f64 },
     /// Too few successful requests in a load level.
     TooFewRequests { ok: usize },
+    /// Requests of a load level failed; `by_kind` counts them per error kind, in order.
+    RequestsFailed {
+        failed: usize,
+        requests: usize,
+        by_kind: Vec<(String, usize)>,
+    },
+    /// Requests re-sent once because the server closed a kept-alive connection.
+    RequestsRetried { retried: usize },
+    /// Streamed text events carried more than one token each on average.
+    MultiTokenEvents { tokens_per_event: f64 },
+    /// Our tokenizer's output counts disagree with the server's `usage`.
+    OutputTokensMismatch {
+        disagree: usize,
+        requests: usize,
+        mean_ours_minus_server: f64,
+    },
+    /// The server counts a constant number of extra input tokens (its chat template).
+    ChatTemplateTokens { extra_per_request: i64 },
+    /// Our prompt token counts disagree with the server's `usage`.
+    InputTokensMismatch {
+        disagree: usize,
+        requests: usize,
+        mean_server_minus_ours: f64,
+    },
+    /// The load client's event loop ran late: its timestamps may be late too.
+    EventLoopLag { p99_ms: f64, limit_ms: f64 },
+    /// Open loop: requests left after their scheduled time.
+    SendLag { p99_ms: f64, limit_ms: f64 },
+    /// The load client used most of the machine's CPU.
+    ClientCpu { used_frac: f64, cores: usize },
+    /// The first failure of one kind in a load level, with the server's detail.
+    FirstFailure { kind: String, detail: String },
+    /// Every prompt was sent before `--duration` ended.
+    PromptsExhausted { prompts: usize },
+    /// A load level was stopped early, for this reason.
+    LevelCutShort { reason: String },
 }
 
 impl fmt::Display for Warning {
+    // Long: one arm per warning, each the sentence people read; splitting the match would
+    // scatter sentences that must be kept consistent.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::Governor { governor } => write!(
@@ -105,6 +143,77 @@ impl fmt::Display for Warning {
                 f,
                 "only {ok} successful request(s): too few for percentiles; send more requests"
             ),
+            Warning::RequestsFailed {
+                failed,
+                requests,
+                by_kind,
+            } => {
+                let list: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                write!(
+                    f,
+                    "{failed} of {requests} requests failed: {}",
+                    list.join(", ")
+                )
+            }
+            Warning::RequestsRetried { retried } => write!(
+                f,
+                "{retried} requests were sent a second time because the server closed a kept-alive \
+                 connection as it was reused; their latencies count from the first attempt"
+            ),
+            Warning::MultiTokenEvents { tokens_per_event } => write!(
+                f,
+                "text events carried {tokens_per_event:.2} tokens each on average: itl_ms is per \
+                 token (each gap divided over the tokens of its event), itl_chunk_ms is per event"
+            ),
+            Warning::OutputTokensMismatch {
+                disagree,
+                requests,
+                mean_ours_minus_server,
+            } => write!(
+                f,
+                "output token counts: our tokenizer disagrees with the server's usage on \
+                 {disagree} of {requests} requests (mean ours − server \
+                 {mean_ours_minus_server:+.2}); figures use the server's count"
+            ),
+            Warning::ChatTemplateTokens { extra_per_request } => write!(
+                f,
+                "input tokens: the server counts {extra_per_request} more per request than the \
+                 prompt text (its chat template)"
+            ),
+            Warning::InputTokensMismatch {
+                disagree,
+                requests,
+                mean_server_minus_ours,
+            } => write!(
+                f,
+                "input token counts disagree with the server's usage on {disagree} of {requests} \
+                 requests (mean server − ours {mean_server_minus_ours:+.2}): the tokenizer may \
+                 not match the served model"
+            ),
+            Warning::EventLoopLag { p99_ms, limit_ms } => write!(
+                f,
+                "INVALID: the client's event loop ran {p99_ms:.1} ms late at p99 (limit \
+                 {limit_ms} ms); its timestamps may be late by as much. Lower the \
+                 concurrency/rate, or give the client more CPU"
+            ),
+            Warning::SendLag { p99_ms, limit_ms } => write!(
+                f,
+                "INVALID: requests left {p99_ms:.1} ms after their scheduled time at p99 (limit \
+                 {limit_ms} ms): the client could not keep the offered rate"
+            ),
+            Warning::ClientCpu { used_frac, cores } => write!(
+                f,
+                "the client used {:.0}% of all {cores} cores: it may be the bottleneck",
+                used_frac * 100.0
+            ),
+            Warning::FirstFailure { kind, detail } => {
+                write!(f, "first {kind} failure: {detail}")
+            }
+            Warning::PromptsExhausted { prompts } => write!(
+                f,
+                "all {prompts} prompts were sent before --duration ended: raise --num-prompts"
+            ),
+            Warning::LevelCutShort { reason } => write!(f, "level cut short: {reason}"),
         }
     }
 }

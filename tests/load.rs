@@ -1,5 +1,5 @@
 //! `trtbench load` and the `client` module against an in-process stub server on 127.0.0.1
-//! that streams with known delays and faults (`trtbench::client::stub`), plus one
+//! that streams with known delays and faults (`tests/support/stub.rs`), plus one
 //! end-to-end test against a real llama.cpp server when `TRTBENCH_SERVER_URL` is set.
 //! Every test is loopback-only and bounded in time (small request counts, per-request
 //! timeouts).
@@ -423,7 +423,14 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    assert!(stdout.contains("concurrency 2"), "{stdout}");
+    // The report's load table: a concurrency column and one row per level.
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("## Load tests"))
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    assert!(table[0].contains("concurrency"), "{stdout}");
+    assert_eq!(table.len(), 2 + 2, "header, rule, two levels: {stdout}");
     let r = Results::load(&out).unwrap();
     assert_eq!(r.points.len(), 2);
     for p in &r.points {

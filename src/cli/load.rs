@@ -1,26 +1,25 @@
 //! `trtbench load`: benchmark an OpenAI-compatible server under closed-loop concurrency
 //! levels or open-loop request rates, or search the highest rate that meets SLOs. Turns
-//! flags into a validated plan, runs one level at a time through `client`, and rewrites
-//! the results file atomically after every level (so Ctrl-C keeps what finished).
+//! flags into a validated `client::LoadPlan`, makes one `client::run_load` call, and
+//! prints the `report` Markdown of the results. Progress goes to stderr: a bar on a
+//! terminal, else one plain line per finished level. Only this file knows the flags.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::ArgAction;
-use serde_json::json;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Usage;
-use crate::client::http::{Endpoint, Target, TargetOptions};
+use crate::client::http::Endpoint;
 use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
+use crate::client::run::{FinishedLevel, Probe};
 use crate::client::scheduler::{Arrival, Shape};
-use crate::client::search::RateSearch;
 use crate::client::tokenizer::Tok;
-use crate::client::{self, Config, Level};
-use crate::record::{Results, Status};
+use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
+use crate::record::Status;
 
 /// Benchmark an OpenAI-compatible server (`/v1/completions` or `/v1/chat/completions`).
 #[derive(Debug, clap::Args)]
@@ -132,14 +131,9 @@ fn duration_flag(flag: &str, v: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(ms / 1e3))
 }
 
-/// The load shapes to run, in order.
-enum Plan {
-    Levels(Vec<Shape>),
-    Search { start: f64 },
-}
-
+/// The flags that need more than clap's parsing, checked and typed.
 struct Validated {
-    plan: Plan,
+    levels: Levels,
     duration: Option<Duration>,
     timeout: Duration,
     slo: Option<Slo>,
@@ -148,6 +142,40 @@ struct Validated {
 }
 
 fn validate(a: &Args) -> Result<Validated> {
+    check_ranges(a)?;
+    let slo = a
+        .slo
+        .as_deref()
+        .map(Slo::parse)
+        .transpose()
+        .map_err(|e| usage(format!("--slo: {e}")))?;
+    if a.find_max_rate && slo.is_none() {
+        return Err(usage(
+            "--find-max-rate needs --slo (e.g. ttft=200ms,tpot=50ms)",
+        ));
+    }
+    if !(a.slo_attainment > 0.0 && a.slo_attainment <= 1.0) {
+        return Err(usage("--slo-attainment must be in (0, 1]"));
+    }
+    if !(a.max_rate.is_finite() && a.max_rate > 0.0) {
+        return Err(usage("--max-rate must be a positive number"));
+    }
+    Ok(Validated {
+        levels: levels(a),
+        duration: a
+            .duration
+            .as_deref()
+            .map(|d| duration_flag("--duration", d))
+            .transpose()?,
+        timeout: duration_flag("--timeout", &a.timeout)?,
+        slo,
+        headers: headers(&a.headers)?,
+        extra_body: extra_body(a.extra_body.as_deref())?,
+    })
+}
+
+/// One load mode, and numbers in range.
+fn check_ranges(a: &Args) -> Result<()> {
     let modes = usize::from(!a.concurrency.is_empty())
         + usize::from(!a.rate.is_empty() && !a.find_max_rate)
         + usize::from(a.find_max_rate);
@@ -184,53 +212,51 @@ fn validate(a: &Args) -> Result<Validated> {
             "--max-inflight applies to --rate; --concurrency already bounds what is in flight",
         ));
     }
-    let slo = a
-        .slo
-        .as_deref()
-        .map(Slo::parse)
-        .transpose()
-        .map_err(|e| usage(format!("--slo: {e}")))?;
-    if a.find_max_rate && slo.is_none() {
-        return Err(usage(
-            "--find-max-rate needs --slo (e.g. ttft=200ms,tpot=50ms)",
-        ));
-    }
-    if !(a.slo_attainment > 0.0 && a.slo_attainment <= 1.0) {
-        return Err(usage("--slo-attainment must be in (0, 1]"));
-    }
-    if !(a.max_rate.is_finite() && a.max_rate > 0.0) {
-        return Err(usage("--max-rate must be a positive number"));
-    }
-    let headers = a
-        .headers
-        .iter()
+    Ok(())
+}
+
+/// `--header Name: value`, repeated.
+fn headers(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
         .map(|h| {
             h.split_once(':')
                 .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
                 .filter(|(k, _)| !k.is_empty())
                 .ok_or_else(|| usage(format!("--header {h:?}: expected `Name: value`")))
         })
-        .collect::<Result<Vec<_>>>()?;
-    let extra_body = match &a.extra_body {
-        None => serde_json::Map::new(),
+        .collect()
+}
+
+fn extra_body(raw: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match raw {
+        None => Ok(serde_json::Map::new()),
         Some(s) => match serde_json::from_str::<serde_json::Value>(s) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => return Err(usage("--extra-body: expected a JSON object")),
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(usage("--extra-body: expected a JSON object")),
         },
-    };
-    let plan = if a.find_max_rate {
-        Plan::Search {
-            start: a.rate.first().copied().unwrap_or(1.0),
-        }
+    }
+}
+
+/// The levels the mode flags ask for (after `check_ranges`).
+fn levels(a: &Args) -> Levels {
+    if a.find_max_rate {
+        Levels::MaxRate(MaxRateSearch {
+            start_req_per_s: a.rate.first().copied().unwrap_or(1.0),
+            max_req_per_s: a.max_rate,
+            bisect_steps: a.search_steps,
+            attainment: a.slo_attainment,
+            arrival: a.arrival,
+            max_inflight: a.max_inflight,
+        })
     } else if !a.concurrency.is_empty() {
-        Plan::Levels(
+        Levels::Shapes(
             a.concurrency
                 .iter()
                 .map(|&c| Shape::Closed { concurrency: c })
                 .collect(),
         )
     } else {
-        Plan::Levels(
+        Levels::Shapes(
             a.rate
                 .iter()
                 .map(|&rate| Shape::Open {
@@ -240,19 +266,7 @@ fn validate(a: &Args) -> Result<Validated> {
                 })
                 .collect(),
         )
-    };
-    Ok(Validated {
-        plan,
-        duration: a
-            .duration
-            .as_deref()
-            .map(|d| duration_flag("--duration", d))
-            .transpose()?,
-        timeout: duration_flag("--timeout", &a.timeout)?,
-        slo,
-        headers,
-        extra_body,
-    })
+    }
 }
 
 fn source(a: &Args) -> Result<Source> {
@@ -286,10 +300,36 @@ fn source(a: &Args) -> Result<Source> {
     }
 }
 
-fn source_tok(s: &Source) -> Option<Tok> {
-    match s {
-        Source::Random { maker, .. } => Some(maker.tok().clone()),
-        Source::File { maker, .. } => maker.as_ref().map(|m| m.tok().clone()),
+/// The whole run, validated: what `client::run_load` takes.
+fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
+    LoadPlan {
+        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
+        workload: WorkloadParams {
+            dataset: a.dataset,
+            isl: a.isl,
+            osl: a.osl,
+            isl_spread: a.isl_spread,
+            osl_spread: a.osl_spread,
+        },
+        url: a.url,
+        model: a.model,
+        endpoint: a.endpoint,
+        headers: v.headers,
+        extra_body: v.extra_body,
+        levels: v.levels,
+        source,
+        num_prompts: a.num_prompts,
+        warmup: a.warmup,
+        timeout: v.timeout,
+        duration: v.duration,
+        ignore_eos: a.ignore_eos,
+        slo: v.slo,
+        max_lag_ms: a.max_client_lag_ms,
+        max_consecutive_errors: a.max_consecutive_errors,
+        seed: a.seed,
+        output: a.output,
+        command: std::env::args().collect(),
+        environment: crate::backends::fingerprint(),
     }
 }
 
@@ -297,162 +337,59 @@ fn source_tok(s: &Source) -> Option<Tok> {
 pub fn run(a: Args) -> Result<()> {
     let v = validate(&a)?;
     let source = source(&a)?;
+    let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(run_async(a, v, source))
+    let mut progress = Progress::new();
+    let outcome = rt.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: saving the requests finished so far");
+                let _ = stop_tx.send(true);
+            }
+            // keep the sender alive so receivers do not see a closed channel
+            std::future::pending::<()>().await;
+        });
+        client::run_load(&plan, &mut progress, stop_rx).await
+    });
+    progress.clear();
+    let outcome = outcome.map_err(|e| match e {
+        crate::Error::Io { .. } | crate::Error::Json { .. } => anyhow::Error::from(e).context(
+            format!("--output {}: writing results", plan.output.display()),
+        ),
+        e => e.into(),
+    })?;
+    finish(&outcome, &plan.output)
 }
 
-async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
-    let max_conc = match &v.plan {
-        Plan::Levels(shapes) => shapes
-            .iter()
-            .map(|s| match s {
-                Shape::Closed { concurrency } => *concurrency,
-                Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(256),
-            })
-            .max()
-            .unwrap_or(1),
-        Plan::Search { .. } => 256,
-    };
-    let target = Target::new(&TargetOptions {
-        base_url: a.url.clone(),
-        endpoint: a.endpoint,
-        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
-        headers: v.headers.clone(),
-        connect_timeout: Duration::from_secs(10),
-        pool_size: max_conc,
-    })
-    .map_err(usage)?;
-    let model = match &a.model {
-        Some(m) => m.clone(),
-        None => target
-            .first_model(&a.url, Duration::from_secs(10))
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("--url: finding the model name failed: {e} (or pass --model)")
-            })?,
-    };
-    let cfg = Config {
-        target: Arc::new(target),
-        model: model.clone(),
-        endpoint: a.endpoint,
-        timeout: v.timeout,
-        duration: v.duration,
-        ignore_eos: a.ignore_eos,
-        slo: v.slo,
-        max_lag_ms: a.max_client_lag_ms,
-        max_consecutive_errors: a.max_consecutive_errors,
-        tok: source_tok(&source),
-        extra_body: v.extra_body.clone(),
-    };
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: saving the requests finished so far");
-            let _ = stop_tx.send(true);
-        }
-        // keep the sender alive so receivers do not see a closed channel
-        std::future::pending::<()>().await;
-    });
-
-    let mut results = Results::new(std::env::args().collect(), crate::backends::fingerprint());
-    let mut base_params: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    base_params.insert("url".into(), json!(a.url));
-    base_params.insert("model".into(), json!(model));
-    base_params.insert("endpoint".into(), json!(a.endpoint.as_str()));
-    base_params.insert("ignore_eos".into(), json!(a.ignore_eos));
-    base_params.insert("seed".into(), json!(a.seed));
-    match &a.dataset {
-        Some(p) => {
-            base_params.insert("dataset".into(), json!(p.display().to_string()));
-            if let Some(o) = a.osl {
-                base_params.insert("osl".into(), json!(o));
-            }
-        }
-        None => {
-            base_params.insert("isl".into(), json!(a.isl));
-            base_params.insert("osl".into(), json!(a.osl.unwrap_or(128)));
+/// Prints the search result and the report; turns the outcome into the exit status.
+fn finish(o: &LoadOutcome, output: &std::path::Path) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if o.interrupted {
+        stdout.write_all(crate::report::markdown(&o.results).as_bytes())?;
+        eprintln!("results so far: {}", output.display());
+        return Err(crate::Error::Interrupted.into());
+    }
+    if let Some(s) = &o.search {
+        match s.best_req_per_s {
+            Some(best) => writeln!(
+                stdout,
+                "max rate meeting the SLOs ({}% of requests): {best:.3} req/s",
+                s.attainment * 100.0
+            )?,
+            None => writeln!(stdout, "no probed rate met the SLOs")?,
         }
     }
-    if a.isl_spread > 0.0 {
-        base_params.insert("isl_spread".into(), json!(a.isl_spread));
-    }
-    if a.osl_spread > 0.0 {
-        base_params.insert("osl_spread".into(), json!(a.osl_spread));
-    }
-    if let Some(d) = v.duration {
-        base_params.insert("duration_s".into(), json!(d.as_secs_f64()));
-    }
-
-    let mut runner = Runner {
-        a: &a,
-        cfg: &cfg,
-        source: &source,
-        base: base_params,
-        results: &mut results,
-        stop: stop_rx,
-        index: 0,
-        rows: Vec::new(),
-    };
-    match &v.plan {
-        Plan::Levels(shapes) => {
-            for shape in shapes {
-                runner.level(*shape, BTreeMap::new()).await?;
-            }
-        }
-        Plan::Search { start } => {
-            let mut search = RateSearch::new(*start, a.max_rate, a.search_steps);
-            let mut probe = 0;
-            while let Some(rate) = search.next() {
-                let mut extra = BTreeMap::new();
-                extra.insert("search".to_string(), json!("max_rate"));
-                extra.insert("probe".to_string(), json!(probe));
-                let shape = Shape::Open {
-                    rate,
-                    arrival: a.arrival,
-                    max_inflight: a.max_inflight,
-                };
-                let (frac, valid) = runner.level(shape, extra).await?;
-                let pass = valid && frac >= a.slo_attainment;
-                eprintln!(
-                    "probe {probe}: {rate:.3} req/s -> {:.1}% of requests met the SLOs: {}",
-                    frac * 100.0,
-                    if pass { "pass" } else { "fail" }
-                );
-                search.record(rate, pass);
-                probe += 1;
-            }
-            match search.best {
-                Some(best) => {
-                    println!(
-                        "max rate meeting the SLOs ({}% of requests): {best:.3} req/s",
-                        a.slo_attainment * 100.0
-                    );
-                    if let Some(p) =
-                        runner.results.points.iter_mut().find(|p| {
-                            p.parameters.get("rate").and_then(|r| r.as_f64()) == Some(best)
-                        })
-                    {
-                        p.scalars.insert("max_rate_req_per_s".into(), best);
-                    }
-                    runner.results.save(&a.output).with_context(|| {
-                        format!("--output {}: writing results", a.output.display())
-                    })?;
-                }
-                None => println!("no probed rate met the SLOs"),
-            }
-        }
-    }
-    runner.print_table();
-    let all_failed = results.points.iter().all(|p| p.status == Status::Error);
-    eprintln!("results: {}", a.output.display());
-    if all_failed {
+    stdout.write_all(crate::report::markdown(&o.results).as_bytes())?;
+    eprintln!("results: {}", output.display());
+    if o.results.points.iter().all(|p| p.status == Status::Error) {
         anyhow::bail!(
             "no level succeeded: {}",
-            results
+            o.results
                 .points
                 .first()
                 .and_then(|p| p.error.clone())
@@ -462,158 +399,95 @@ async fn run_async(a: Args, v: Validated, source: Source) -> Result<()> {
     Ok(())
 }
 
-struct Runner<'a> {
-    a: &'a Args,
-    cfg: &'a Config,
-    source: &'a Source,
-    base: BTreeMap<String, serde_json::Value>,
-    results: &'a mut Results,
-    stop: tokio::sync::watch::Receiver<bool>,
-    index: u64,
-    rows: Vec<[String; 10]>,
+/// Progress on stderr: a bar per level on a terminal (requests done, failures), else one
+/// plain line per finished level, so a long run is never silent in a log.
+struct Progress {
+    bar: Option<ProgressBar>,
+    failed: u64,
+    output_tokens: u64,
 }
 
-impl Runner<'_> {
-    /// Runs one level, saves the results; returns (goodput fraction, valid).
-    async fn level(
-        &mut self,
-        shape: Shape,
-        extra: BTreeMap<String, serde_json::Value>,
-    ) -> Result<(f64, bool)> {
-        let a = self.a;
-        let mut params = self.base.clone();
-        params.extend(extra);
-        let n = match (a.num_prompts, shape, self.cfg.duration) {
-            (Some(n), _, _) => n,
-            (None, Shape::Open { rate, .. }, Some(d)) => {
-                ((rate * d.as_secs_f64()).ceil() as usize).max(1)
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            bar: None,
+            failed: 0,
+            output_tokens: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn level_preparing(&mut self, shape: Shape, prompts: usize) {
+        eprintln!("{shape}: preparing {prompts} prompts");
+    }
+
+    fn level_started(&mut self, shape: Shape, prompts: usize) {
+        eprintln!("{shape}: running");
+        self.failed = 0;
+        self.output_tokens = 0;
+        if super::interactive() {
+            let bar =
+                ProgressBar::with_draw_target(Some(prompts as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(shape.to_string());
+            self.bar = Some(bar);
+        }
+    }
+
+    fn request_finished(&mut self, ok: bool, output_tokens: u64) {
+        self.failed += u64::from(!ok);
+        self.output_tokens += output_tokens;
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            if self.failed > 0 {
+                b.set_message(format!("{} failed", self.failed));
             }
-            (None, Shape::Closed { concurrency }, Some(_)) => 1000.max(50 * concurrency),
-            (None, Shape::Closed { concurrency }, None) => 100.max(4 * concurrency),
-            (None, Shape::Open { .. }, None) => 100,
-        };
-        let label = match shape {
-            Shape::Closed { concurrency } => {
-                params.insert("concurrency".into(), json!(concurrency));
-                format!("concurrency {concurrency}")
-            }
-            Shape::Open {
-                rate,
-                arrival,
-                max_inflight,
-            } => {
-                params.insert("rate".into(), json!(rate));
-                params.insert("arrival".into(), json!(arrival.as_str()));
-                if let Some(m) = max_inflight {
-                    params.insert("max_inflight".into(), json!(m));
-                }
-                format!("rate {rate} req/s ({})", arrival.as_str())
-            }
-        };
-        params.insert("num_prompts".into(), json!(n));
-        params.insert("warmup".into(), json!(a.warmup));
-        let seed = prompts::level_seed(a.seed, self.index);
-        let warm_seed = prompts::level_seed(a.seed ^ 0x5741_524D, self.index);
-        self.index += 1;
-        eprintln!("{label}: preparing {n} prompts");
-        let prompts = self.source.prompts(n, seed)?;
-        let warmup = self.source.prompts(a.warmup, warm_seed)?;
-        eprintln!("{label}: running");
-        let r = client::run_level(
-            self.cfg,
-            Level {
-                shape,
-                prompts,
-                warmup,
-                parameters: params,
-                seed,
-            },
-            self.stop.clone(),
-        )
-        .await;
-        let p = &r.point;
+        }
+    }
+
+    fn level_finished(&mut self, level: &FinishedLevel<'_>) {
+        self.clear();
+        let p = level.point;
         for w in &p.warnings {
             eprintln!("  warning: {w}");
         }
-        let frac = p.scalars.get("goodput_frac").copied().unwrap_or(0.0);
-        let s = |k: &str, f: fn(&crate::record::Summary) -> f64| {
-            p.summary
-                .get(k)
-                .map_or("-".to_string(), |x| format!("{:.1}", f(x)))
-        };
-        self.rows.push([
-            label,
-            format!(
-                "{}/{}",
-                p.scalars.get("completed").copied().unwrap_or(0.0),
-                p.requests.len()
-            ),
-            p.scalars
-                .get("requests_per_s")
-                .map_or("-".into(), |x| format!("{x:.2}")),
-            p.scalars
-                .get("output_tok_per_s")
-                .map_or("-".into(), |x| format!("{x:.1}")),
-            format!("{} / {}", s("ttft_ms", |x| x.p50), s("ttft_ms", |x| x.p99)),
-            s("tpot_ms", |x| x.p50),
-            s("itl_ms", |x| x.p50),
-            s("e2e_ms", |x| x.p50),
-            p.scalars
-                .get("goodput_req_per_s")
-                .map_or("-".into(), |x| format!("{x:.2}")),
-            if r.valid { "yes" } else { "NO" }.into(),
-        ]);
-        self.results.upsert(r.point);
-        self.results
-            .save(&a.output)
-            .with_context(|| format!("--output {}: writing results", a.output.display()))?;
-        if r.interrupted {
-            self.print_table();
-            eprintln!("results so far: {}", a.output.display());
-            return Err(crate::Error::Interrupted.into());
-        }
-        Ok((frac, r.valid))
+        let sc = |k: &str| p.scalars.get(k).copied().unwrap_or(0.0);
+        let ttft = p
+            .summary
+            .get("ttft_ms")
+            .map_or("-".into(), |s| format!("{:.1}", s.p50));
+        eprintln!(
+            "{}: {}/{} ok, {:.2} req/s, {:.1} out tok/s, TTFT p50 {ttft} ms{}; saved to {}",
+            level.shape,
+            sc("completed"),
+            p.requests.len(),
+            sc("requests_per_s"),
+            sc("output_tok_per_s"),
+            if level.valid { "" } else { ", INVALID" },
+            level.saved_to.display()
+        );
     }
 
-    fn print_table(&self) {
-        let head = [
-            "level",
-            "ok/sent",
-            "req/s",
-            "out tok/s",
-            "TTFT p50/p99 ms",
-            "TPOT p50 ms",
-            "ITL p50 ms",
-            "E2E p50 ms",
-            "goodput req/s",
-            "valid",
-        ];
-        let mut widths: Vec<usize> = head.iter().map(|h| h.len()).collect();
-        for r in &self.rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.len());
-            }
-        }
-        let line = |cells: Vec<&str>| {
-            let v: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            println!("| {} |", v.join(" | "));
-        };
-        line(head.to_vec());
-        println!(
-            "|{}|",
-            widths
-                .iter()
-                .map(|w| "-".repeat(w + 2))
-                .collect::<Vec<_>>()
-                .join("|")
+    fn search_probe(&mut self, probe: &Probe) {
+        eprintln!(
+            "probe {}: {:.3} req/s -> {:.1}% of requests met the SLOs: {}",
+            probe.index,
+            probe.rate_req_per_s,
+            probe.goodput_frac * 100.0,
+            if probe.pass { "pass" } else { "fail" }
         );
-        for r in &self.rows {
-            line(r.iter().map(String::as_str).collect());
-        }
     }
 }
 
@@ -653,7 +527,7 @@ mod tests {
             "ttft=200ms",
         ]))
         .unwrap();
-        assert!(matches!(ok.plan, Plan::Levels(ref v) if v.len() == 3));
+        assert!(matches!(ok.levels, Levels::Shapes(ref v) if v.len() == 3));
     }
 
     #[test]

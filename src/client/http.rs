@@ -170,20 +170,30 @@ pub fn base(url: &str) -> &str {
 }
 
 impl Target {
-    pub fn new(o: &TargetOptions) -> Result<Target, String> {
+    /// Fails on a header (or API key) that is not a valid HTTP header, naming the flag.
+    pub fn new(o: &TargetOptions) -> crate::Result<Target> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         if let Some(k) = &o.api_key {
-            let v = HeaderValue::from_str(&format!("Bearer {k}"))
-                .map_err(|_| "the API key holds characters not allowed in a header".to_string())?;
+            let v = HeaderValue::from_str(&format!("Bearer {k}")).map_err(|_| {
+                crate::Error::config(
+                    "--api-key-env",
+                    "the API key holds characters not allowed in a header",
+                )
+            })?;
             headers.insert(AUTHORIZATION, v);
         }
         for (k, v) in &o.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| format!("--header: {k:?} is not a valid header name"))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|_| format!("--header: the value of {k} is not a valid header value"))?;
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                crate::Error::config("--header", format!("{k:?} is not a valid header name"))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                crate::Error::config(
+                    "--header",
+                    format!("the value of {k} is not a valid header value"),
+                )
+            })?;
             headers.insert(name, value);
         }
         // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use; no proxy, since a
@@ -196,7 +206,7 @@ impl Target {
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(o.connect_timeout)
             .build()
-            .map_err(|e| format!("building the HTTP client failed: {e}"))?;
+            .map_err(|e| crate::Error::config("HTTP client", format!("building it failed: {e}")))?;
         Ok(Target {
             client,
             url: format!("{}{}", base(&o.base_url), o.endpoint.path()),
@@ -235,6 +245,13 @@ impl Target {
     }
 
     async fn stream(&self, body: Vec<u8>, out: &mut Outcome) -> Result<(), Failure> {
+        let resp = self.send(body, out).await?;
+        read_stream(resp, out).await
+    }
+
+    /// Sends the request and waits for the response head; an HTTP error status is a
+    /// failure with a short look at the body.
+    async fn send(&self, body: Vec<u8>, out: &mut Outcome) -> Result<reqwest::Response, Failure> {
         let resp = loop {
             let sent = self
                 .client
@@ -270,122 +287,27 @@ impl Target {
         };
         let status = resp.status();
         out.status = Some(status.as_u16());
-        if !status.is_success() {
-            let kind = if status.is_client_error() {
-                ErrorKind::Http4xx
-            } else if status.is_server_error() {
-                ErrorKind::Http5xx
-            } else {
-                ErrorKind::HttpOther
-            };
-            // A short look at the body for the message; bounded in time and size.
-            let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
-                .unwrap_or_default();
-            return Err(Failure {
-                kind,
-                detail: format!("HTTP {status}: {}", body.trim()),
-            });
+        if status.is_success() {
+            return Ok(resp);
         }
-        let mut resp = resp;
-        let mut parser = sse::Parser::new();
-        let mut events = Vec::with_capacity(8);
-        let mut done = false;
-        loop {
-            let next = if done {
-                // After [DONE] the body should end at once; read on briefly so the
-                // connection goes back to the pool, but never wait on a server that does not
-                // close it.
-                match tokio::time::timeout(Duration::from_secs(1), resp.chunk()).await {
-                    Ok(r) => r,
-                    Err(_) => return Ok(()),
-                }
-            } else {
-                resp.chunk().await
-            };
-            // The timestamp of everything in this read: taken before any parsing.
-            let at = Instant::now();
-            let eof = match next {
-                Ok(Some(bytes)) => {
-                    out.first_byte.get_or_insert(at);
-                    parser.feed(&bytes, &mut events);
-                    false
-                }
-                Ok(None) => {
-                    parser.finish(&mut events);
-                    true
-                }
-                Err(e) => {
-                    if done || out.complete {
-                        return Ok(());
-                    }
-                    return Err(Failure {
-                        kind: if e.is_timeout() {
-                            ErrorKind::Timeout
-                        } else {
-                            ErrorKind::ClosedMidStream
-                        },
-                        detail: error_chain(&e),
-                    });
-                }
-            };
-            for ev in events.drain(..) {
-                if done {
-                    continue;
-                }
-                out.events += 1;
-                match sse::decode(&ev) {
-                    Chunk::Done => {
-                        done = true;
-                        out.complete = true;
-                        out.end = at;
-                    }
-                    Chunk::Data {
-                        text,
-                        finished,
-                        usage,
-                    } => {
-                        if !text.is_empty() {
-                            out.pieces.push(Piece { at, text });
-                        }
-                        if finished {
-                            out.complete = true;
-                        }
-                        if usage.is_some() {
-                            out.usage = usage;
-                        }
-                        out.end = at;
-                    }
-                    Chunk::Error(m) => {
-                        return Err(Failure {
-                            kind: ErrorKind::StreamError,
-                            detail: m,
-                        })
-                    }
-                    Chunk::Malformed(m) => {
-                        return Err(Failure {
-                            kind: ErrorKind::MalformedSse,
-                            detail: m,
-                        })
-                    }
-                }
-            }
-            if eof {
-                if out.complete {
-                    return Ok(());
-                }
-                return Err(Failure {
-                    kind: ErrorKind::ClosedMidStream,
-                    detail: format!(
-                        "the stream ended after {} events without [DONE] or a finish_reason",
-                        out.events
-                    ),
-                });
-            }
-        }
+        let kind = if status.is_client_error() {
+            ErrorKind::Http4xx
+        } else if status.is_server_error() {
+            ErrorKind::Http5xx
+        } else {
+            ErrorKind::HttpOther
+        };
+        // A short look at the body for the message; bounded in time and size.
+        let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
+            .unwrap_or_default();
+        Err(Failure {
+            kind,
+            detail: format!("HTTP {status}: {}", body.trim()),
+        })
     }
 
     /// The first model id served at `{base}/models`.
@@ -410,6 +332,106 @@ impl Target {
             .and_then(|id| id.as_str())
             .map(str::to_owned)
             .ok_or_else(|| format!("GET {url}: HTTP {status}, no data[0].id in the answer"))
+    }
+}
+
+/// Reads a streamed body to its end, timing every read as it returns.
+async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(), Failure> {
+    let mut parser = sse::Parser::new();
+    let mut events = Vec::with_capacity(8);
+    let mut done = false;
+    loop {
+        let next = if done {
+            // After [DONE] the body should end at once; read on briefly so the
+            // connection goes back to the pool, but never wait on a server that does not
+            // close it.
+            match tokio::time::timeout(Duration::from_secs(1), resp.chunk()).await {
+                Ok(r) => r,
+                Err(_) => return Ok(()),
+            }
+        } else {
+            resp.chunk().await
+        };
+        // The timestamp of everything in this read: taken before any parsing.
+        let at = Instant::now();
+        let eof = match next {
+            Ok(Some(bytes)) => {
+                out.first_byte.get_or_insert(at);
+                parser.feed(&bytes, &mut events);
+                false
+            }
+            Ok(None) => {
+                parser.finish(&mut events);
+                true
+            }
+            Err(e) => {
+                if done || out.complete {
+                    return Ok(());
+                }
+                return Err(Failure {
+                    kind: if e.is_timeout() {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::ClosedMidStream
+                    },
+                    detail: error_chain(&e),
+                });
+            }
+        };
+        for ev in events.drain(..) {
+            if !done {
+                done = apply_event(&ev, at, out)?;
+            }
+        }
+        if eof {
+            if out.complete {
+                return Ok(());
+            }
+            return Err(Failure {
+                kind: ErrorKind::ClosedMidStream,
+                detail: format!(
+                    "the stream ended after {} events without [DONE] or a finish_reason",
+                    out.events
+                ),
+            });
+        }
+    }
+}
+
+/// Records one event read at `at`; true when it was `[DONE]`.
+fn apply_event(ev: &sse::Event, at: Instant, out: &mut Outcome) -> Result<bool, Failure> {
+    out.events += 1;
+    match sse::decode(ev) {
+        Chunk::Done => {
+            out.complete = true;
+            out.end = at;
+            Ok(true)
+        }
+        Chunk::Data {
+            text,
+            finished,
+            usage,
+        } => {
+            if !text.is_empty() {
+                out.pieces.push(Piece { at, text });
+            }
+            if finished {
+                out.complete = true;
+            }
+            if usage.is_some() {
+                out.usage = usage;
+            }
+            out.end = at;
+            Ok(false)
+        }
+        Chunk::Error(m) => Err(Failure {
+            kind: ErrorKind::StreamError,
+            detail: m,
+        }),
+        Chunk::Malformed(m) => Err(Failure {
+            kind: ErrorKind::MalformedSse,
+            detail: m,
+        }),
     }
 }
 

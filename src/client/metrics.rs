@@ -1,8 +1,7 @@
-//! From raw request outcomes to the results schema: per-request records (TTFT, every ITL,
-//! TPOT, E2EL, token counts) and the level's summaries and scalars (throughput, goodput
-//! under SLOs, failures by kind, client lag, token-count agreement with the server). Runs
-//! after a level, never on the hot path. Depends on `record`, `bench::stats` and the
-//! client's own `http`/`tokenizer` types.
+//! From raw request outcomes to the results schema's per-request records (TTFT, every ITL,
+//! TPOT, E2EL, token counts), SLOs and whether a request meets them; the level's
+//! summaries and scalars are in `aggregate`. Runs after a level, never on the hot path.
+//! Depends on `record`, `units` and the client's own `http`/`tokenizer` types.
 //!
 //! Definitions (the same as vLLM's `bench serve` where they overlap): TTFT = send → first
 //! event that carries text (a role-only or usage-only chunk is not a token); E2EL = send →
@@ -14,12 +13,11 @@
 //! event), so `itl_ms` has (output tokens − 1) values like the engine sweep's.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::http::{ErrorKind, Outcome};
 use super::tokenizer::Tok;
-use crate::record::{Clock, RequestRecord, Summary};
-use crate::stats;
+use crate::record::RequestRecord;
 use crate::units::ms;
 
 /// Service-level objectives for goodput (all must hold for a request to count).
@@ -185,46 +183,7 @@ pub fn request_record(
     let text = o.text();
     d.our_output_tokens = cx.tok.and_then(|t| t.count_plain(&text));
     if o.ok() {
-        let first = o.pieces[0].at;
-        let ttft = ms(first.saturating_duration_since(o.sent));
-        let e2e = ms(o.end.saturating_duration_since(o.sent));
-        let (out_tokens, source) = match (rec.server_output_tokens, d.our_output_tokens) {
-            (Some(n), _) if n > 0 => (n, 0.0),
-            (_, Some(n)) => (n, 1.0),
-            _ => (o.pieces.len() as u64, 2.0),
-        };
-        // 0 = server usage, 1 = our tokenizer, 2 = one token per text event
-        extra.insert("output_tokens_source".into(), source);
-        rec.output_tokens = out_tokens;
-        rec.ttft_ms = Some(ttft);
-        rec.e2e_ms = Some(e2e);
-        if out_tokens > 1 {
-            rec.tpot_ms = Some((e2e - ttft) / (out_tokens - 1) as f64);
-        }
-        let texts: Vec<&str> = o.pieces.iter().map(|p| p.text.as_str()).collect();
-        let per_chunk = tokens_per_chunk(&texts, out_tokens, cx.tok);
-        rec.itl_ms.extend(std::iter::repeat_n(
-            0.0,
-            per_chunk[0].saturating_sub(1) as usize,
-        ));
-        for (i, w) in o.pieces.windows(2).enumerate() {
-            let gap = ms(w[1].at.saturating_duration_since(w[0].at));
-            d.itl_chunk_ms.push(gap);
-            let k = per_chunk[i + 1];
-            rec.itl_ms
-                .extend(std::iter::repeat_n(gap / k as f64, k as usize));
-        }
-        // Raw per-event gaps are stored only when they differ from the per-token ones.
-        if per_chunk.iter().any(|&k| k != 1) {
-            rec.itl_chunk_ms = d.itl_chunk_ms.clone();
-        }
-        if let Some(s) = o.scheduled {
-            let late = ms(o.sent.saturating_duration_since(s));
-            d.ttft_sched_ms = Some(ttft + late);
-            d.e2e_sched_ms = Some(e2e + late);
-            extra.insert("ttft_sched_ms".into(), ttft + late);
-            extra.insert("e2e_sched_ms".into(), e2e + late);
-        }
+        timings(o, cx.tok, &mut rec, &mut d, &mut extra);
     } else {
         rec.output_tokens = rec
             .server_output_tokens
@@ -234,6 +193,58 @@ pub fn request_record(
     }
     rec.extra = extra;
     (rec, d)
+}
+
+/// TTFT, E2EL, TPOT and ITLs of a successful request (at least one text event), with
+/// the output token count they are divided by and, in open loop, the latencies from the
+/// scheduled send time.
+fn timings(
+    o: &Outcome,
+    tok: Option<&Tok>,
+    rec: &mut RequestRecord,
+    d: &mut Derived,
+    extra: &mut BTreeMap<String, f64>,
+) {
+    let first = o.pieces[0].at;
+    let ttft = ms(first.saturating_duration_since(o.sent));
+    let e2e = ms(o.end.saturating_duration_since(o.sent));
+    let (out_tokens, source) = match (rec.server_output_tokens, d.our_output_tokens) {
+        (Some(n), _) if n > 0 => (n, 0.0),
+        (_, Some(n)) => (n, 1.0),
+        _ => (o.pieces.len() as u64, 2.0),
+    };
+    // 0 = server usage, 1 = our tokenizer, 2 = one token per text event
+    extra.insert("output_tokens_source".into(), source);
+    rec.output_tokens = out_tokens;
+    rec.ttft_ms = Some(ttft);
+    rec.e2e_ms = Some(e2e);
+    if out_tokens > 1 {
+        rec.tpot_ms = Some((e2e - ttft) / (out_tokens - 1) as f64);
+    }
+    let texts: Vec<&str> = o.pieces.iter().map(|p| p.text.as_str()).collect();
+    let per_chunk = tokens_per_chunk(&texts, out_tokens, tok);
+    rec.itl_ms.extend(std::iter::repeat_n(
+        0.0,
+        per_chunk[0].saturating_sub(1) as usize,
+    ));
+    for (i, w) in o.pieces.windows(2).enumerate() {
+        let gap = ms(w[1].at.saturating_duration_since(w[0].at));
+        d.itl_chunk_ms.push(gap);
+        let k = per_chunk[i + 1];
+        rec.itl_ms
+            .extend(std::iter::repeat_n(gap / k as f64, k as usize));
+    }
+    // Raw per-event gaps are stored only when they differ from the per-token ones.
+    if per_chunk.iter().any(|&k| k != 1) {
+        rec.itl_chunk_ms = d.itl_chunk_ms.clone();
+    }
+    if let Some(s) = o.scheduled {
+        let late = ms(o.sent.saturating_duration_since(s));
+        d.ttft_sched_ms = Some(ttft + late);
+        d.e2e_sched_ms = Some(e2e + late);
+        extra.insert("ttft_sched_ms".into(), ttft + late);
+        extra.insert("e2e_sched_ms".into(), e2e + late);
+    }
 }
 
 /// Whether a successful request meets every SLO (latencies from the scheduled send time
@@ -249,378 +260,6 @@ pub fn meets(slo: &Slo, rec: &RequestRecord, d: &Derived) -> bool {
         Some(l) => v.is_some_and(|v| v <= l),
     };
     le(ttft, slo.ttft_ms) && le(rec.tpot_ms, slo.tpot_ms) && le(e2e, slo.e2e_ms)
-}
-
-/// What the scheduler observed about itself during a level.
-#[derive(Debug, Clone, Default)]
-pub struct ClientLag {
-    /// Event-loop delay samples: how late a periodic timer fired.
-    pub event_loop_ms: Vec<f64>,
-    /// CPU seconds this process used during the level.
-    pub cpu_s: Option<f64>,
-    pub cores: usize,
-}
-
-/// Everything a level's aggregates are computed from.
-#[derive(Debug)]
-pub struct Level<'a> {
-    pub records: &'a [RequestRecord],
-    pub derived: &'a [Derived],
-    /// From the start of the measured phase to the end of its last request.
-    pub duration: Duration,
-    /// Open loop: the offered rate in requests/s.
-    pub offered_rate: Option<f64>,
-    pub slo: Option<&'a Slo>,
-    pub lag: &'a ClientLag,
-    /// Above this p99 client lag, the level is marked invalid.
-    pub max_lag_ms: f64,
-    pub chat: bool,
-}
-
-/// A level's summaries, scalars and warnings.
-#[derive(Debug, Default)]
-pub struct Aggregate {
-    pub summary: BTreeMap<String, Summary>,
-    pub scalars: BTreeMap<String, f64>,
-    pub warnings: Vec<String>,
-    /// False when the client's own lag could distort the figures.
-    pub valid: bool,
-}
-
-fn one(value: f64, unit: &str) -> Summary {
-    stats::summarize(&[value], unit, None).expect("one finite value")
-}
-
-/// Aggregates a level.
-pub fn aggregate(l: &Level<'_>) -> Aggregate {
-    let mono = Some(Clock::HostMonotonic);
-    let mut a = Aggregate {
-        valid: true,
-        ..Aggregate::default()
-    };
-    let ok: Vec<(&RequestRecord, &Derived)> = l
-        .records
-        .iter()
-        .zip(l.derived)
-        .filter(|(r, _)| r.error.is_none())
-        .collect();
-    let mut put = |name: &str, values: Vec<f64>, unit: &str, clock| {
-        if let Some(s) = stats::summarize(&values, unit, clock) {
-            a.summary.insert(name.to_owned(), s);
-        }
-    };
-    put(
-        "ttft_ms",
-        ok.iter().filter_map(|(r, _)| r.ttft_ms).collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "tpot_ms",
-        ok.iter().filter_map(|(r, _)| r.tpot_ms).collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "itl_ms",
-        ok.iter()
-            .flat_map(|(r, _)| r.itl_ms.iter().copied())
-            .collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "itl_chunk_ms",
-        ok.iter()
-            .flat_map(|(_, d)| d.itl_chunk_ms.iter().copied())
-            .collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "e2e_ms",
-        ok.iter().filter_map(|(r, _)| r.e2e_ms).collect(),
-        "ms",
-        mono,
-    );
-    put(
-        "output_tokens",
-        ok.iter().map(|(r, _)| r.output_tokens as f64).collect(),
-        "tok",
-        None,
-    );
-    put(
-        "input_tokens",
-        ok.iter().map(|(r, _)| r.input_tokens as f64).collect(),
-        "tok",
-        None,
-    );
-    let extra = |k: &str| -> Vec<f64> {
-        l.records
-            .iter()
-            .filter_map(|r| r.extra.get(k).copied())
-            .collect()
-    };
-    if l.offered_rate.is_some() {
-        put(
-            "ttft_sched_ms",
-            ok.iter().filter_map(|(_, d)| d.ttft_sched_ms).collect(),
-            "ms",
-            mono,
-        );
-        put(
-            "e2e_sched_ms",
-            ok.iter().filter_map(|(_, d)| d.e2e_sched_ms).collect(),
-            "ms",
-            mono,
-        );
-        put("queue_ms", extra("queue_ms"), "ms", mono);
-        put("send_lag_ms", extra("send_lag_ms"), "ms", mono);
-    }
-    put("event_loop_lag_ms", l.lag.event_loop_ms.clone(), "ms", mono);
-
-    let secs = l.duration.as_secs_f64();
-    let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
-    let completed = ok.len() as f64;
-    let out_tok: f64 = ok.iter().map(|(r, _)| r.output_tokens as f64).sum();
-    let in_tok: f64 = ok.iter().map(|(r, _)| r.input_tokens as f64).sum();
-    let sc = &mut a.scalars;
-    sc.insert("duration_s".into(), secs);
-    sc.insert("requests".into(), l.records.len() as f64);
-    sc.insert("completed".into(), completed);
-    sc.insert("failed".into(), l.records.len() as f64 - completed);
-    sc.insert("requests_per_s".into(), per_s(completed));
-    sc.insert("output_tok_per_s".into(), per_s(out_tok));
-    sc.insert("total_tok_per_s".into(), per_s(out_tok + in_tok));
-    for (name, key) in [
-        ("requests_per_s", "requests_per_s"),
-        ("output_tok_per_s", "output_tok_per_s"),
-        ("total_tok_per_s", "total_tok_per_s"),
-    ] {
-        let unit = if name == "requests_per_s" {
-            "req/s"
-        } else {
-            "tok/s"
-        };
-        let v = sc[key];
-        a.summary.insert(name.into(), one(v, unit));
-    }
-    let sc = &mut a.scalars;
-    let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in l.records {
-        if let Some(e) = &r.error {
-            *failures.entry(e.as_str()).or_default() += 1;
-        }
-    }
-    for (k, n) in &failures {
-        sc.insert(format!("failed_{k}"), *n as f64);
-    }
-    if !failures.is_empty() {
-        let list: Vec<String> = failures.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        a.warnings.push(format!(
-            "{} of {} requests failed: {}",
-            l.records.len() - ok.len(),
-            l.records.len(),
-            list.join(", ")
-        ));
-    }
-
-    let retried = l
-        .records
-        .iter()
-        .filter(|r| r.extra.get("retries").is_some_and(|n| *n > 0.0))
-        .count();
-    if retried > 0 {
-        sc.insert("retried_requests".into(), retried as f64);
-        a.warnings.push(format!(
-            "{retried} requests were sent a second time because the server closed a kept-alive \
-             connection as it was reused; their latencies count from the first attempt"
-        ));
-    }
-
-    // Chunk → token ratio: how many tokens a text event carried on average.
-    let chunks: u64 = ok.iter().map(|(_, d)| d.chunks).sum();
-    if chunks > 0 {
-        let ratio = out_tok / chunks as f64;
-        sc.insert("tokens_per_chunk".into(), ratio);
-        if ratio > 1.05 {
-            a.warnings.push(format!(
-                "text events carried {ratio:.2} tokens each on average: itl_ms is per token \
-                 (each gap divided over the tokens of its event), itl_chunk_ms is per event"
-            ));
-        }
-    }
-
-    // Peak number of requests in flight at once.
-    let mut edges: Vec<(f64, i32)> = Vec::with_capacity(l.records.len() * 2);
-    for r in l.records {
-        let end = r.start_s + r.e2e_ms.unwrap_or(0.0) / 1e3;
-        edges.push((r.start_s, 1));
-        edges.push((end, -1));
-    }
-    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut cur = 0;
-    let mut peak = 0;
-    for (_, d) in edges {
-        cur += d;
-        peak = peak.max(cur);
-    }
-    sc.insert("peak_in_flight".into(), f64::from(peak));
-
-    // Offered vs achieved send rate (open loop).
-    if let Some(rate) = l.offered_rate {
-        sc.insert("offered_rate_req_per_s".into(), rate);
-        let mut starts: Vec<f64> = l.records.iter().map(|r| r.start_s).collect();
-        starts.sort_by(f64::total_cmp);
-        if starts.len() > 1 {
-            let span = starts[starts.len() - 1] - starts[0];
-            if span > 0.0 {
-                let achieved = (starts.len() - 1) as f64 / span;
-                sc.insert("achieved_rate_req_per_s".into(), achieved);
-            }
-        }
-    }
-
-    // Goodput.
-    if let Some(slo) = l.slo {
-        let good = l
-            .records
-            .iter()
-            .zip(l.derived)
-            .filter(|(r, d)| meets(slo, r, d))
-            .count() as f64;
-        sc.insert("goodput_req_per_s".into(), per_s(good));
-        if !l.records.is_empty() {
-            sc.insert("goodput_frac".into(), good / l.records.len() as f64);
-        }
-        for (k, v) in [
-            ("slo_ttft_ms", slo.ttft_ms),
-            ("slo_tpot_ms", slo.tpot_ms),
-            ("slo_e2e_ms", slo.e2e_ms),
-        ] {
-            if let Some(v) = v {
-                sc.insert(k.into(), v);
-            }
-        }
-    }
-
-    // Token counts: the server's next to ours.
-    let out_pairs: Vec<(u64, u64)> = ok
-        .iter()
-        .filter_map(|(r, d)| Some((r.server_output_tokens?, d.our_output_tokens?)))
-        .collect();
-    if !out_pairs.is_empty() {
-        let bad = out_pairs.iter().filter(|(s, o)| s != o).count();
-        let frac = bad as f64 / out_pairs.len() as f64;
-        sc.insert("output_tokens_mismatch_frac".into(), frac);
-        let mean_diff = out_pairs
-            .iter()
-            .map(|(s, o)| *o as f64 - *s as f64)
-            .sum::<f64>()
-            / out_pairs.len() as f64;
-        sc.insert("output_tokens_ours_minus_server_mean".into(), mean_diff);
-        if bad > 0 {
-            a.warnings.push(format!(
-                "output token counts: our tokenizer disagrees with the server's usage on {bad} of \
-                 {} requests (mean ours − server {mean_diff:+.2}); figures use the server's count",
-                out_pairs.len()
-            ));
-        }
-    }
-    let in_pairs: Vec<(u64, u64)> = ok
-        .iter()
-        .filter_map(|(r, d)| Some((r.server_input_tokens?, d.our_input_tokens?)))
-        .collect();
-    if !in_pairs.is_empty() {
-        let diffs: Vec<i64> = in_pairs
-            .iter()
-            .map(|(s, o)| *s as i64 - *o as i64)
-            .collect();
-        let bad = diffs.iter().filter(|d| **d != 0).count();
-        sc.insert(
-            "input_tokens_mismatch_frac".into(),
-            bad as f64 / diffs.len() as f64,
-        );
-        let mean = diffs.iter().sum::<i64>() as f64 / diffs.len() as f64;
-        sc.insert("input_tokens_server_minus_ours_mean".into(), mean);
-        let constant = diffs.iter().all(|d| *d == diffs[0]);
-        if l.chat && constant {
-            if diffs[0] != 0 {
-                a.warnings.push(format!(
-                    "input tokens: the server counts {} more per request than the prompt text \
-                     (its chat template)",
-                    diffs[0]
-                ));
-            }
-        } else if bad > 0 {
-            a.warnings.push(format!(
-                "input token counts disagree with the server's usage on {bad} of {} requests \
-                 (mean server − ours {mean:+.2}): the tokenizer may not match the served model",
-                diffs.len()
-            ));
-        }
-    }
-
-    // The client watching itself.
-    let p99 = |v: &[f64]| stats::quantile_sorted(&stats::sorted(v), 0.99);
-    if !l.lag.event_loop_ms.is_empty() {
-        let v = p99(&l.lag.event_loop_ms);
-        sc.insert("event_loop_lag_p99_ms".into(), v);
-        let max = l.lag.event_loop_ms.iter().copied().fold(0.0, f64::max);
-        sc.insert("event_loop_lag_max_ms".into(), max);
-        if v > l.max_lag_ms {
-            a.valid = false;
-            a.warnings.push(format!(
-                "INVALID: the client's event loop ran {v:.1} ms late at p99 (limit {} ms); its \
-                 timestamps may be late by as much. Lower the concurrency/rate, or give the \
-                 client more CPU",
-                l.max_lag_ms
-            ));
-        }
-    }
-    let lag = extra("send_lag_ms");
-    if !lag.is_empty() {
-        let v = p99(&lag);
-        sc.insert("send_lag_p99_ms".into(), v);
-        if v > l.max_lag_ms {
-            a.valid = false;
-            a.warnings.push(format!(
-                "INVALID: requests left {v:.1} ms after their scheduled time at p99 (limit {} \
-                 ms): the client could not keep the offered rate",
-                l.max_lag_ms
-            ));
-        }
-    }
-    if let Some(cpu) = l.lag.cpu_s {
-        sc.insert("client_cpu_s".into(), cpu);
-        if secs > 0.0 && l.lag.cores > 0 {
-            let frac = cpu / (secs * l.lag.cores as f64);
-            sc.insert("client_cpu_frac".into(), frac);
-            if frac > 0.8 {
-                a.warnings.push(format!(
-                    "the client used {:.0}% of all {} cores: it may be the bottleneck",
-                    frac * 100.0,
-                    l.lag.cores
-                ));
-            }
-        }
-    }
-    a.scalars
-        .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
-    a
-}
-
-/// CPU seconds (user + system) this process has used, from `/proc/self/stat`. The kernel
-/// reports them in USER_HZ ticks, which is 100 on every Linux ABI (`man 5 proc`).
-pub fn process_cpu_s() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the full line: 12 and 13 here.
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 /// Failure kinds in a stable order, for reports.
@@ -642,8 +281,10 @@ pub fn error_kinds() -> [ErrorKind; 10] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::aggregate::{aggregate, process_cpu_s, ClientLag, Level};
     use crate::client::http::{Failure, Piece};
     use crate::client::sse::Usage;
+    use std::time::Duration;
 
     fn outcome(t0: Instant, gaps_ms: &[u64], texts: &[&str], usage: Option<u64>) -> Outcome {
         let sent = t0 + Duration::from_millis(10);
@@ -743,7 +384,10 @@ mod tests {
         assert_eq!(a.summary["ttft_ms"].n, 2);
         assert_eq!(a.summary["output_tok_per_s"].mean, 4.0);
         assert!(a.valid);
-        assert!(a.warnings.iter().any(|w| w.contains("1 http_5xx")));
+        assert!(a
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("1 http_5xx")));
 
         let laggy = ClientLag {
             event_loop_ms: vec![50.0; 10],
@@ -762,7 +406,10 @@ mod tests {
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
-        assert!(a.warnings.iter().any(|w| w.starts_with("INVALID")));
+        assert!(a
+            .warnings
+            .iter()
+            .any(|w| w.to_string().starts_with("INVALID")));
     }
 
     #[test]

@@ -3,17 +3,22 @@
 //! open-loop request rate, times every byte where it arrives, and turns each level into a
 //! `record::Point` (kind `load`) with the same metric names as the engine sweep (`ttft_ms`,
 //! `tpot_ms`, `itl_ms`, `e2e_ms`, `output_tok_per_s`, `requests_per_s`), so `report` and
-//! `compare` read both. It uses `record` and `bench::stats`; it never uses `backends` or
+//! `compare` read both. It uses `record`, `stats` and `warning`; it never uses `backends` or
 //! `engine` (a load test knows only the server's HTTP API).
 //!
-//! Files: `sse` (stream parsing), `http` (one timed request), `workload` + `tokenizer` +
-//! `gguf` (what is sent), `scheduler` (when it is sent, and the client's own lag),
-//! `metrics` (records and aggregates), `search` (`--find-max-rate`), `stub` (a test double
-//! server with known timing).
+//! Files: `sse` (stream parsing), `http` (one timed request), `prompts` + `tokenizer`
+//! (what is sent; GGUF vocabularies through `crate::gguf`), `scheduler` (when it is sent,
+//! and the client's own lag), `metrics` (per-request records), `aggregate` (a level's
+//! figures and warnings), `search` (`--find-max-rate`), `run` (a whole load run: every
+//! level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This file runs
+//! one level. The environment fingerprint is passed in by the caller: `client`
+//! never depends on `env`, `backends`, `bench` or `report`.
 
+pub mod aggregate;
 pub mod http;
 pub mod metrics;
 pub mod prompts;
+pub mod run;
 pub mod scheduler;
 pub mod search;
 pub mod sse;
@@ -23,14 +28,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::record::{self, Point, PointKind, Status};
 use http::{Endpoint, Target};
 use metrics::Slo;
 use prompts::Prompt;
-use scheduler::Shape;
+use scheduler::{RequestDone, Shape};
 use tokenizer::Tok;
+
+use crate::warning::{self, Warning};
+pub use run::{run_load, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
 
 /// Settings shared by every level of a run.
 #[derive(Debug, Clone)]
@@ -75,6 +83,16 @@ pub struct LevelResult {
 /// Runs one level and builds its point. Never fails: failed requests are counted in the
 /// point, and a level with no successful request is a point with status `error`.
 pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) -> LevelResult {
+    run_level_reporting(cfg, level, stop, None).await
+}
+
+/// [`run_level`], telling `progress` of every measured request as it finishes.
+pub async fn run_level_reporting(
+    cfg: &Config,
+    level: Level,
+    stop: watch::Receiver<bool>,
+    progress: Option<mpsc::UnboundedSender<RequestDone>>,
+) -> LevelResult {
     let started_unix_s = record::unix_now();
     let body = |p: &Prompt| {
         http::body(
@@ -86,7 +104,7 @@ pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) 
             &cfg.extra_body,
         )
     };
-    let plan = scheduler::Plan {
+    let plan = scheduler::SendPlan {
         shape: level.shape,
         bodies: Arc::new(level.prompts.iter().map(body).collect()),
         warmup: level.warmup.iter().map(body).collect(),
@@ -94,26 +112,39 @@ pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) 
         timeout: cfg.timeout,
         seed: level.seed,
         max_consecutive_errors: cfg.max_consecutive_errors,
+        progress,
     };
-    let run = scheduler::run(cfg.target.clone(), plan, stop).await;
+    let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
+    run.outcomes.sort_by_key(|o| o.sent);
+    let mut point = level_point(cfg, &level, &run);
+    point.started_unix_s = started_unix_s;
+    crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);
+    let valid = point.scalars.get("client_valid") == Some(&1.0);
+    LevelResult {
+        point,
+        interrupted: run.interrupted,
+        valid,
+    }
+}
 
+/// The point of a finished level: records, aggregates, warnings and status.
+fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
     let cx = metrics::Context {
         t0: run.t0,
         tok: cfg.tok.as_ref(),
     };
-    let mut outcomes = run.outcomes;
-    outcomes.sort_by_key(|o| o.sent);
-    let (records, derived): (Vec<_>, Vec<_>) = outcomes
+    let (records, derived): (Vec<_>, Vec<_>) = run
+        .outcomes
         .iter()
         .map(|o| metrics::request_record(o, level.prompts[o.index].input_tokens, cx))
         .unzip();
-    let end = outcomes.iter().map(|o| o.end).max();
+    let end = run.outcomes.iter().map(|o| o.end).max();
     let duration = end.map_or(run.wall, |e| e.saturating_duration_since(run.t0));
     let offered_rate = match level.shape {
         Shape::Open { rate, .. } => Some(rate),
         Shape::Closed { .. } => None,
     };
-    let agg = metrics::aggregate(&metrics::Level {
+    let agg = aggregate::aggregate(&aggregate::Level {
         records: &records,
         derived: &derived,
         duration,
@@ -124,64 +155,61 @@ pub async fn run_level(cfg: &Config, level: Level, stop: watch::Receiver<bool>) 
         chat: cfg.endpoint == Endpoint::Chat,
     });
     let mut warnings = agg.warnings;
-    // The first few distinct failure messages: what to fix.
-    let mut seen = std::collections::BTreeSet::new();
-    for o in &outcomes {
-        if let Some(f) = &o.failure {
-            if seen.len() < 3 && seen.insert(f.kind) {
-                warnings.push(format!("first {} failure: {}", f.kind.as_str(), f.detail));
-            }
-        }
-    }
-    if run.exhausted {
-        warnings.push(format!(
-            "all {} prompts were sent before --duration ended: raise --num-prompts",
-            level.prompts.len()
-        ));
-    }
-    if let Some(a) = &run.aborted {
-        warnings.push(format!("level cut short: {a}"));
-    }
+    warnings.extend(run_warnings(run, level.prompts.len()));
     let completed = records.iter().filter(|r| r.error.is_none()).count();
-    let (status, error) = if run.interrupted {
-        (
-            Status::Error,
-            Some(format!(
-                "interrupted: {} requests finished before Ctrl-C",
-                records.len()
-            )),
-        )
-    } else if completed == 0 {
-        (
-            Status::Error,
-            Some(
-                match (
-                    &run.aborted,
-                    outcomes.iter().find_map(|o| o.failure.as_ref()),
-                ) {
-                    (_, Some(f)) => format!("no request succeeded; first failure: {}", f.detail),
-                    (Some(a), None) => a.clone(),
-                    (None, None) => "no request was sent".into(),
-                },
-            ),
-        )
+    let error = level_error(run, records.len(), completed);
+    let mut point = Point::new(PointKind::Load, level.parameters.clone());
+    point.status = if error.is_some() {
+        Status::Error
     } else {
-        (Status::Ok, None)
+        Status::Ok
     };
-    let mut point = Point::new(PointKind::Load, level.parameters);
-    point.status = status;
     point.error = error;
-    point.started_unix_s = started_unix_s;
     point.wall_s = run.wall.as_secs_f64();
     point.warmup_runs = run.warmup_done as u32;
     point.requests = records;
     point.summary = agg.summary;
     point.scalars = agg.scalars;
-    point.warnings = warnings;
-    crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);
-    LevelResult {
-        point,
-        interrupted: run.interrupted,
-        valid: agg.valid,
+    point.warnings = warning::sentences(&warnings);
+    point
+}
+
+/// What the scheduler saw go wrong: the first few distinct failure messages (what to
+/// fix), prompts running out before `--duration`, a level cut short.
+fn run_warnings(run: &scheduler::Run, prompts: usize) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in run.outcomes.iter().filter_map(|o| o.failure.as_ref()) {
+        if seen.len() < 3 && seen.insert(f.kind) {
+            out.push(Warning::FirstFailure {
+                kind: f.kind.as_str().to_owned(),
+                detail: f.detail.clone(),
+            });
+        }
     }
+    if run.exhausted {
+        out.push(Warning::PromptsExhausted { prompts });
+    }
+    if let Some(a) = &run.aborted {
+        out.push(Warning::LevelCutShort { reason: a.clone() });
+    }
+    out
+}
+
+/// Why a level is an error point (interrupted, or no request succeeded), if it is one.
+fn level_error(run: &scheduler::Run, finished: usize, completed: usize) -> Option<String> {
+    if run.interrupted {
+        return Some(format!(
+            "interrupted: {finished} requests finished before Ctrl-C"
+        ));
+    }
+    if completed > 0 {
+        return None;
+    }
+    let first = run.outcomes.iter().find_map(|o| o.failure.as_ref());
+    Some(match (&run.aborted, first) {
+        (_, Some(f)) => format!("no request succeeded; first failure: {}", f.detail),
+        (Some(a), None) => a.clone(),
+        (None, None) => "no request was sent".into(),
+    })
 }

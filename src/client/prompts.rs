@@ -401,6 +401,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The tokenizer prompts are made and counted with, when there is one.
+    pub fn tok(&self) -> Option<Tok> {
+        match self {
+            Source::Random { maker, .. } => Some(maker.tok().clone()),
+            Source::File { maker, .. } => maker.as_ref().map(|m| m.tok().clone()),
+        }
+    }
+
     /// `n` prompts from `seed`.
     pub fn prompts(&self, n: usize, seed: u64) -> Result<Vec<Prompt>> {
         match self {

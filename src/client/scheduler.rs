@@ -5,7 +5,7 @@
 //! time, so latencies can be reported from it (no coordinated omission: Tene, "How NOT to
 //! measure latency", 2015). The scheduler also watches itself: how late its dispatcher
 //! woke for each request, and how late a periodic timer fires on the runtime (event-loop
-//! delay). Depends on `http` and `metrics` types only.
+//! delay). Depends on `http` and `aggregate` types only.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
+use super::aggregate::{process_cpu_s, ClientLag};
 use super::http::{Outcome, Target};
-use super::metrics::{process_cpu_s, ClientLag};
 
 /// Arrival process of an open-loop run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,6 +51,18 @@ pub enum Shape {
     },
 }
 
+/// `concurrency 16` or `rate 2.5 req/s (poisson)`: how a level is named to people.
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Closed { concurrency } => write!(f, "concurrency {concurrency}"),
+            Shape::Open { rate, arrival, .. } => {
+                write!(f, "rate {rate} req/s ({})", arrival.as_str())
+            }
+        }
+    }
+}
+
 /// Send offsets (from the start of the level) of `n` open-loop requests.
 pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duration> {
     let mut out = Vec::with_capacity(n);
@@ -75,7 +87,7 @@ pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duratio
 
 /// What one level sends.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct SendPlan {
     pub shape: Shape,
     /// Request bodies of the measured phase, in order.
     pub bodies: Arc<Vec<Vec<u8>>>,
@@ -88,6 +100,16 @@ pub struct Plan {
     /// Stop the level after this many failures in a row (an unreachable server must not
     /// spin through thousands of requests).
     pub max_consecutive_errors: usize,
+    /// Told of every measured request as it finishes (progress display); never of warmup.
+    pub progress: Option<mpsc::UnboundedSender<RequestDone>>,
+}
+
+/// One measured request finished: what a progress display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestDone {
+    pub ok: bool,
+    /// The server's `usage.completion_tokens`, else the number of text events.
+    pub output_tokens: u64,
 }
 
 /// What one level observed.
@@ -126,10 +148,25 @@ struct Shared {
     consecutive_errors: AtomicUsize,
     max_consecutive_errors: usize,
     abort: AtomicBool,
+    progress: Option<mpsc::UnboundedSender<RequestDone>>,
+    /// Set once warmup is over: only measured requests are reported as progress.
+    measuring: AtomicBool,
 }
 
 impl Shared {
     fn note(&self, o: &Outcome) {
+        if let Some(tx) = self.progress.as_ref() {
+            if self.measuring.load(Ordering::Relaxed) {
+                // A closed receiver only means nobody watches any more.
+                let _ = tx.send(RequestDone {
+                    ok: o.ok(),
+                    output_tokens: o
+                        .usage
+                        .and_then(|u| u.completion_tokens)
+                        .unwrap_or(o.pieces.len() as u64),
+                });
+            }
+        }
         if o.ok() {
             self.consecutive_errors.store(0, Ordering::Relaxed);
         } else {
@@ -209,36 +246,38 @@ async fn closed_loop(
     (out, interrupted.load(Ordering::Relaxed))
 }
 
+/// Sends the warmup requests in a closed loop (as many in flight as the level will
+/// have, at most 8 for an uncapped open loop); returns how many finished.
+async fn warmup(shared: &Arc<Shared>, plan: &SendPlan, stop: &watch::Receiver<bool>) -> usize {
+    if plan.warmup.is_empty() {
+        return 0;
+    }
+    let conc = match plan.shape {
+        Shape::Closed { concurrency } => concurrency,
+        Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(8),
+    }
+    .clamp(1, plan.warmup.len().max(1));
+    let bodies = Arc::new(plan.warmup.clone());
+    let (w, _) = closed_loop(shared, bodies, conc, None, stop).await;
+    w.len()
+}
+
 /// Runs one level: warmup (closed loop, never measured), then the measured phase.
-pub async fn run(target: Arc<Target>, plan: Plan, stop: watch::Receiver<bool>) -> Run {
+pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool>) -> Run {
     let shared = Arc::new(Shared {
         target,
         timeout: plan.timeout,
         consecutive_errors: AtomicUsize::new(0),
         max_consecutive_errors: plan.max_consecutive_errors.max(1),
         abort: AtomicBool::new(false),
+        progress: plan.progress.clone(),
+        measuring: AtomicBool::new(false),
     });
-    let warm_conc = match plan.shape {
-        Shape::Closed { concurrency } => concurrency,
-        Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(8),
-    }
-    .clamp(1, plan.warmup.len().max(1));
-    let warmup_done = if plan.warmup.is_empty() {
-        0
-    } else {
-        let (w, _) = closed_loop(
-            &shared,
-            Arc::new(plan.warmup.clone()),
-            warm_conc,
-            None,
-            &stop,
-        )
-        .await;
-        w.len()
-    };
+    let warmup_done = warmup(&shared, &plan, &stop).await;
     // Warmup failures do not count towards aborting the measured phase.
     shared.consecutive_errors.store(0, Ordering::Relaxed);
     shared.abort.store(false, Ordering::Relaxed);
+    shared.measuring.store(true, Ordering::Relaxed);
 
     let done = Arc::new(AtomicBool::new(false));
     let monitor = spawn_lag_monitor(done.clone(), Duration::from_millis(10));
@@ -313,7 +352,7 @@ struct OpenSpec {
 
 async fn open_loop(
     shared: &Arc<Shared>,
-    plan: &Plan,
+    plan: &SendPlan,
     spec: OpenSpec,
     mut stop: watch::Receiver<bool>,
 ) -> (Vec<Outcome>, bool) {

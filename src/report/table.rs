@@ -116,7 +116,7 @@ const ENGINE_COLS: [Col; 8] = [
     },
 ];
 
-const LOAD_COLS: [Col; 9] = [
+const LOAD_COLS: [Col; 10] = [
     Col {
         metric: "output_tok_per_s",
         stat: "p50",
@@ -148,6 +148,10 @@ const LOAD_COLS: [Col; 9] = [
     Col {
         metric: "e2e_ms",
         stat: "p99",
+    },
+    Col {
+        metric: "goodput_req_per_s",
+        stat: "p50",
     },
     Col {
         metric: "tok_per_j",
@@ -202,6 +206,11 @@ fn figure_table(
     let show_dev = rows
         .iter()
         .any(|r| r.point.memory.peak_device_bytes.is_some());
+    // A load level whose client lagged: its figures may be distorted (`client_valid` 0).
+    let show_valid = kind == PointKind::Load
+        && rows
+            .iter()
+            .any(|r| r.point.scalars.get("client_valid") == Some(&0.0));
 
     let mut headers: Vec<String> = params.clone();
     if show_quant {
@@ -218,6 +227,9 @@ fn figure_table(
     }
     if show_dev {
         headers.push("peak device mem".into());
+    }
+    if show_valid {
+        headers.push("valid".into());
     }
     let body = rows
         .iter()
@@ -248,6 +260,10 @@ fn figure_table(
                 cells.push(Cell::num(
                     p.memory.peak_device_bytes.map_or("-".into(), human_bytes),
                 ));
+            }
+            if show_valid {
+                let valid = p.scalars.get("client_valid") != Some(&0.0);
+                cells.push(Cell::text(if valid { "yes" } else { "NO" }));
             }
             cells
         })

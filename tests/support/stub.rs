@@ -236,27 +236,78 @@ const WORDS: [&str; 8] = [
     " alpha", " bravo", " charlie", " delta", " echo", " foxtrot", " golf", " hotel",
 ];
 
+/// What a request asked for.
+struct Asked {
+    chat: bool,
+    max_tokens: usize,
+    include_usage: bool,
+    prompt_tokens: usize,
+}
+
+impl Asked {
+    fn of(cfg: &Config, req: &Request) -> Asked {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        Asked {
+            chat: req.path.ends_with("/chat/completions"),
+            max_tokens: body
+                .get("max_tokens")
+                .and_then(|v| v.as_u64())
+                .map_or(cfg.default_tokens, |v| v as usize),
+            include_usage: body
+                .pointer("/stream_options/include_usage")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            prompt_tokens: body
+                .get("prompt")
+                .and_then(|p| p.as_str())
+                .or_else(|| body.pointer("/messages/0/content").and_then(|p| p.as_str()))
+                .map_or(0, |p| p.split_whitespace().count()),
+        }
+    }
+}
+
+/// A fault due before event `events`: `Some` ends the stream with its result.
+async fn mid_stream_fault<W: AsyncWriteExt + Unpin>(
+    w: &mut W,
+    cfg: &Config,
+    events: usize,
+    event: impl Fn(&str) -> String,
+) -> Option<std::io::Result<()>> {
+    let sent = match cfg.fault {
+        Fault::MalformedAfter(k) if events == k => {
+            send(w, cfg.split_events, event("{this is not json")).await
+        }
+        Fault::ErrorAfter(k) if events == k => {
+            let e =
+                event(r#"{"error":{"message":"stub failure mid-stream","type":"server_error"}}"#);
+            match send(w, cfg.split_events, e).await {
+                Ok(()) => send(w, cfg.split_events, event("[DONE]")).await,
+                Err(e) => Err(e),
+            }
+        }
+        // Drop the connection without the terminating chunk.
+        Fault::CloseAfter(k) if events == k => {
+            return Some(Err(std::io::Error::other("closing mid-stream on purpose")))
+        }
+        _ => return None,
+    };
+    Some(match sent {
+        Ok(()) => finish(w).await,
+        Err(e) => Err(e),
+    })
+}
+
 async fn stream_completion<W: AsyncWriteExt + Unpin>(
     w: &mut W,
     cfg: &Config,
     req: &Request,
 ) -> std::io::Result<()> {
-    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-    let chat = req.path.ends_with("/chat/completions");
-    let max_tokens = body
-        .get("max_tokens")
-        .and_then(|v| v.as_u64())
-        .map_or(cfg.default_tokens, |v| v as usize);
-    let include_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let prompt_tokens = body
-        .get("prompt")
-        .and_then(|p| p.as_str())
-        .or_else(|| body.pointer("/messages/0/content").and_then(|p| p.as_str()))
-        .map_or(0, |p| p.split_whitespace().count());
-
+    let Asked {
+        chat,
+        max_tokens,
+        include_usage,
+        prompt_tokens,
+    } = Asked::of(cfg, req);
     if let Fault::Status(code) = cfg.fault {
         return json_response(w, code, r#"{"error":{"message":"stub error","code":500}}"#).await;
     }
@@ -298,28 +349,8 @@ async fn stream_completion<W: AsyncWriteExt + Unpin>(
     let mut sent = 0usize;
     let mut events = 0usize;
     while sent < max_tokens {
-        match cfg.fault {
-            Fault::MalformedAfter(k) if events == k => {
-                send(w, cfg.split_events, event("{this is not json")).await?;
-                return finish(w).await;
-            }
-            Fault::ErrorAfter(k) if events == k => {
-                send(
-                    w,
-                    cfg.split_events,
-                    event(
-                        r#"{"error":{"message":"stub failure mid-stream","type":"server_error"}}"#,
-                    ),
-                )
-                .await?;
-                send(w, cfg.split_events, event("[DONE]")).await?;
-                return finish(w).await;
-            }
-            Fault::CloseAfter(k) if events == k => {
-                // Drop the connection without the terminating chunk.
-                return Err(std::io::Error::other("closing mid-stream on purpose"));
-            }
-            _ => {}
+        if let Some(end) = mid_stream_fault(w, cfg, events, event).await {
+            return end;
         }
         if events > 0 {
             tokio::time::sleep_until(first_at + cfg.itl * events as u32).await;

@@ -1,0 +1,414 @@
+//! A level's aggregates, computed once after it ends: latency distributions, throughput,
+//! failures by kind, goodput under SLOs, token-count agreement with the server, and the
+//! client's own health (event-loop delay, late sends, CPU), with typed warnings where a
+//! figure needs advice. The JSON keys are the results schema `report` and `compare` read.
+//! Depends on `record`, `stats`, `warning` and the client's per-request `metrics`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::metrics::{meets, Derived, Slo};
+use crate::record::{Clock, RequestRecord, Summary};
+use crate::stats;
+use crate::warning::Warning;
+
+/// What the scheduler observed about itself during a level.
+#[derive(Debug, Clone, Default)]
+pub struct ClientLag {
+    /// Event-loop delay samples: how late a periodic timer fired.
+    pub event_loop_ms: Vec<f64>,
+    /// CPU seconds this process used during the level.
+    pub cpu_s: Option<f64>,
+    pub cores: usize,
+}
+
+/// Everything a level's aggregates are computed from.
+#[derive(Debug)]
+pub struct Level<'a> {
+    pub records: &'a [RequestRecord],
+    pub derived: &'a [Derived],
+    /// From the start of the measured phase to the end of its last request.
+    pub duration: Duration,
+    /// Open loop: the offered rate in requests/s.
+    pub offered_rate: Option<f64>,
+    pub slo: Option<&'a Slo>,
+    pub lag: &'a ClientLag,
+    /// Above this p99 client lag, the level is marked invalid.
+    pub max_lag_ms: f64,
+    pub chat: bool,
+}
+
+/// A level's summaries, scalars and warnings.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    pub summary: BTreeMap<String, Summary>,
+    pub scalars: BTreeMap<String, f64>,
+    pub warnings: Vec<Warning>,
+    /// False when the client's own lag could distort the figures.
+    pub valid: bool,
+}
+
+fn one(value: f64, unit: &str) -> Summary {
+    stats::summarize(&[value], unit, None).expect("one finite value")
+}
+
+/// Aggregates a level: latency distributions, throughput, failures, goodput, token-count
+/// agreement with the server and the client's own health, each from its own function.
+pub fn aggregate(l: &Level<'_>) -> Aggregate {
+    let mut a = Aggregate {
+        valid: true,
+        ..Aggregate::default()
+    };
+    let ok: Vec<(&RequestRecord, &Derived)> = l
+        .records
+        .iter()
+        .zip(l.derived)
+        .filter(|(r, _)| r.error.is_none())
+        .collect();
+    a.summary = distributions(l, &ok);
+    let t = Throughput::of(l, &ok);
+    t.insert(&mut a);
+    failures(l, ok.len(), &mut a);
+    streaming(l, &ok, t.output_tokens, &mut a);
+    open_loop_rates(l, &mut a);
+    goodput(l, &t, &mut a);
+    output_token_agreement(&ok, &mut a);
+    input_token_agreement(l, &ok, &mut a);
+    client_health(l, t.duration_s, &mut a);
+    a.scalars
+        .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
+    a
+}
+
+/// Per-request latency and token-count distributions (successful requests only, except
+/// the client's own lag figures).
+fn distributions(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<String, Summary> {
+    let mono = Some(Clock::HostMonotonic);
+    let mut out = BTreeMap::new();
+    let mut put = |name: &str, values: Vec<f64>, unit: &str, clock| {
+        if let Some(s) = stats::summarize(&values, unit, clock) {
+            out.insert(name.to_owned(), s);
+        }
+    };
+    let of = |f: fn(&RequestRecord) -> Option<f64>| ok.iter().filter_map(|(r, _)| f(r)).collect();
+    put("ttft_ms", of(|r| r.ttft_ms), "ms", mono);
+    put("tpot_ms", of(|r| r.tpot_ms), "ms", mono);
+    let itl = ok.iter().flat_map(|(r, _)| r.itl_ms.iter().copied());
+    put("itl_ms", itl.collect(), "ms", mono);
+    let chunk = ok.iter().flat_map(|(_, d)| d.itl_chunk_ms.iter().copied());
+    put("itl_chunk_ms", chunk.collect(), "ms", mono);
+    put("e2e_ms", of(|r| r.e2e_ms), "ms", mono);
+    put(
+        "output_tokens",
+        of(|r| Some(r.output_tokens as f64)),
+        "tok",
+        None,
+    );
+    put(
+        "input_tokens",
+        of(|r| Some(r.input_tokens as f64)),
+        "tok",
+        None,
+    );
+    if l.offered_rate.is_some() {
+        let sched = |f: fn(&Derived) -> Option<f64>| -> Vec<f64> {
+            ok.iter().filter_map(|(_, d)| f(d)).collect()
+        };
+        put("ttft_sched_ms", sched(|d| d.ttft_sched_ms), "ms", mono);
+        put("e2e_sched_ms", sched(|d| d.e2e_sched_ms), "ms", mono);
+        put("queue_ms", extra_values(l, "queue_ms"), "ms", mono);
+        put("send_lag_ms", extra_values(l, "send_lag_ms"), "ms", mono);
+    }
+    put("event_loop_lag_ms", l.lag.event_loop_ms.clone(), "ms", mono);
+    out
+}
+
+/// Every request's `extra[key]`, where present.
+fn extra_values(l: &Level<'_>, key: &str) -> Vec<f64> {
+    l.records
+        .iter()
+        .filter_map(|r| r.extra.get(key).copied())
+        .collect()
+}
+
+/// A level's counts and rates over its measured duration: a fixed set of scalars, three
+/// of them also stored as one-value summaries so reports find them where engine points
+/// keep theirs.
+#[derive(Debug, Clone, Copy)]
+struct Throughput {
+    duration_s: f64,
+    requests: usize,
+    completed: usize,
+    output_tokens: f64,
+    input_tokens: f64,
+}
+
+impl Throughput {
+    fn of(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> Throughput {
+        Throughput {
+            duration_s: l.duration.as_secs_f64(),
+            requests: l.records.len(),
+            completed: ok.len(),
+            output_tokens: ok.iter().map(|(r, _)| r.output_tokens as f64).sum(),
+            input_tokens: ok.iter().map(|(r, _)| r.input_tokens as f64).sum(),
+        }
+    }
+
+    /// `x` per second of the level (0 for an empty level).
+    fn per_s(&self, x: f64) -> f64 {
+        if self.duration_s > 0.0 {
+            x / self.duration_s
+        } else {
+            0.0
+        }
+    }
+
+    fn insert(&self, a: &mut Aggregate) {
+        let completed = self.completed as f64;
+        let rates = [
+            ("requests_per_s", self.per_s(completed), "req/s"),
+            ("output_tok_per_s", self.per_s(self.output_tokens), "tok/s"),
+            (
+                "total_tok_per_s",
+                self.per_s(self.output_tokens + self.input_tokens),
+                "tok/s",
+            ),
+        ];
+        let sc = &mut a.scalars;
+        sc.insert("duration_s".into(), self.duration_s);
+        sc.insert("requests".into(), self.requests as f64);
+        sc.insert("completed".into(), completed);
+        sc.insert("failed".into(), self.requests as f64 - completed);
+        for (name, v, unit) in rates {
+            sc.insert(name.into(), v);
+            a.summary.insert(name.into(), one(v, unit));
+        }
+    }
+}
+
+/// Failed requests by kind, and requests retried on a stale kept-alive connection.
+fn failures(l: &Level<'_>, ok: usize, a: &mut Aggregate) {
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in l.records {
+        if let Some(e) = &r.error {
+            *by_kind.entry(e.as_str()).or_default() += 1;
+        }
+    }
+    for (k, n) in &by_kind {
+        a.scalars.insert(format!("failed_{k}"), *n as f64);
+    }
+    if !by_kind.is_empty() {
+        a.warnings.push(Warning::RequestsFailed {
+            failed: l.records.len() - ok,
+            requests: l.records.len(),
+            by_kind: by_kind.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+        });
+    }
+    let retried = l
+        .records
+        .iter()
+        .filter(|r| r.extra.get("retries").is_some_and(|n| *n > 0.0))
+        .count();
+    if retried > 0 {
+        a.scalars.insert("retried_requests".into(), retried as f64);
+        a.warnings.push(Warning::RequestsRetried { retried });
+    }
+}
+
+/// Tokens per text event, and the peak number of requests in flight at once.
+fn streaming(
+    l: &Level<'_>,
+    ok: &[(&RequestRecord, &Derived)],
+    output_tokens: f64,
+    a: &mut Aggregate,
+) {
+    let chunks: u64 = ok.iter().map(|(_, d)| d.chunks).sum();
+    if chunks > 0 {
+        let ratio = output_tokens / chunks as f64;
+        a.scalars.insert("tokens_per_chunk".into(), ratio);
+        if ratio > 1.05 {
+            a.warnings.push(Warning::MultiTokenEvents {
+                tokens_per_event: ratio,
+            });
+        }
+    }
+    let mut edges: Vec<(f64, i32)> = Vec::with_capacity(l.records.len() * 2);
+    for r in l.records {
+        let end = r.start_s + r.e2e_ms.unwrap_or(0.0) / 1e3;
+        edges.push((r.start_s, 1));
+        edges.push((end, -1));
+    }
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut cur = 0;
+    let mut peak = 0;
+    for (_, d) in edges {
+        cur += d;
+        peak = peak.max(cur);
+    }
+    a.scalars.insert("peak_in_flight".into(), f64::from(peak));
+}
+
+/// Open loop: the offered rate next to the send rate achieved.
+fn open_loop_rates(l: &Level<'_>, a: &mut Aggregate) {
+    let Some(rate) = l.offered_rate else {
+        return;
+    };
+    a.scalars.insert("offered_rate_req_per_s".into(), rate);
+    let mut starts: Vec<f64> = l.records.iter().map(|r| r.start_s).collect();
+    starts.sort_by(f64::total_cmp);
+    if starts.len() > 1 {
+        let span = starts[starts.len() - 1] - starts[0];
+        if span > 0.0 {
+            let achieved = (starts.len() - 1) as f64 / span;
+            a.scalars.insert("achieved_rate_req_per_s".into(), achieved);
+        }
+    }
+}
+
+/// Requests meeting every SLO, per second and as a fraction of those sent.
+fn goodput(l: &Level<'_>, t: &Throughput, a: &mut Aggregate) {
+    let Some(slo) = l.slo else {
+        return;
+    };
+    let good = l
+        .records
+        .iter()
+        .zip(l.derived)
+        .filter(|(r, d)| meets(slo, r, d))
+        .count() as f64;
+    a.scalars.insert("goodput_req_per_s".into(), t.per_s(good));
+    if !l.records.is_empty() {
+        a.scalars
+            .insert("goodput_frac".into(), good / l.records.len() as f64);
+    }
+    for (k, v) in [
+        ("slo_ttft_ms", slo.ttft_ms),
+        ("slo_tpot_ms", slo.tpot_ms),
+        ("slo_e2e_ms", slo.e2e_ms),
+    ] {
+        if let Some(v) = v {
+            a.scalars.insert(k.into(), v);
+        }
+    }
+}
+
+/// Output token counts: the server's next to our tokenizer's.
+fn output_token_agreement(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let pairs: Vec<(u64, u64)> = ok
+        .iter()
+        .filter_map(|(r, d)| Some((r.server_output_tokens?, d.our_output_tokens?)))
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let bad = pairs.iter().filter(|(s, o)| s != o).count();
+    let frac = bad as f64 / pairs.len() as f64;
+    a.scalars.insert("output_tokens_mismatch_frac".into(), frac);
+    let mean_diff = pairs
+        .iter()
+        .map(|(s, o)| *o as f64 - *s as f64)
+        .sum::<f64>()
+        / pairs.len() as f64;
+    a.scalars
+        .insert("output_tokens_ours_minus_server_mean".into(), mean_diff);
+    if bad > 0 {
+        a.warnings.push(Warning::OutputTokensMismatch {
+            disagree: bad,
+            requests: pairs.len(),
+            mean_ours_minus_server: mean_diff,
+        });
+    }
+}
+
+/// Input token counts: the server's next to ours. On the chat endpoint a constant
+/// difference is the chat template, not a tokenizer mismatch.
+fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let diffs: Vec<i64> = ok
+        .iter()
+        .filter_map(|(r, d)| Some((r.server_input_tokens?, d.our_input_tokens?)))
+        .map(|(s, o)| s as i64 - o as i64)
+        .collect();
+    if diffs.is_empty() {
+        return;
+    }
+    let bad = diffs.iter().filter(|d| **d != 0).count();
+    a.scalars.insert(
+        "input_tokens_mismatch_frac".into(),
+        bad as f64 / diffs.len() as f64,
+    );
+    let mean = diffs.iter().sum::<i64>() as f64 / diffs.len() as f64;
+    a.scalars
+        .insert("input_tokens_server_minus_ours_mean".into(), mean);
+    let constant = diffs.iter().all(|d| *d == diffs[0]);
+    if l.chat && constant {
+        if diffs[0] != 0 {
+            a.warnings.push(Warning::ChatTemplateTokens {
+                extra_per_request: diffs[0],
+            });
+        }
+    } else if bad > 0 {
+        a.warnings.push(Warning::InputTokensMismatch {
+            disagree: bad,
+            requests: diffs.len(),
+            mean_server_minus_ours: mean,
+        });
+    }
+}
+
+/// The client watching itself: event-loop delay and late sends past the limit make the
+/// level invalid; heavy CPU use is a warning.
+fn client_health(l: &Level<'_>, duration_s: f64, a: &mut Aggregate) {
+    let p99 = |v: &[f64]| stats::quantile_sorted(&stats::sorted(v), 0.99);
+    let limit_ms = l.max_lag_ms;
+    if !l.lag.event_loop_ms.is_empty() {
+        let v = p99(&l.lag.event_loop_ms);
+        a.scalars.insert("event_loop_lag_p99_ms".into(), v);
+        let max = l.lag.event_loop_ms.iter().copied().fold(0.0, f64::max);
+        a.scalars.insert("event_loop_lag_max_ms".into(), max);
+        if v > limit_ms {
+            a.valid = false;
+            a.warnings.push(Warning::EventLoopLag {
+                p99_ms: v,
+                limit_ms,
+            });
+        }
+    }
+    let lag = extra_values(l, "send_lag_ms");
+    if !lag.is_empty() {
+        let v = p99(&lag);
+        a.scalars.insert("send_lag_p99_ms".into(), v);
+        if v > limit_ms {
+            a.valid = false;
+            a.warnings.push(Warning::SendLag {
+                p99_ms: v,
+                limit_ms,
+            });
+        }
+    }
+    if let Some(cpu) = l.lag.cpu_s {
+        a.scalars.insert("client_cpu_s".into(), cpu);
+        if duration_s > 0.0 && l.lag.cores > 0 {
+            let frac = cpu / (duration_s * l.lag.cores as f64);
+            a.scalars.insert("client_cpu_frac".into(), frac);
+            if frac > 0.8 {
+                a.warnings.push(Warning::ClientCpu {
+                    used_frac: frac,
+                    cores: l.lag.cores,
+                });
+            }
+        }
+    }
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat`. The kernel
+/// reports them in USER_HZ ticks, which is 100 on every Linux ABI (`man 5 proc`).
+pub fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the full line: 12 and 13 here.
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}

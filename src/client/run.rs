@@ -1,0 +1,483 @@
+//! A whole load run as one library call: every level of a validated [`LoadPlan`] (a list
+//! of concurrencies or rates, or the `--find-max-rate` search), each with its own prompts
+//! and warmup, the results file rewritten atomically after every level (so a later failure
+//! or Ctrl-C loses nothing), and an [`Observer`] told what happens (progress, per-level
+//! saves, search probes). Owns the rules for how many prompts a level gets and the
+//! parameters each point records. The caller passes in the environment fingerprint and
+//! the command line: `client` never depends on `env`, `backends`, `bench` or `report`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+
+use super::http::{Endpoint, Target, TargetOptions};
+use super::metrics::Slo;
+use super::prompts::{self, Source};
+use super::scheduler::{Arrival, RequestDone, Shape};
+use super::search::RateSearch;
+use super::{run_level_reporting, Config, Level, LevelResult};
+use crate::error::{Error, Result};
+use crate::record::{Point, Results};
+
+/// Requests kept open per host when no level bounds what is in flight.
+const DEFAULT_POOL: usize = 256;
+
+/// How long finding the server or its model may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the prompts are, as recorded in every point's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadParams {
+    /// Prompts from this file; `None` for random prompts of `isl` tokens.
+    pub dataset: Option<PathBuf>,
+    pub isl: u64,
+    /// Output tokens; with a dataset, `None` keeps each entry's own.
+    pub osl: Option<u64>,
+    pub isl_spread: f64,
+    pub osl_spread: f64,
+}
+
+/// The `--find-max-rate` search: open-loop probes from `start_req_per_s`, doubling or
+/// halving, then bisecting (see [`RateSearch`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxRateSearch {
+    pub start_req_per_s: f64,
+    pub max_req_per_s: f64,
+    pub bisect_steps: u32,
+    /// Fraction of requests that must meet every SLO for a probe to pass.
+    pub attainment: f64,
+    pub arrival: Arrival,
+    pub max_inflight: Option<usize>,
+}
+
+/// The levels of a run, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Levels {
+    Shapes(Vec<Shape>),
+    MaxRate(MaxRateSearch),
+}
+
+impl Levels {
+    /// Connections worth keeping open: the most requests any level keeps in flight.
+    pub fn pool_size(&self) -> usize {
+        match self {
+            Levels::Shapes(shapes) => shapes
+                .iter()
+                .map(|s| match s {
+                    Shape::Closed { concurrency } => *concurrency,
+                    Shape::Open { max_inflight, .. } => max_inflight.unwrap_or(DEFAULT_POOL),
+                })
+                .max()
+                .unwrap_or(1),
+            Levels::MaxRate(_) => DEFAULT_POOL,
+        }
+    }
+}
+
+/// A validated load run: the server, what to send, the levels, where to save.
+pub struct LoadPlan {
+    /// Base URL of the API, e.g. `http://127.0.0.1:8080/v1`.
+    pub url: String,
+    /// Model name to send; `None` asks the server (`{url}/models`).
+    pub model: Option<String>,
+    pub endpoint: Endpoint,
+    /// Sent as a Bearer token when set.
+    pub api_key: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// Extra JSON fields merged into every request body.
+    pub extra_body: serde_json::Map<String, Value>,
+    pub levels: Levels,
+    pub source: Source,
+    pub workload: WorkloadParams,
+    /// Measured requests per level; `None` applies [`prompt_count`]'s defaults.
+    pub num_prompts: Option<usize>,
+    /// Warmup requests per level (distinct prompts, never measured).
+    pub warmup: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Measured phase length, when bounded by time.
+    pub duration: Option<Duration>,
+    pub ignore_eos: bool,
+    pub slo: Option<Slo>,
+    /// p99 client lag above which a level is invalid.
+    pub max_lag_ms: f64,
+    pub max_consecutive_errors: usize,
+    pub seed: u64,
+    /// Results file, rewritten after every level.
+    pub output: PathBuf,
+    /// The command line recorded in the results.
+    pub command: Vec<String>,
+    /// The machine fingerprint recorded in the results (the caller's `env::fingerprint`).
+    pub environment: Value,
+}
+
+/// One probe of the max-rate search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    pub index: u32,
+    pub rate_req_per_s: f64,
+    /// Fraction of requests that met every SLO.
+    pub goodput_frac: f64,
+    pub pass: bool,
+}
+
+/// A level that finished and was saved.
+#[derive(Debug)]
+pub struct FinishedLevel<'a> {
+    pub shape: Shape,
+    pub point: &'a Point,
+    /// False when the client's own lag could distort the figures.
+    pub valid: bool,
+    pub saved_to: &'a Path,
+}
+
+/// Told what a run does, as it happens. Every method does nothing by default.
+pub trait Observer {
+    /// A level is about to generate its prompts.
+    fn level_preparing(&mut self, _shape: Shape, _prompts: usize) {}
+    /// A level starts sending (warmup first).
+    fn level_started(&mut self, _shape: Shape, _prompts: usize) {}
+    /// A measured request finished.
+    fn request_finished(&mut self, _ok: bool, _output_tokens: u64) {}
+    /// A level finished and the results file was rewritten.
+    fn level_finished(&mut self, _level: &FinishedLevel<'_>) {}
+    /// A probe of the max-rate search was judged.
+    fn search_probe(&mut self, _probe: &Probe) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// What a max-rate search found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchOutcome {
+    /// Highest probed rate that passed, if any did.
+    pub best_req_per_s: Option<f64>,
+    pub attainment: f64,
+}
+
+/// What a run produced (also saved in `plan.output`).
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub results: Results,
+    /// Stopped by the stop signal; the finished requests of the last level are saved.
+    pub interrupted: bool,
+    /// Present when the plan was a max-rate search that ran to its end.
+    pub search: Option<SearchOutcome>,
+}
+
+/// Measured requests of a level when `--num-prompts` is not given: enough for tail
+/// percentiles (4 per slot, at least 100), or with `--duration` enough never to run out
+/// (the rate times the duration, or 50 per slot and at least 1000).
+pub fn prompt_count(num_prompts: Option<usize>, shape: Shape, duration: Option<Duration>) -> usize {
+    match (num_prompts, shape, duration) {
+        (Some(n), _, _) => n,
+        (None, Shape::Open { rate, .. }, Some(d)) => {
+            ((rate * d.as_secs_f64()).ceil() as usize).max(1)
+        }
+        (None, Shape::Closed { concurrency }, Some(_)) => 1000.max(50 * concurrency),
+        (None, Shape::Closed { concurrency }, None) => 100.max(4 * concurrency),
+        (None, Shape::Open { .. }, None) => 100,
+    }
+}
+
+/// Runs every level of `plan`, rewriting `plan.output` after each. Fails on a bad target
+/// (headers), an unknown model, prompts that cannot be made, or a results file that cannot
+/// be written; a level whose requests fail is a point with status `error`, not a failure.
+/// A true `stop` ends the current level early and the run with `interrupted` set.
+pub async fn run_load(
+    plan: &LoadPlan,
+    observer: &mut dyn Observer,
+    stop: watch::Receiver<bool>,
+) -> Result<LoadOutcome> {
+    let cfg = connect(plan).await?;
+    let mut runner = LevelRunner {
+        plan,
+        base: base_parameters(plan, &cfg.model),
+        cfg,
+        results: Results::new(plan.command.clone(), plan.environment.clone()),
+        stop,
+        index: 0,
+        observer,
+    };
+    let mut search = None;
+    let interrupted = match &plan.levels {
+        Levels::Shapes(shapes) => {
+            let mut interrupted = false;
+            for shape in shapes {
+                if runner.level(*shape, BTreeMap::new()).await?.interrupted {
+                    interrupted = true;
+                    break;
+                }
+            }
+            interrupted
+        }
+        Levels::MaxRate(s) => match runner.search(s).await? {
+            Some(found) => {
+                search = Some(found);
+                false
+            }
+            None => true,
+        },
+    };
+    Ok(LoadOutcome {
+        results: runner.results,
+        interrupted,
+        search,
+    })
+}
+
+/// Builds the HTTP target and finds the model name when not given.
+async fn connect(plan: &LoadPlan) -> Result<Config> {
+    let target = Target::new(&TargetOptions {
+        base_url: plan.url.clone(),
+        endpoint: plan.endpoint,
+        api_key: plan.api_key.clone(),
+        headers: plan.headers.clone(),
+        connect_timeout: CONNECT_TIMEOUT,
+        pool_size: plan.levels.pool_size(),
+    })?;
+    let model = match &plan.model {
+        Some(m) => m.clone(),
+        None => target
+            .first_model(&plan.url, CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| Error::Tool {
+                tool: "--url".into(),
+                message: format!("finding the model name failed: {e} (or pass --model)"),
+            })?,
+    };
+    Ok(Config {
+        target: Arc::new(target),
+        model,
+        endpoint: plan.endpoint,
+        timeout: plan.timeout,
+        duration: plan.duration,
+        ignore_eos: plan.ignore_eos,
+        slo: plan.slo,
+        max_lag_ms: plan.max_lag_ms,
+        max_consecutive_errors: plan.max_consecutive_errors,
+        tok: plan.source.tok(),
+        extra_body: plan.extra_body.clone(),
+    })
+}
+
+/// Parameters every point of the run shares: server, model, endpoint, seed, workload.
+fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
+    let w = &plan.workload;
+    let mut p: BTreeMap<String, Value> = BTreeMap::new();
+    p.insert("url".into(), json!(plan.url));
+    p.insert("model".into(), json!(model));
+    p.insert("endpoint".into(), json!(plan.endpoint.as_str()));
+    p.insert("ignore_eos".into(), json!(plan.ignore_eos));
+    p.insert("seed".into(), json!(plan.seed));
+    match &w.dataset {
+        Some(d) => {
+            p.insert("dataset".into(), json!(d.display().to_string()));
+            if let Some(o) = w.osl {
+                p.insert("osl".into(), json!(o));
+            }
+        }
+        None => {
+            p.insert("isl".into(), json!(w.isl));
+            p.insert("osl".into(), json!(w.osl.unwrap_or(128)));
+        }
+    }
+    if w.isl_spread > 0.0 {
+        p.insert("isl_spread".into(), json!(w.isl_spread));
+    }
+    if w.osl_spread > 0.0 {
+        p.insert("osl_spread".into(), json!(w.osl_spread));
+    }
+    if let Some(d) = plan.duration {
+        p.insert("duration_s".into(), json!(d.as_secs_f64()));
+    }
+    p
+}
+
+/// The shape's own parameters (concurrency, or rate, arrival and in-flight cap).
+fn shape_parameters(shape: Shape, p: &mut BTreeMap<String, Value>) {
+    match shape {
+        Shape::Closed { concurrency } => {
+            p.insert("concurrency".into(), json!(concurrency));
+        }
+        Shape::Open {
+            rate,
+            arrival,
+            max_inflight,
+        } => {
+            p.insert("rate".into(), json!(rate));
+            p.insert("arrival".into(), json!(arrival.as_str()));
+            if let Some(m) = max_inflight {
+                p.insert("max_inflight".into(), json!(m));
+            }
+        }
+    }
+}
+
+/// How one level went, for the caller driving the levels.
+struct LevelVerdict {
+    goodput_frac: f64,
+    valid: bool,
+    interrupted: bool,
+}
+
+/// Runs the levels of one run one after the other, saving after each.
+struct LevelRunner<'a> {
+    plan: &'a LoadPlan,
+    cfg: Config,
+    base: BTreeMap<String, Value>,
+    results: Results,
+    stop: watch::Receiver<bool>,
+    /// Levels run so far: seeds each level's prompts.
+    index: u64,
+    observer: &'a mut dyn Observer,
+}
+
+impl LevelRunner<'_> {
+    /// Runs one level, records its point and rewrites the results file.
+    async fn level(
+        &mut self,
+        shape: Shape,
+        extra: BTreeMap<String, Value>,
+    ) -> Result<LevelVerdict> {
+        let plan = self.plan;
+        let n = prompt_count(plan.num_prompts, shape, plan.duration);
+        let mut params = self.base.clone();
+        params.extend(extra);
+        shape_parameters(shape, &mut params);
+        params.insert("num_prompts".into(), json!(n));
+        params.insert("warmup".into(), json!(plan.warmup));
+        let seed = prompts::level_seed(plan.seed, self.index);
+        let warm_seed = prompts::level_seed(plan.seed ^ 0x5741_524D, self.index);
+        self.index += 1;
+        self.observer.level_preparing(shape, n);
+        let level = Level {
+            shape,
+            prompts: plan.source.prompts(n, seed)?,
+            warmup: plan.source.prompts(plan.warmup, warm_seed)?,
+            parameters: params,
+            seed,
+        };
+        self.observer.level_started(shape, n);
+        let r = self.run_observed(level).await;
+        let verdict = LevelVerdict {
+            goodput_frac: r.point.scalars.get("goodput_frac").copied().unwrap_or(0.0),
+            valid: r.valid,
+            interrupted: r.interrupted,
+        };
+        let key = r.point.key.clone();
+        self.results.upsert(r.point);
+        self.results.save(&plan.output)?;
+        if let Some(point) = self.results.points.iter().find(|p| p.key == key) {
+            self.observer.level_finished(&FinishedLevel {
+                shape,
+                point,
+                valid: r.valid,
+                saved_to: &plan.output,
+            });
+        }
+        Ok(verdict)
+    }
+
+    /// Runs a level, passing each finished request on to the observer as it comes.
+    async fn run_observed(&mut self, level: Level) -> LevelResult {
+        let (tx, mut rx) = mpsc::unbounded_channel::<RequestDone>();
+        let observer = &mut *self.observer;
+        let run = run_level_reporting(&self.cfg, level, self.stop.clone(), Some(tx));
+        tokio::pin!(run);
+        let r = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                Some(d) = rx.recv() => observer.request_finished(d.ok, d.output_tokens),
+            }
+        };
+        while let Ok(d) = rx.try_recv() {
+            observer.request_finished(d.ok, d.output_tokens);
+        }
+        r
+    }
+
+    /// Drives the max-rate search; `None` when interrupted. The point at the best rate
+    /// gets a `max_rate_req_per_s` scalar and the file is saved again.
+    async fn search(&mut self, s: &MaxRateSearch) -> Result<Option<SearchOutcome>> {
+        let mut search = RateSearch::new(s.start_req_per_s, s.max_req_per_s, s.bisect_steps);
+        let mut index = 0;
+        while let Some(rate) = search.next() {
+            let mut extra = BTreeMap::new();
+            extra.insert("search".to_string(), json!("max_rate"));
+            extra.insert("probe".to_string(), json!(index));
+            let shape = Shape::Open {
+                rate,
+                arrival: s.arrival,
+                max_inflight: s.max_inflight,
+            };
+            let v = self.level(shape, extra).await?;
+            if v.interrupted {
+                return Ok(None);
+            }
+            let pass = v.valid && v.goodput_frac >= s.attainment;
+            self.observer.search_probe(&Probe {
+                index,
+                rate_req_per_s: rate,
+                goodput_frac: v.goodput_frac,
+                pass,
+            });
+            search.record(rate, pass);
+            index += 1;
+        }
+        if let Some(best) = search.best {
+            let at_best = self
+                .results
+                .points
+                .iter_mut()
+                .find(|p| p.parameters.get("rate").and_then(Value::as_f64) == Some(best));
+            if let Some(p) = at_best {
+                p.scalars.insert("max_rate_req_per_s".into(), best);
+            }
+            self.results.save(&self.plan.output)?;
+        }
+        Ok(Some(SearchOutcome {
+            best_req_per_s: search.best,
+            attainment: s.attainment,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_counts_follow_the_shape_and_duration() {
+        let closed = |c| Shape::Closed { concurrency: c };
+        let open = Shape::Open {
+            rate: 2.5,
+            arrival: Arrival::Constant,
+            max_inflight: None,
+        };
+        let d = Some(Duration::from_secs(3));
+        assert_eq!(prompt_count(Some(7), closed(64), d), 7);
+        assert_eq!(prompt_count(None, closed(1), None), 100);
+        assert_eq!(prompt_count(None, closed(64), None), 256);
+        assert_eq!(prompt_count(None, closed(64), d), 3200);
+        assert_eq!(prompt_count(None, open, d), 8);
+        assert_eq!(prompt_count(None, open, None), 100);
+    }
+
+    #[test]
+    fn pool_size_is_the_largest_level() {
+        let l = Levels::Shapes(vec![
+            Shape::Closed { concurrency: 4 },
+            Shape::Closed { concurrency: 16 },
+        ]);
+        assert_eq!(l.pool_size(), 16);
+    }
+}
