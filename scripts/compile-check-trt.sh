@@ -4,7 +4,9 @@
 #      throwaway Cargo project (`cargo fetch`), and CUDA 13.5 headers from the PyPI wheels
 #      nvidia-cuda-runtime + nvidia-cuda-crt (`pip download`, unzipped);
 #   2. checks build.rs fails loudly, listing the paths it tried, when the SDKs are missing;
-#   3. runs `cargo check --features tensorrt` with TRTBENCH_TRT_COMPILE_ONLY=1, which compiles
+#   3. runs `cargo check --features tensorrt` with TRTBENCH_TRT_COMPILE_ONLY=1 (skipped with
+#      TRTBENCH_SKIP_FEATURE_CHECK=1, as scripts/test.sh does before running the same code
+#      against the CPU double in scripts/test-trt-double.sh), which compiles
 #      cpp/trt_inspect.cpp (raw TensorRT) against those headers, generates and compiles the
 #      cxx bridge and cpp/bridge.cc, and type-checks the Rust side. Nothing is linked;
 #   4. compiles cpp/trt_inspect.cpp once more with g++ -Wall -Wextra -Werror.
@@ -82,9 +84,14 @@ for needle in "TensorRT headers (NvInfer.h)" "TENSORRT_ROOT" "/usr/local/tensorr
 done
 echo "ok: failed as expected and named every missing component with the paths tried"
 
-step "cargo check --features tensorrt (compile only: raw TensorRT part + cxx bridge + Rust)"
-TRTBENCH_TRT_COMPILE_ONLY=1 TENSORRT_ROOT="$trt_inc" CUDA_HOME="$cuda_root" \
-  cargo check --release --features tensorrt
+if [ "${TRTBENCH_SKIP_FEATURE_CHECK:-0}" = 1 ]; then
+  # scripts/test-trt-double.sh compiles, links and runs the same code: no need to type-check it twice.
+  echo "skipping cargo check --features tensorrt (TRTBENCH_SKIP_FEATURE_CHECK=1)"
+else
+  step "cargo check --features tensorrt (compile only: raw TensorRT part + cxx bridge + Rust)"
+  TRTBENCH_TRT_COMPILE_ONLY=1 TENSORRT_ROOT="$trt_inc" CUDA_HOME="$cuda_root" \
+    cargo check --release --features tensorrt
+fi
 if [ "${TRTBENCH_CLIPPY:-0}" = 1 ]; then
   TRTBENCH_TRT_COMPILE_ONLY=1 TENSORRT_ROOT="$trt_inc" CUDA_HOME="$cuda_root" \
     cargo clippy --release --features tensorrt --all-targets -- -D warnings
