@@ -238,19 +238,7 @@ impl Sweep {
         });
         let (engine, corpus) = match opened {
             Ok(x) => x,
-            Err(e) => {
-                state.bad_input |= e.is_usage();
-                for p in &group {
-                    self.record(state, failed_point(p, settings, None, &e), observer)?;
-                }
-                if self.fail_fast {
-                    state.stopped = Some(Stopped {
-                        context: format!("opening {}", dir.display()),
-                        error: e,
-                    });
-                }
-                return Ok(());
-            }
+            Err(e) => return self.engine_failed(dir, &group, e, state, observer),
         };
         for p in group {
             observer.point_started(p);
@@ -284,6 +272,29 @@ impl Sweep {
             observer.quality_started(&name);
             let point = crate::bench::quality::quality_point(engine.as_ref(), &name, spec);
             self.record(state, point, observer)?;
+        }
+        Ok(())
+    }
+
+    /// An engine that would not open: each of its points becomes a row with the error.
+    fn engine_failed(
+        &self,
+        dir: &Path,
+        group: &[&PointSpec],
+        e: Error,
+        state: &mut State,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        state.bad_input |= e.is_usage();
+        for p in group {
+            let row = failed_point(p, &self.plan.settings, None, &e);
+            self.record(state, row, observer)?;
+        }
+        if self.fail_fast {
+            state.stopped = Some(Stopped {
+                context: format!("opening {}", dir.display()),
+                error: e,
+            });
         }
         Ok(())
     }
