@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::quality::PplSpec;
 use crate::engine::{KvDtype, MANIFEST_FILE};
 use crate::error::{Error, Result};
 
@@ -148,6 +149,46 @@ impl Default for RunSettings {
     }
 }
 
+impl RunSettings {
+    /// These settings with every field `spec` sets taking its place. A CLI layers them:
+    /// defaults, then the spec file, then the flags (as a spec), each layer validated as
+    /// it is applied, so a bad value names the layer it came from.
+    pub fn with_spec(self, spec: &SweepSpec) -> Result<RunSettings> {
+        let kv_dtype = match &spec.kv_dtype {
+            Some(s) => KvDtype::parse(s)?,
+            None => self.kv_dtype,
+        };
+        Ok(RunSettings {
+            warmup: spec.warmup.unwrap_or(self.warmup),
+            runs: spec.runs.unwrap_or(self.runs),
+            seed: spec.seed.unwrap_or(self.seed),
+            threads: spec.threads.or(self.threads),
+            kv_dtype,
+            ctx: spec.ctx.or(self.ctx),
+            text: spec.text.clone().unwrap_or(self.text),
+            mem_fraction: spec.mem_fraction.unwrap_or(self.mem_fraction),
+            sample_ms: spec.sample_ms.unwrap_or(self.sample_ms),
+        })
+    }
+}
+
+/// The perplexity measurement asked for, if any: each field of `over` (flags) wins over
+/// the same field of `base` (a spec file). `ppl = true` means the default text; chunks of
+/// 512 tokens, 8 chunks at most unless set.
+pub fn ppl_spec(over: &SweepSpec, base: &SweepSpec, threads: u32) -> Option<PplSpec> {
+    let text = match over.ppl.as_ref().or(base.ppl.as_ref())? {
+        PplField::Path(p) => p.clone(),
+        PplField::Enabled(true) => PathBuf::from(super::corpus::DEFAULT_TEXT),
+        PplField::Enabled(false) => return None,
+    };
+    Some(PplSpec {
+        text,
+        ctx: over.ppl_ctx.or(base.ppl_ctx).unwrap_or(512),
+        max_chunks: over.ppl_chunks.or(base.ppl_chunks).unwrap_or(8),
+        threads,
+    })
+}
+
 /// One point of a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointSpec {
@@ -190,7 +231,7 @@ pub struct Plan {
     pub points: Vec<PointSpec>,
     pub settings: RunSettings,
     /// Perplexity to measure once per engine, when asked for.
-    pub ppl: Option<super::quality::PplSpec>,
+    pub ppl: Option<PplSpec>,
 }
 
 /// Expands engine patterns (globs like `engines/*`) into engine directories holding a
@@ -348,6 +389,36 @@ mod tests {
             Some(vec![4])
         );
         assert!(toml::from_str::<SweepSpec>("bach = [1]").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_spec_file_which_overrides_defaults() {
+        let file: SweepSpec = toml::from_str(
+            "runs = 3\nthreads = 2\nkv_dtype = \"q8_0\"\nppl = true\nppl_ctx = 64\n",
+        )
+        .unwrap();
+        let flags = SweepSpec {
+            runs: Some(7),
+            ppl_chunks: Some(2),
+            ..SweepSpec::default()
+        };
+        let s = RunSettings::default()
+            .with_spec(&file)
+            .unwrap()
+            .with_spec(&flags)
+            .unwrap();
+        assert_eq!((s.runs, s.threads, s.kv_dtype), (7, Some(2), KvDtype::Q8_0));
+        assert_eq!(s.warmup, RunSettings::default().warmup);
+        let ppl = ppl_spec(&flags, &file, 4).unwrap();
+        assert_eq!(ppl.text, PathBuf::from(crate::bench::corpus::DEFAULT_TEXT));
+        assert_eq!((ppl.ctx, ppl.max_chunks, ppl.threads), (64, 2, 4));
+        assert!(ppl_spec(&flags, &SweepSpec::default(), 4).is_none());
+        let bad = SweepSpec {
+            kv_dtype: Some("q2".into()),
+            ..SweepSpec::default()
+        };
+        let err = RunSettings::default().with_spec(&bad).unwrap_err();
+        assert!(err.to_string().contains("--kv-dtype") && err.is_usage());
     }
 
     #[test]

@@ -1,21 +1,19 @@
-//! Option groups shared by several subcommands, and the sweep executor `run` and
-//! `sweep` share: results file handling (atomic rewrite after every point, `--resume`),
-//! Ctrl-C, progress bar.
+//! Option groups `run` and `sweep` share, and what they do around the library's
+//! [`Sweep`]: flags to a spec layered over the spec file, the results path default,
+//! Ctrl-C (the handler sets the sweep's stop flag), and progress on stderr (a bar on a
+//! terminal, a plain line per point elsewhere). Sweep logic itself lives in `bench::sweep`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::bench::corpus::Corpus;
-use crate::bench::plan::{Plan, PointSpec, RunSettings};
-use crate::bench::runner::{failed_point, run_point};
-use crate::cli::Usage;
-use crate::engine::{KvDtype, Manifest};
-use crate::error::Error;
-use crate::record::{Results, Status};
+use crate::bench::plan::{Plan, PointSpec, PplField, SweepSpec};
+use crate::bench::sweep::{Observer, OutputMode, Sweep};
+use crate::record::{Point, PointKind, Status};
+
+pub use crate::bench::sweep::Outcome;
 
 /// Measurement options of `run` and `sweep`.
 #[derive(Debug, Clone, clap::Args)]
@@ -84,49 +82,25 @@ pub struct OutputOpts {
     pub fail_fast: bool,
 }
 
-impl QualityOpts {
-    /// The perplexity spec, if asked for (flags over the spec file's fields).
-    pub fn spec(
-        &self,
-        file: &crate::bench::plan::SweepSpec,
-        threads: u32,
-    ) -> Option<crate::bench::quality::PplSpec> {
-        use crate::bench::plan::PplField;
-        let text = match (&self.ppl, &file.ppl) {
-            (Some(p), _) => p.clone(),
-            (None, Some(PplField::Path(p))) => p.clone(),
-            (None, Some(PplField::Enabled(true))) => {
-                PathBuf::from(crate::bench::corpus::DEFAULT_TEXT)
-            }
-            _ => return None,
-        };
-        Some(crate::bench::quality::PplSpec {
-            text,
-            ctx: self.ppl_ctx.or(file.ppl_ctx).unwrap_or(512),
-            max_chunks: self.ppl_chunks.or(file.ppl_chunks).unwrap_or(8),
-            threads,
-        })
-    }
-}
-
-impl MeasureOpts {
-    /// Settings from flags over a base (spec file values or defaults).
-    pub fn settings(&self, base: RunSettings) -> anyhow::Result<RunSettings> {
-        let kv_dtype = match &self.kv_dtype {
-            Some(s) => KvDtype::parse(s)?,
-            None => base.kv_dtype,
-        };
-        Ok(RunSettings {
-            warmup: self.warmup.unwrap_or(base.warmup),
-            runs: self.runs.unwrap_or(base.runs),
-            seed: self.seed.unwrap_or(base.seed),
-            threads: self.threads.or(base.threads),
-            kv_dtype,
-            ctx: self.ctx.or(base.ctx),
-            text: self.text.clone().unwrap_or(base.text),
-            mem_fraction: self.mem_fraction.unwrap_or(base.mem_fraction),
-            sample_ms: self.sample_ms.unwrap_or(base.sample_ms),
-        })
+/// The flags of `run` and `sweep` that a spec file can also set, as a spec, so
+/// [`RunSettings::with_spec`](crate::bench::plan::RunSettings::with_spec) and
+/// [`ppl_spec`](crate::bench::plan::ppl_spec) layer them over the file's fields.
+pub fn flag_spec(m: &MeasureOpts, q: &QualityOpts) -> SweepSpec {
+    SweepSpec {
+        warmup: m.warmup,
+        runs: m.runs,
+        seed: m.seed,
+        threads: m.threads,
+        kv_dtype: m.kv_dtype.clone(),
+        ctx: m.ctx,
+        text: m.text.clone(),
+        mem_fraction: m.mem_fraction,
+        sample_ms: m.sample_ms,
+        ppl: q.ppl.clone().map(PplField::Path),
+        ppl_ctx: q.ppl_ctx,
+        ppl_chunks: q.ppl_chunks,
+        baseline: q.baseline.clone(),
+        ..SweepSpec::default()
     }
 }
 
@@ -151,282 +125,161 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-/// Checks every engine of the plan before anything runs: the directory, its manifest,
-/// the files' sizes, and (for GGUF) the file's magic. Also checks the prompt text.
-pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
-    let mut seen: Vec<&Path> = Vec::new();
-    for p in &plan.points {
-        if seen.contains(&p.engine_dir.as_path()) {
-            continue;
-        }
-        seen.push(&p.engine_dir);
-        let m = Manifest::load(&p.engine_dir)?;
-        m.check_files(&p.engine_dir)?;
-        if m.backend == crate::engine::BackendKind::LlamaCpp {
-            crate::gguf::check(&m.primary_file(&p.engine_dir))?;
-        }
-    }
-    let text = &plan.settings.text;
-    if !text.is_file() {
-        return Err(Usage(format!(
-            "--text: {} is not a readable file (prompts are cut from it)",
-            text.display()
-        ))
-        .into());
-    }
-    if let Some(spec) = &plan.ppl {
-        crate::bench::quality::read_text(&spec.text).context("--ppl")?;
-    }
-    Ok(())
-}
-
-/// What a sweep ended with.
-pub struct Outcome {
-    pub results: Results,
-    pub path: PathBuf,
-    pub failed: usize,
-    pub skipped: usize,
-    pub interrupted: bool,
-    /// Some failure came from bad input (corrupt engine file, ...): exit 2, not 1.
-    pub bad_input: bool,
-}
-
-/// Opens the results file: resumes it, refuses to clobber it, or starts a new one.
-fn open_results(path: &Path, out: &OutputOpts) -> anyhow::Result<Results> {
-    let command: Vec<String> = std::env::args().collect();
-    if path.exists() {
-        if out.resume {
-            return Results::load(path).with_context(|| format!("--resume {}", path.display()));
-        }
-        if !out.force {
-            return Err(Usage(format!(
-                "{} already exists: pass --resume to continue it or --force to overwrite it",
-                path.display()
-            ))
-            .into());
-        }
-    } else if out.resume {
-        return Err(Usage(format!("--resume: {} does not exist", path.display())).into());
-    }
-    Ok(Results::new(command, crate::backends::fingerprint()))
-}
-
-/// Runs a plan, writing results after every point.
-pub fn execute(plan: &Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outcome> {
-    validate_inputs(plan)?;
-    let path = out.out.clone().unwrap_or_else(|| default_out(what));
-    let mut results = open_results(&path, out)?;
-    let stop = interrupt_flag();
-    let settings = &plan.settings;
-    let threads = crate::bench::runner::threads_for(settings);
-
-    let todo: Vec<_> = plan
-        .points
-        .iter()
-        .filter(|p| {
-            let key = crate::record::point_key(&p.parameters(settings, threads));
-            results.finished(&key).is_none()
-        })
-        .collect();
-    let skipped_resume = plan.points.len() - todo.len();
-    if skipped_resume > 0 {
-        eprintln!(
-            "resume: {skipped_resume} finished point(s) kept, {} to run",
-            todo.len()
-        );
-    }
-    let per_point = u64::from(settings.warmup + settings.runs);
-    let bar = if super::interactive() {
-        ProgressBar::with_draw_target(
-            Some(todo.len() as u64 * per_point),
-            ProgressDrawTarget::stderr(),
-        )
+/// Runs a plan through the library's [`Sweep`], with the progress bar or plain lines and
+/// Ctrl-C. A fail-fast stop becomes the error it stopped on, naming the point.
+pub fn execute(plan: Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outcome> {
+    let mut sweep = Sweep::new(plan, out.out.clone().unwrap_or_else(|| default_out(what)));
+    sweep.mode = if out.resume {
+        OutputMode::Resume
+    } else if out.force {
+        OutputMode::Overwrite
     } else {
-        ProgressBar::hidden()
+        OutputMode::New
     };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+    sweep.fail_fast = out.fail_fast;
+    let stop = interrupt_flag();
+    let mut progress = Progress::new(super::interactive());
+    let outcome = sweep.run(&mut progress, &stop);
+    progress.bar.finish_and_clear();
+    let mut outcome = outcome?;
+    if let Some(s) = outcome.stopped.take() {
+        return Err(anyhow::Error::new(s.error).context(s.context));
+    }
+    Ok(outcome)
+}
+
+/// Sweep progress on stderr: an indicatif bar on a terminal; elsewhere (CI logs, nohup)
+/// one plain line per finished point, so a long sweep is never silent.
+pub struct Progress {
+    bar: ProgressBar,
+    interactive: bool,
+    runs_per_point: u64,
+    todo: usize,
+    done: usize,
+}
+
+impl Progress {
+    pub fn new(interactive: bool) -> Self {
+        Progress {
+            bar: ProgressBar::hidden(),
+            interactive,
+            runs_per_point: 0,
+            todo: 0,
+            done: 0,
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn plan_ready(&mut self, todo: usize, kept: usize, runs_per_point: u64) {
+        if kept > 0 {
+            eprintln!("resume: {kept} finished point(s) kept, {todo} to run");
+        }
+        (self.todo, self.runs_per_point) = (todo, runs_per_point);
+        if self.interactive {
+            self.bar = ProgressBar::with_draw_target(
+                Some(todo as u64 * runs_per_point),
+                ProgressDrawTarget::stderr(),
+            );
+        }
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    // Nothing is written until a point finishes; write the (possibly empty) file now so
-    // a bad --out path fails before minutes of work.
-    results.save(&path)?;
-
-    let mut interrupted = false;
-    let mut bad_input = false;
-    // Engines in plan order; each is opened once, only if it has work left.
-    let mut engines: Vec<&Path> = Vec::new();
-    for p in &plan.points {
-        if !engines.contains(&p.engine_dir.as_path()) {
-            engines.push(&p.engine_dir);
-        }
-    }
-    for dir in engines {
-        let group: Vec<&PointSpec> = todo
-            .iter()
-            .copied()
-            .filter(|p| p.engine_dir == dir)
-            .collect();
-        let name = plan
-            .points
-            .iter()
-            .find(|p| p.engine_dir == dir)
-            .map(|p| p.engine_name())
-            .unwrap_or_default();
-        let ppl = plan.ppl.as_ref().filter(|spec| {
-            let key = crate::record::point_key(&crate::bench::quality::parameters(&name, spec));
-            results.finished(&key).is_none()
-        });
-        if group.is_empty() && ppl.is_none() {
-            continue;
-        }
-        bar.set_message(format!("loading {}", dir.display()));
-        let opened = crate::backends::open(dir).and_then(|e| {
-            let c = Corpus::load(e.as_ref(), &settings.text)?;
-            Ok((e, c))
-        });
-        let (engine, corpus) = match opened {
-            Ok(x) => x,
-            Err(e) => {
-                bad_input |= e.is_usage();
-                for p in &group {
-                    results.upsert(failed_point(p, settings, None, &e));
-                    bar.inc(per_point);
-                }
-                results.save(&path)?;
-                if out.fail_fast {
-                    return Err(anyhow::Error::new(e).context(format!("opening {}", dir.display())));
-                }
-                continue;
-            }
-        };
-        for p in group {
-            bar.set_message(format!(
-                "{} b{} isl{} osl{}",
-                p.engine_name(),
-                p.batch,
-                p.isl,
-                p.osl
-            ));
-            let before = bar.position();
-            let mut tick = || bar.inc(1);
-            match run_point(engine.as_ref(), p, settings, &corpus, &stop, &mut tick) {
-                Ok(point) => results.upsert(point),
-                Err(Error::Interrupted) => {
-                    interrupted = true;
-                    break;
-                }
-                Err(e) => {
-                    bad_input |= e.is_usage();
-                    let manifest = serde_json::to_value(engine.manifest()).ok();
-                    results.upsert(failed_point(p, settings, manifest, &e));
-                    bar.set_position(before + per_point);
-                    if out.fail_fast {
-                        results.save(&path)?;
-                        bar.finish_and_clear();
-                        return Err(anyhow::Error::new(e).context(format!(
-                            "point {} (stopping: --fail-fast)",
-                            crate::record::point_key(&p.parameters(settings, threads))
-                        )));
-                    }
-                }
-            }
-            results.save(&path)?;
-        }
-        if interrupted || stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        if let Some(spec) = ppl {
-            bar.set_message(format!("{name} perplexity"));
-            let point = crate::bench::quality::quality_point(engine.as_ref(), &name, spec);
-            results.upsert(point);
-            results.save(&path)?;
-        }
-    }
-    bar.finish_and_clear();
-    if annotate_graph_speedups(&mut results) {
-        results.save(&path)?;
-    }
-    let count = |st: Status| results.points.iter().filter(|p| p.status == st).count();
-    let (failed, skipped) = (count(Status::Error), count(Status::Skipped));
-    Ok(Outcome {
-        results,
-        path,
-        failed,
-        skipped,
-        interrupted,
-        bad_input,
-    })
-}
-
-/// For every point run with CUDA graphs on whose twin ran with them off, records the decode
-/// speedup (TPOT off ÷ TPOT on) as the scalar `cuda_graph_speedup` on the "on" point.
-/// Returns whether anything changed.
-pub fn annotate_graph_speedups(results: &mut Results) -> bool {
-    use crate::backends::trt::timing::{graph_speedups, GraphRow};
-    // (index of the point, its row); the key without the graph axis is built once.
-    let rows: Vec<(usize, GraphRow)> = results
-        .points
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.status == Status::Ok)
-        .filter_map(|(i, p)| {
-            let on = p.parameters.get("cuda_graphs")?.as_bool()?;
-            let tpot = p.summary.get("tpot_ms")?.mean;
-            let mut params = p.parameters.clone();
-            params.remove("cuda_graphs");
-            Some((
-                i,
-                GraphRow {
-                    key_without_graphs: crate::record::point_key(&params),
-                    graphs_on: on,
-                    tpot_ms: tpot,
-                },
-            ))
-        })
-        .collect();
-    let plain: Vec<GraphRow> = rows.iter().map(|(_, r)| r.clone()).collect();
-    let speedups = graph_speedups(&plain);
-    for sp in &speedups {
-        if let Some((i, _)) = rows
-            .iter()
-            .find(|(_, r)| r.graphs_on && r.key_without_graphs == sp.key)
-        {
-            results.points[*i]
-                .scalars
-                .insert("cuda_graph_speedup".into(), sp.speedup);
-        }
-    }
-    !speedups.is_empty()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::{Point, PointKind};
-    use std::collections::BTreeMap;
-
-    fn point(graphs: bool, tpot: f64) -> Point {
-        let mut parameters = BTreeMap::new();
-        parameters.insert("engine".to_string(), serde_json::json!("e"));
-        parameters.insert("cuda_graphs".to_string(), serde_json::json!(graphs));
-        let mut summary = BTreeMap::new();
-        summary.insert(
-            "tpot_ms".to_string(),
-            crate::stats::summarize(&[tpot], "ms", None).unwrap(),
         );
-        let mut p = Point::new(PointKind::Engine, parameters);
-        p.summary = summary;
-        p
     }
 
-    #[test]
-    fn graph_speedup_lands_on_the_graphs_on_point() {
-        let mut r = Results::new(vec![], serde_json::json!({}));
-        r.points = vec![point(true, 8.0), point(false, 10.0)];
-        assert!(annotate_graph_speedups(&mut r));
-        assert_eq!(r.points[0].scalars["cuda_graph_speedup"], 1.25);
-        assert!(r.points[1].scalars.is_empty());
+    fn engine_loading(&mut self, dir: &Path) {
+        self.bar.set_message(format!("loading {}", dir.display()));
+    }
+
+    fn point_started(&mut self, p: &PointSpec) {
+        self.bar.set_message(format!(
+            "{} b{} isl{} osl{}",
+            p.engine_name(),
+            p.batch,
+            p.isl,
+            p.osl
+        ));
+    }
+
+    fn run_finished(&mut self) {
+        self.bar.inc(1);
+    }
+
+    fn quality_started(&mut self, engine: &str) {
+        self.bar.set_message(format!("{engine} perplexity"));
+    }
+
+    fn point_finished(&mut self, point: &Point, saved_to: &Path) {
+        let label = if point.kind == PointKind::Engine {
+            self.done += 1;
+            // A failed point ran fewer generations than planned: the bar jumps past it.
+            self.bar
+                .set_position(self.done as u64 * self.runs_per_point);
+            format!("point {}/{} {}", self.done, self.todo, point_label(point))
+        } else {
+            format!("perplexity {}", param(point, "engine"))
+        };
+        if !self.interactive {
+            eprintln!(
+                "{label}: {}, saved {}",
+                point_result(point),
+                saved_to.display()
+            );
+        }
+    }
+}
+
+/// A parameter of a point as plain text (strings without their quotes).
+fn param(point: &Point, key: &str) -> String {
+    match point.parameters.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// `smollm2-135m-q4_1 b2 isl128 osl32` (and `graphs on|off` when that axis is swept).
+fn point_label(point: &Point) -> String {
+    let mut label = format!(
+        "{} b{} isl{} osl{}",
+        param(point, "engine"),
+        param(point, "batch"),
+        param(point, "isl"),
+        param(point, "osl")
+    );
+    if let Some(g) = point
+        .parameters
+        .get("cuda_graphs")
+        .and_then(|v| v.as_bool())
+    {
+        label.push_str(if g { " graphs on" } else { " graphs off" });
+    }
+    label
+}
+
+/// `ok, decode 120.3 tok/s`, `ok, perplexity 12.34`, or the status and error.
+fn point_result(point: &Point) -> String {
+    match point.status {
+        Status::Ok => {
+            if let Some(s) = point.summary.get("decode_tok_per_s") {
+                format!("ok, decode {:.1} tok/s", s.mean)
+            } else if let Some(ppl) = point.scalars.get("perplexity") {
+                format!("ok, perplexity {ppl:.2}")
+            } else {
+                "ok".into()
+            }
+        }
+        st => format!(
+            "{}: {}",
+            if st == Status::Skipped {
+                "skipped"
+            } else {
+                "error"
+            },
+            point.error.as_deref().unwrap_or("no message")
+        ),
     }
 }

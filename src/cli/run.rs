@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::bench::plan::{expand, expand_engines, pick_list, RunSettings, SweepSpec};
-use crate::cli::common::{execute, MeasureOpts, Outcome, OutputOpts, QualityOpts};
+use crate::bench::plan::{expand, expand_engines, pick_list, ppl_spec, RunSettings, SweepSpec};
+use crate::cli::common::{execute, flag_spec, MeasureOpts, Outcome, OutputOpts, QualityOpts};
 use crate::cli::Usage;
 use crate::record::Status;
 
@@ -63,7 +63,8 @@ pub struct SweepArgs {
 }
 
 pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
-    let settings = a.measure.settings(RunSettings::default())?;
+    let flags = flag_spec(&a.measure, &a.quality);
+    let settings = RunSettings::default().with_spec(&flags)?;
     let mut plan = expand(
         std::slice::from_ref(&a.engine),
         &[a.batch],
@@ -73,8 +74,8 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
         settings,
     )?;
     let threads = crate::bench::runner::threads_for(&plan.settings);
-    plan.ppl = a.quality.spec(&SweepSpec::default(), threads);
-    let outcome = execute(&plan, &a.output, "run")?;
+    plan.ppl = ppl_spec(&flags, &SweepSpec::default(), threads);
+    let outcome = execute(plan, &a.output, "run")?;
     finish(outcome, true, a.quality.baseline.as_deref())
 }
 
@@ -83,22 +84,9 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         Some(p) => SweepSpec::load(p)?,
         None => SweepSpec::default(),
     };
-    let base = RunSettings::default();
-    let base = RunSettings {
-        warmup: spec.warmup.unwrap_or(base.warmup),
-        runs: spec.runs.unwrap_or(base.runs),
-        seed: spec.seed.unwrap_or(base.seed),
-        threads: spec.threads,
-        kv_dtype: match &spec.kv_dtype {
-            Some(s) => crate::engine::KvDtype::parse(s)?,
-            None => base.kv_dtype,
-        },
-        ctx: spec.ctx,
-        text: spec.text.clone().unwrap_or(base.text),
-        mem_fraction: spec.mem_fraction.unwrap_or(base.mem_fraction),
-        sample_ms: spec.sample_ms.unwrap_or(base.sample_ms),
-    };
-    let settings = a.measure.settings(base)?;
+    let flags = flag_spec(&a.measure, &a.quality);
+    // Defaults, then the spec file, then the flags.
+    let settings = RunSettings::default().with_spec(&spec)?.with_spec(&flags)?;
     let engines = if a.engines.is_empty() {
         spec.engines
             .clone()
@@ -131,9 +119,9 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         }
     }
     let threads = crate::bench::runner::threads_for(&plan.settings);
-    plan.ppl = a.quality.spec(&spec, threads);
+    plan.ppl = ppl_spec(&flags, &spec, threads);
     let baseline = a.quality.baseline.clone().or(spec.baseline.clone());
-    let outcome = execute(&plan, &a.output, "sweep")?;
+    let outcome = execute(plan, &a.output, "sweep")?;
     finish(outcome, false, baseline.as_deref())
 }
 
