@@ -129,28 +129,58 @@ pub fn build_gguf(
         });
     }
     std::fs::rename(&tmp_path, &final_path).map_err(|e| Error::io(&final_path, e))?;
-    let dims = crate::backends::llama::inspect_gguf(&final_path)?.dims;
-    let bytes = std::fs::metadata(&final_path)
-        .map_err(|e| Error::io(&final_path, e))?
-        .len();
-    let src_sha = match &src.engine {
-        Some(m) => m.files[0].sha256.clone(),
-        None => engine::sha256_file(&src.gguf)?,
-    };
     let mut settings = std::collections::BTreeMap::new();
     settings.insert("ftype".into(), serde_json::json!(ftype));
     settings.insert("threads".into(), serde_json::json!(threads));
     settings.insert("allow_requantize".into(), serde_json::json!(true));
     settings.insert("source_quant".into(), serde_json::json!(source_quant));
-    let manifest = Manifest {
+    let build = BuildInfo {
+        tool: "llama.cpp llama_model_quantize".into(),
+        tool_version: crate::backends::llama::version(),
+        wall_s,
+        steps: Vec::new(),
+        settings,
+    };
+    let manifest = quantized_manifest(src, &final_path, name, &quant, build)?;
+    manifest.save(out_dir)?;
+    Ok(Built {
+        dir: out_dir.to_owned(),
+        manifest,
+        source_quant,
+        requantized,
+    })
+}
+
+/// The manifest of a freshly quantized GGUF at `path`: dims read back from the file, its
+/// size and sha256, where it came from, and `build`.
+fn quantized_manifest(
+    src: &SourceModel,
+    path: &Path,
+    name: String,
+    quant: &str,
+    build: BuildInfo,
+) -> Result<Manifest> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dims = crate::backends::llama::inspect_gguf(path)?.dims;
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let src_sha = match &src.engine {
+        Some(m) => m.files[0].sha256.clone(),
+        None => engine::sha256_file(&src.gguf)?,
+    };
+    Ok(Manifest {
         schema_version: MANIFEST_VERSION,
         name,
         backend: BackendKind::LlamaCpp,
-        quant: quant.clone(),
+        quant: quant.to_owned(),
         files: vec![FileEntry {
             path: file_name,
             bytes,
-            sha256: engine::sha256_file(&final_path)?,
+            sha256: engine::sha256_file(path)?,
         }],
         model: dims,
         source: Some(Source {
@@ -165,19 +195,6 @@ pub fn build_gguf(
             path: Some(src.gguf.display().to_string()),
             sha256: Some(src_sha),
         }),
-        build: Some(BuildInfo {
-            tool: "llama.cpp llama_model_quantize".into(),
-            tool_version: crate::backends::llama::version(),
-            wall_s,
-            steps: Vec::new(),
-            settings,
-        }),
-    };
-    manifest.save(out_dir)?;
-    Ok(Built {
-        dir: out_dir.to_owned(),
-        manifest,
-        source_quant,
-        requantized,
+        build: Some(build),
     })
 }
