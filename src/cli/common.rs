@@ -13,7 +13,7 @@ use crate::bench::corpus::Corpus;
 use crate::bench::plan::{Plan, PointSpec, RunSettings};
 use crate::bench::runner::{failed_point, run_point};
 use crate::cli::Usage;
-use crate::engine::{KvDtype, Manifest};
+use crate::engine::KvDtype;
 use crate::error::Error;
 use crate::record::{Results, Status};
 
@@ -160,7 +160,7 @@ pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
             continue;
         }
         seen.push(&p.engine_dir);
-        let m = Manifest::load(&p.engine_dir)?;
+        let m = crate::backends::manifest(&p.engine_dir)?;
         m.check_files(&p.engine_dir)?;
         if m.backend == crate::engine::BackendKind::LlamaCpp {
             crate::gguf::check(&m.primary_file(&p.engine_dir))?;
