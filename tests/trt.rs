@@ -134,6 +134,60 @@ fn inspect_without_the_feature_says_how_to_get_it() {
     );
 }
 
+/// `trtbench doctor` on this machine: without the feature it blocks and says how to build;
+/// with it (against the double, whose libraries the test script puts on the search path) it
+/// finds libnvinfer 11, libcudart 13, the plugin and the device, and exits 0.
+#[test]
+fn doctor_says_what_blocks() {
+    let out = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = |name: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"))
+            .clone()
+    };
+    if cfg!(feature = "tensorrt") {
+        assert_eq!(out.status.code(), Some(0), "{v}");
+        assert!(check("libnvinfer (TensorRT)")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("version 11"));
+        assert!(check("libcudart (CUDA runtime)")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("version 13"));
+        assert_eq!(check("device")["status"], "ok", "{v}");
+        assert!(check("device")["detail"].as_str().unwrap().contains("8.7"));
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{v}");
+        let f = check("tensorrt feature");
+        assert_eq!(f["status"], "block");
+        assert!(f["detail"].as_str().unwrap().contains("--features tensorrt"));
+    }
+    // An empty library search path blocks on every library, whatever the build.
+    let empty = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["doctor", "--lib-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("BLOCK libnvinfer") && text.contains("BLOCK libcudart"),
+        "{text}"
+    );
+}
+
 #[test]
 fn inspect_missing_file_is_a_usage_error() {
     let out = assert_cmd::Command::cargo_bin("trtbench")

@@ -9,6 +9,7 @@
 //! Depends on `engine`, `record` (clock tag), `cuda` and `jetson`; never on `bench` or `cli`.
 
 pub mod config;
+pub mod doctor;
 pub mod prompt;
 pub mod timing;
 
