@@ -170,7 +170,10 @@ fn doctor_says_what_blocks() {
         assert_eq!(out.status.code(), Some(1), "{v}");
         let f = check("tensorrt feature");
         assert_eq!(f["status"], "block");
-        assert!(f["detail"].as_str().unwrap().contains("--features tensorrt"));
+        assert!(f["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--features tensorrt"));
     }
     // An empty library search path blocks on every library, whatever the build.
     let empty = tempfile::tempdir().unwrap();
@@ -186,6 +189,40 @@ fn doctor_says_what_blocks() {
         text.contains("BLOCK libnvinfer") && text.contains("BLOCK libcudart"),
         "{text}"
     );
+}
+
+/// scripts/gpu-smoke.sh up to where hardware is needed: the plan it would run.
+#[test]
+fn gpu_smoke_plan() {
+    let out = std::process::Command::new("scripts/gpu-smoke.sh")
+        .args(["--dry-run", "--out", "/tmp/smoke-plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let steps: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(steps.len(), 8, "{text}");
+    assert!(steps[0].contains("--features tensorrt"));
+    for q in ["int4_awq", "fp16"] {
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("build --backend tensorrt")
+                    && s.contains(&format!("--quant {q}"))),
+            "{text}"
+        );
+    }
+    assert!(steps[6].contains("sweep") && steps[6].contains("--batch 1,2,4"));
+    assert!(steps[6].contains("--cuda-graphs on,off"));
+    assert!(steps[7].contains("report") && steps[7].contains("--html"));
+    let bad = std::process::Command::new("scripts/gpu-smoke.sh")
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
