@@ -1,7 +1,11 @@
 //! What an engine is to the rest of trtbench: the [`Engine`] and [`Session`] traits every
 //! backend implements, the engine manifest (`trtbench.json` in each engine directory), and
-//! the KV-cache plan ([`KvPlan`]). Depends only on `units`, `record` (for the clock tag) and
-//! `error`; backends depend on this module, never the other way round.
+//! the KV-cache plan ([`KvPlan`]). Depends only on `units`, `stats` (device-time summaries),
+//! `record` (for the clock tag) and `error`; backends depend on this module, never the other
+//! way round.
+//!
+//! Long: the one vocabulary every backend and the runner share (traits, manifest, KV plan,
+//! phase and device times); splitting it would scatter that contract over several files.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
