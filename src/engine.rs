@@ -1,7 +1,11 @@
 //! What an engine is to the rest of trtbench: the [`Engine`] and [`Session`] traits every
 //! backend implements, the engine manifest (`trtbench.json` in each engine directory), and
-//! the KV-cache plan ([`KvPlan`]). Depends only on `units`, `record` (for the clock tag) and
-//! `error`; backends depend on this module, never the other way round.
+//! the KV-cache plan ([`KvPlan`]). Depends only on `units`, `stats` (device-time summaries),
+//! `record` (for the clock tag) and `error`; backends depend on this module, never the other
+//! way round.
+//!
+//! Long: the one vocabulary every backend and the runner share (traits, manifest, KV plan,
+//! phase and device times); splitting it would scatter that contract over several files.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -248,6 +252,8 @@ pub enum KvDtype {
     Q8_0,
     Q4_0,
     Fp8,
+    /// Plain int8 (TensorRT / Edge-LLM `kv_cache_dtype: int8`; scales are per tensor).
+    Int8,
 }
 
 impl KvDtype {
@@ -258,7 +264,7 @@ impl KvDtype {
             KvDtype::F16 | KvDtype::Bf16 => 2.0,
             KvDtype::Q8_0 => 34.0 / 32.0,
             KvDtype::Q4_0 => 18.0 / 32.0,
-            KvDtype::Fp8 => 1.0,
+            KvDtype::Fp8 | KvDtype::Int8 => 1.0,
         }
     }
 
@@ -270,9 +276,12 @@ impl KvDtype {
             "q8_0" => Ok(KvDtype::Q8_0),
             "q4_0" => Ok(KvDtype::Q4_0),
             "fp8" => Ok(KvDtype::Fp8),
+            "int8" => Ok(KvDtype::Int8),
             other => Err(Error::config(
                 "--kv-dtype",
-                format!("unknown KV dtype `{other}` (valid: f32, f16, bf16, q8_0, q4_0, fp8)"),
+                format!(
+                    "unknown KV dtype `{other}` (valid: f32, f16, bf16, q8_0, q4_0, fp8, int8)"
+                ),
             )),
         }
     }
@@ -285,6 +294,7 @@ impl KvDtype {
             KvDtype::Q8_0 => "q8_0",
             KvDtype::Q4_0 => "q4_0",
             KvDtype::Fp8 => "fp8",
+            KvDtype::Int8 => "int8",
         }
     }
 }
@@ -439,7 +449,63 @@ pub struct PhaseTimes {
 pub struct Generation {
     /// Generated tokens per sequence.
     pub tokens: Vec<Vec<Token>>,
+    /// Host wall-clock phase times: the metrics, the same on every backend.
     pub times: PhaseTimes,
+    /// Device stage times, when the backend measures them (Edge-LLM's CUDA-event stages);
+    /// recorded beside `times`, never instead of them.
+    pub device: Option<DeviceTimes>,
+}
+
+/// Device time of one generation's stages (CUDA events on the engine's stream): the
+/// prefill stage and every decode step, host work (tokenization, per-step bookkeeping)
+/// excluded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeviceTimes {
+    pub prefill: Duration,
+    pub steps: Vec<Duration>,
+}
+
+impl DeviceTimes {
+    /// Mean decode step, or zero for a single-token request.
+    pub fn mean_step(&self) -> Duration {
+        if self.steps.is_empty() {
+            return Duration::ZERO;
+        }
+        self.steps.iter().sum::<Duration>() / self.steps.len() as u32
+    }
+
+    /// Total device time of the generation.
+    pub fn total(&self) -> Duration {
+        self.prefill + self.steps.iter().sum::<Duration>()
+    }
+
+    /// Per-run summaries of device time beside the host figures of the same generations:
+    /// `device_prefill_ms` (prefill stage per run), `device_step_ms` (mean decode step per
+    /// run; runs with one output token have none) and `host_overhead_ms` (host e2e minus
+    /// device total per run, floored at 0). Generations without device times are skipped;
+    /// an empty map when none has them. Keys as in the results file.
+    pub fn summaries(gens: &[Generation]) -> BTreeMap<String, crate::record::Summary> {
+        let (mut prefill, mut step, mut overhead) = (Vec::new(), Vec::new(), Vec::new());
+        for g in gens {
+            let Some(d) = &g.device else { continue };
+            prefill.push(crate::units::ms(d.prefill));
+            if !d.steps.is_empty() {
+                step.push(crate::units::ms(d.mean_step()));
+            }
+            overhead.push(crate::units::ms(g.times.e2e.saturating_sub(d.total())));
+        }
+        let mut out = BTreeMap::new();
+        for (key, values, clock) in [
+            ("device_prefill_ms", prefill, Clock::CudaEvent),
+            ("device_step_ms", step, Clock::CudaEvent),
+            ("host_overhead_ms", overhead, Clock::HostMonotonic),
+        ] {
+            if let Some(s) = crate::stats::summarize(&values, "ms", Some(clock)) {
+                out.insert(key.to_owned(), s);
+            }
+        }
+        out
+    }
 }
 
 /// A request: prompts (one per sequence) and how many tokens to generate for each.
@@ -520,6 +586,7 @@ pub trait Session {
         }
         Ok(Generation {
             tokens,
+            device: None,
             times: PhaseTimes {
                 clock: self.clock(),
                 prefill,
@@ -564,6 +631,39 @@ pub trait Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_summaries_beside_host_times() {
+        let ms = Duration::from_millis;
+        let gen = |e2e: u64, device: Option<DeviceTimes>| Generation {
+            tokens: vec![],
+            times: PhaseTimes {
+                clock: Clock::HostMonotonic,
+                prefill: ms(1),
+                ttft: ms(1),
+                steps: vec![],
+                e2e: ms(e2e),
+            },
+            device,
+        };
+        let d = |prefill, steps: &[u64]| {
+            Some(DeviceTimes {
+                prefill: ms(prefill),
+                steps: steps.iter().map(|&s| ms(s)).collect(),
+            })
+        };
+        // Run 1: 10 + 2 + 4 = 16 ms on the device in 20 ms (4 ms host); run 2: prefill
+        // only, 8 ms in 9 ms; run 3 has no device times and is skipped.
+        let s = DeviceTimes::summaries(&[gen(20, d(10, &[2, 4])), gen(9, d(8, &[])), gen(5, None)]);
+        assert_eq!(s["device_prefill_ms"].n, 2);
+        assert_eq!(s["device_prefill_ms"].mean, 9.0);
+        assert_eq!(s["device_prefill_ms"].clock, Some(Clock::CudaEvent));
+        assert_eq!(s["device_step_ms"].n, 1);
+        assert_eq!(s["device_step_ms"].mean, 3.0);
+        assert_eq!(s["host_overhead_ms"].mean, 2.5);
+        assert_eq!(s["host_overhead_ms"].clock, Some(Clock::HostMonotonic));
+        assert!(DeviceTimes::summaries(&[gen(5, None)]).is_empty());
+    }
 
     fn smollm2() -> ModelDims {
         // SmolLM2-135M: 30 layers, 9 heads, 3 KV heads, head dim 64 (576 / 9).

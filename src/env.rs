@@ -400,6 +400,10 @@ fn jetson(root: &Path, live: bool) -> Value {
             }
         }
     }
+    // The mode id nvpmodel last set (readable without running it, and on fake trees).
+    if let Some(id) = crate::platform::nvpmodel_mode_at(root) {
+        j.insert("power_mode_id".into(), json!(id));
+    }
     // jetson_clocks pins every clock's minimum to its maximum; check the GPU's devfreq
     // node (the CPU is checked by cpu_clocks_locked).
     let mut gpu_locked = None;

@@ -34,7 +34,10 @@ pub enum Error {
     #[error("does not fit: {reason}")]
     Capacity { reason: String },
     /// The backend was not compiled into this binary.
-    #[error("backend `{backend}` is not compiled in: rebuild with `--features {feature}`")]
+    #[error(
+        "backend `{backend}` is not compiled in: rebuild with the `{feature}` feature \
+         (`cargo build --release --features {feature}`; docs/gpu.md lists the SDKs it needs)"
+    )]
     NotCompiled {
         backend: &'static str,
         feature: &'static str,

@@ -142,6 +142,15 @@ pub fn is_jetson_at(root: &Path) -> bool {
         || read_at(root, "/proc/device-tree/model").is_some_and(|m| m.contains("Jetson"))
 }
 
+/// The current Jetson power mode id as `nvpmodel` last set it: `pmode:NNNN` in
+/// `/var/lib/nvpmodel/status` under `root` (what `nvpmodel -q` reads back).
+pub fn nvpmodel_mode_at(root: &Path) -> Option<u32> {
+    let text = read_at(root, "/var/lib/nvpmodel/status")?;
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("pmode:"))
+        .and_then(|n| n.parse().ok())
+}
+
 /// [`is_jetson_at`] on this machine.
 pub fn is_jetson() -> bool {
     is_jetson_at(Path::new("/"))
@@ -351,5 +360,10 @@ mod tests {
         std::fs::create_dir_all(&dt).unwrap();
         std::fs::write(dt.join("model"), "NVIDIA Jetson AGX Orin Developer Kit\0").unwrap();
         assert!(is_jetson_at(root.path()));
+        assert_eq!(nvpmodel_mode_at(root.path()), None);
+        let nv = root.path().join("var/lib/nvpmodel");
+        std::fs::create_dir_all(&nv).unwrap();
+        std::fs::write(nv.join("status"), "pmode:0002 fmode:quiet\n").unwrap();
+        assert_eq!(nvpmodel_mode_at(root.path()), Some(2));
     }
 }

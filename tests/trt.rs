@@ -134,6 +134,97 @@ fn inspect_without_the_feature_says_how_to_get_it() {
     );
 }
 
+/// `trtbench doctor` on this machine: without the feature it blocks and says how to build;
+/// with it (against the double, whose libraries the test script puts on the search path) it
+/// finds libnvinfer 11, libcudart 13, the plugin and the device, and exits 0.
+#[test]
+fn doctor_says_what_blocks() {
+    let out = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = |name: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"))
+            .clone()
+    };
+    if cfg!(feature = "tensorrt") {
+        assert_eq!(out.status.code(), Some(0), "{v}");
+        assert!(check("libnvinfer (TensorRT)")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("version 11"));
+        assert!(check("libcudart (CUDA runtime)")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("version 13"));
+        assert_eq!(check("device")["status"], "ok", "{v}");
+        assert!(check("device")["detail"].as_str().unwrap().contains("8.7"));
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{v}");
+        let f = check("tensorrt feature");
+        assert_eq!(f["status"], "block");
+        assert!(f["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--features tensorrt"));
+    }
+    // An empty library search path blocks on every library, whatever the build.
+    let empty = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["doctor", "--lib-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("BLOCK libnvinfer") && text.contains("BLOCK libcudart"),
+        "{text}"
+    );
+}
+
+/// scripts/gpu-smoke.sh up to where hardware is needed: the plan it would run.
+#[test]
+fn gpu_smoke_plan() {
+    let out = std::process::Command::new("scripts/gpu-smoke.sh")
+        .args(["--dry-run", "--out", "/tmp/smoke-plan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let steps: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(steps.len(), 8, "{text}");
+    assert!(steps[0].contains("--features tensorrt"));
+    for q in ["int4_awq", "fp16"] {
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("build --backend tensorrt")
+                    && s.contains(&format!("--quant {q}"))),
+            "{text}"
+        );
+    }
+    assert!(steps[6].contains("sweep") && steps[6].contains("--batch 1,2,4"));
+    assert!(steps[6].contains("--cuda-graphs on,off"));
+    assert!(steps[7].contains("report") && steps[7].contains("--html"));
+    let bad = std::process::Command::new("scripts/gpu-smoke.sh")
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
 #[test]
 fn inspect_missing_file_is_a_usage_error() {
     let out = assert_cmd::Command::cargo_bin("trtbench")
@@ -157,11 +248,16 @@ fn opening_an_edge_llm_engine_without_the_feature() {
         dir.path().join("config.json"),
     )
     .unwrap();
-    for f in ["llm.engine", "embedding.safetensors", "tokenizer.json"] {
+    for f in [
+        "llm.engine",
+        "embedding.safetensors",
+        "tokenizer.json",
+        "processed_chat_template.json",
+    ] {
         std::fs::write(dir.path().join(f), b"x").unwrap();
     }
-    let m = trtbench::backends::trt::manifest_from_engine_dir(dir.path(), "q", "fp16").unwrap();
-    m.save(dir.path()).unwrap();
+    // As Edge-LLM's tools leave it (no trtbench.json): the manifest is derived, then the
+    // backend says which feature and which command.
     let err = trtbench::backends::open(dir.path())
         .err()
         .expect("must fail");
@@ -172,6 +268,57 @@ fn opening_an_edge_llm_engine_without_the_feature() {
             feature: "tensorrt"
         }
     ));
+    assert!(err
+        .to_string()
+        .contains("cargo build --release --features tensorrt"));
+    let m = trtbench::backends::trt::manifest_from_engine_dir(dir.path(), "q", "fp16").unwrap();
+    m.save(dir.path()).unwrap();
+    assert!(trtbench::backends::open(dir.path()).is_err());
+}
+
+/// `trtbench kv` on an Edge-LLM engine directory without trtbench.json: the KV the engine
+/// allocates (pool pages × 128 tokens, its int8 dtype), no feature needed.
+#[test]
+fn kv_reads_a_bare_edge_llm_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/edgellm-double/config.json").unwrap(),
+    )
+    .unwrap();
+    cfg["kv_cache_dtype"] = "int8".into();
+    std::fs::write(dir.path().join("config.json"), cfg.to_string()).unwrap();
+    for f in [
+        "llm.engine",
+        "embedding.safetensors",
+        "tokenizer.json",
+        "processed_chat_template.json",
+    ] {
+        std::fs::copy(
+            Path::new("tests/fixtures/edgellm-double").join(f),
+            dir.path().join(f),
+        )
+        .unwrap();
+    }
+    let out = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args([
+            "kv", "--json", "--budget", "1GiB", "--seq", "128", "--engine",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 2 layers × 2 (K,V) × 4 pages × 128 tokens × 2 KV heads × head dim 16 × 1 byte.
+    assert_eq!(
+        v["engine_kv"]["kv_allocated_bytes"],
+        2 * 2 * 4 * 128 * 2 * 16
+    );
+    assert_eq!(v["engine_kv"]["kv_dtype"], "int8");
+    assert_eq!(v["engine_kv"]["pool_pages"], 4);
+    assert_eq!(v["engine_kv"]["pool_tokens"], 512);
+    assert!(!dir.path().join("trtbench.json").exists());
 }
 
 #[test]
@@ -359,6 +506,15 @@ mod double {
                 assert!(ms(&notes, "host_overhead_ms") >= 5.0, "{notes:?}");
                 assert!(ms(&notes, "device_prefill_ms") < t.ttft.as_secs_f64() * 1e3);
                 step_ms[graphs as usize] += ms(&notes, "device_step_ms");
+                // The same device times travel with the generation, for the runner.
+                let d = g.device.as_ref().expect("device stage times");
+                assert!(d.prefill >= Duration::from_millis(6), "{d:?}");
+                assert_eq!(d.steps.len(), osl as usize - 1);
+                assert!(d.steps.iter().all(|s| *s >= step), "{d:?}");
+                let sum = trtbench::engine::DeviceTimes::summaries(std::slice::from_ref(&g));
+                assert!(sum["host_overhead_ms"].mean >= 5.0, "{sum:?}");
+                assert_eq!(notes["kv_allocated_bytes"], notes["kv_formula_bytes"]);
+                assert_eq!(notes["kv_pool_tokens"], "512");
             }
         }
         // Captured graphs make the double's steps 1 ms instead of 4.
@@ -435,7 +591,7 @@ mod double {
         let e = with_fail("retokenize", &mut || {
             s.generate(&req, &mut |_| {}).map(|_| ())
         });
-        engine_error("tokenize", e, "re-tokenized");
+        engine_error("tokenize", e, "but the runtime counted");
         // The session still works after every failure.
         assert_eq!(s.generate(&req, &mut |_| {}).unwrap().tokens[1].len(), 3);
 
@@ -486,6 +642,56 @@ mod double {
         // One engine's plugin must not leak into the next one the process opens.
         assert!(std::env::var_os("EDGELLM_PLUGIN_PATH").is_none());
         assert!(open(&dir).session(&SessionConfig::new(1, 64)).is_ok());
+    }
+
+    /// An engine directory as Edge-LLM's tools leave it (no trtbench.json) opens, and prompts
+    /// cut from random token windows reach the runtime at exactly their length, for many
+    /// seeds (the runtime double counts the words of the text it is given).
+    #[test]
+    fn bare_engine_dir_and_exact_prompts_for_every_seed() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("toy-fp16");
+        std::fs::create_dir(&dir).unwrap();
+        for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+        let engine = open(&dir);
+        assert_eq!(engine.manifest().quant, "fp16");
+        let mut s = engine.session(&SessionConfig::new(2, 64)).unwrap();
+        let mut x: u64 = 7;
+        for seed in 0..40u64 {
+            let len = 1 + (seed as usize * 13) % 40;
+            let p: Vec<Vec<Token>> = (0..2)
+                .map(|_| {
+                    (0..len)
+                        .map(|_| {
+                            x = x.wrapping_mul(6364136223846793005).wrapping_add(seed | 1);
+                            ((x >> 33) % 64) as Token
+                        })
+                        .collect()
+                })
+                .collect();
+            let g = s
+                .generate(
+                    &Request {
+                        prompts: &p,
+                        output_len: 2,
+                    },
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            // Output tokens start at the input length the runtime counted.
+            assert_eq!(g.tokens[0][0], (len % 64) as Token, "seed {seed}");
+        }
+        // Without the chat template the engine does not open, and the error names the file.
+        std::fs::remove_file(dir.join("processed_chat_template.json")).unwrap();
+        let e = trtbench::backends::open(&dir).err().unwrap().to_string();
+        assert!(e.contains("processed_chat_template.json"), "{e}");
     }
 
     #[test]

@@ -7,13 +7,45 @@ pub mod trt;
 
 use std::path::Path;
 
-use crate::engine::{BackendKind, Engine, Manifest};
+use crate::engine::{BackendKind, Engine, Manifest, MANIFEST_FILE};
 use crate::error::Result;
 
-/// Opens the engine in `dir`: reads its manifest, checks its files and loads it with the
-/// backend the manifest names. The weights are loaded once; make sessions from the result.
+/// The manifest of the engine in `dir`: its `trtbench.json` when there is one, else one
+/// derived on the fly from what the engine's own tools left there ([`derive_manifest`]).
+/// Nothing is written into `dir`. Errors name the directory or the file that is wrong; a
+/// directory no backend recognises gets `Manifest::load`'s "needs a trtbench.json".
+pub fn manifest(dir: &Path) -> Result<Manifest> {
+    if dir.is_dir() && !dir.join(MANIFEST_FILE).exists() {
+        if let Some(m) = derive_manifest(dir)? {
+            return Ok(m);
+        }
+    }
+    Manifest::load(dir)
+}
+
+/// True when `dir` holds an engine trtbench can open: a `trtbench.json`, or files a
+/// backend's own tools leave (for `--engines` globs).
+pub fn is_engine_dir(dir: &Path) -> bool {
+    dir.join(MANIFEST_FILE).is_file() || trt::config::looks_like_engine_dir(dir)
+}
+
+/// A manifest for an engine directory without `trtbench.json`, from the files a backend's own
+/// tools leave: Edge-LLM's `llm_build` (`config.json` + `llm.engine`). `Ok(None)` when no
+/// backend recognises the directory; an error when one does but its files are wrong. Needs
+/// no feature: only files are read (opening the engine is what needs `tensorrt`).
+/// One arm per backend: a bare GGUF file's derivation goes here too.
+pub fn derive_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    if trt::config::looks_like_engine_dir(dir) {
+        return trt::config::derive_manifest(dir).map(Some);
+    }
+    Ok(None)
+}
+
+/// Opens the engine in `dir`: reads (or derives) its manifest, checks its files and loads
+/// it with the backend the manifest names. The weights are loaded once; make sessions from
+/// the result.
 pub fn open(dir: &Path) -> Result<Box<dyn Engine>> {
-    let manifest = Manifest::load(dir)?;
+    let manifest = manifest(dir)?;
     manifest.check_files(dir)?;
     match manifest.backend {
         BackendKind::LlamaCpp => Ok(Box::new(llama::LlamaEngine::open(dir, manifest)?)),

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::bench::corpus::Corpus;
 use crate::bench::plan::{Plan, PointSpec};
 use crate::bench::runner::{failed_point, run_point, threads_for};
-use crate::engine::{BackendKind, Manifest};
+use crate::engine::BackendKind;
 use crate::error::{Error, Result};
 use crate::record::{point_key, Point, Results, Status};
 
@@ -353,7 +353,7 @@ pub fn validate_inputs(plan: &Plan) -> Result<()> {
             continue;
         }
         seen.push(&p.engine_dir);
-        let m = Manifest::load(&p.engine_dir)?;
+        let m = crate::backends::manifest(&p.engine_dir)?;
         m.check_files(&p.engine_dir)?;
         if m.backend == BackendKind::LlamaCpp {
             crate::gguf::check(&m.primary_file(&p.engine_dir))?;

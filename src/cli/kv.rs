@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::build::budget::{BudgetPolicy, BudgetSource};
 use crate::cli::Usage;
-use crate::engine::{KvDtype, KvPlan, Manifest};
+use crate::engine::{KvDtype, KvPlan};
 use crate::units::human_bytes;
 
 #[derive(Debug, clap::Args)]
@@ -20,9 +20,10 @@ pub struct Args {
     /// Tokens per sequence (prompt + output).
     #[arg(long, short = 's', default_value_t = 4096)]
     pub seq: u64,
-    /// KV element type: f16, q8_0, q4_0, f32, bf16, fp8.
-    #[arg(long, default_value = "f16")]
-    pub kv_dtype: String,
+    /// KV element type: f16, q8_0, q4_0, f32, bf16, fp8, int8 (default: the engine's own
+    /// for an Edge-LLM engine, f16 otherwise).
+    #[arg(long)]
+    pub kv_dtype: Option<String>,
     /// Fraction of the available memory the KV cache may use.
     #[arg(long, default_value_t = 0.9)]
     pub mem_fraction: f64,
@@ -41,8 +42,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(a.mem_fraction > 0.0 && a.mem_fraction <= 1.0) {
         return Err(Usage("--mem-fraction must be in (0, 1]".into()).into());
     }
-    let m = Manifest::load(&a.engine)?;
-    let dtype = KvDtype::parse(&a.kv_dtype)?;
+    let m = crate::backends::manifest(&a.engine)?;
+    // What an Edge-LLM engine allocates is fixed by its config.json, whatever is asked.
+    let engine_kv = (m.backend == crate::engine::BackendKind::EdgeLlm)
+        .then(|| crate::backends::trt::config::plan_from_config(&a.engine));
+    let dtype = match (&a.kv_dtype, &engine_kv) {
+        (Some(s), _) => KvDtype::parse(s)?,
+        (None, Some(Ok(p))) => p.kv_dtype,
+        (None, _) => KvDtype::F16,
+    };
     let plan = KvPlan::new(&m.model, dtype, m.backend.kv_granularity());
     let explicit = match &a.budget {
         Some(s) => Some(
@@ -81,6 +89,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "fits": fits,
             "max_batch_at_seq": max_batch,
             "max_seq_at_batch": max_seq,
+            "engine_kv": match &engine_kv {
+                Some(Ok(p)) => serde_json::json!({
+                    "kv_allocated_bytes": p.kv_bytes,
+                    "kv_dtype": p.kv_dtype.as_str(),
+                    "pool_pages": p.pool_pages,
+                    "pool_tokens": p.pool_pages * u64::from(p.kv.granularity),
+                    "max_batch": p.max_batch,
+                    "kv_capacity": p.kv_capacity,
+                }),
+                Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
+                None => serde_json::Value::Null,
+            },
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -112,18 +132,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("  largest batch at seq {}: {max_batch}", a.seq);
         println!("  longest seq at batch {}: {max_seq}", a.batch);
     }
-    if m.backend == crate::engine::BackendKind::EdgeLlm && !a.json {
-        match crate::backends::trt::config::plan_from_config(&a.engine) {
-            Ok(p) => println!(
-                "  engine reserves     {} at construction (max batch {} × KV capacity {} tokens, {} pages of 128, {})",
-                human_bytes(p.kv_bytes),
-                p.max_batch,
-                p.kv_capacity,
-                p.pool_pages,
-                p.kv_dtype.as_str()
-            ),
-            Err(e) => println!("  engine reservation unknown: {e}"),
-        }
+    match (&engine_kv, a.json) {
+        (Some(Ok(p)), false) => println!(
+            "  engine allocates     {} of KV at construction (kv_allocated_bytes): {} pool pages × 128 \
+             = {} tokens, {} (max batch {}, KV capacity {} tokens per sequence)",
+            human_bytes(p.kv_bytes),
+            p.pool_pages,
+            p.pool_pages * u64::from(p.kv.granularity),
+            p.kv_dtype.as_str(),
+            p.max_batch,
+            p.kv_capacity,
+        ),
+        (Some(Err(e)), false) => println!("  engine allocation unknown: {e}"),
+        _ => {}
     }
     if !fits {
         let advice = match (max_batch, max_seq) {

@@ -11,6 +11,7 @@ pub mod build;
 pub mod build_trt;
 pub mod common;
 pub mod compare;
+pub mod doctor;
 pub mod env;
 pub mod fetch;
 pub mod inspect;
@@ -43,6 +44,9 @@ pub enum Command {
     Report(report::Args),
     /// Compare two results files metric by metric, with a significance test and a CI gate.
     Compare(compare::Args),
+    /// Can this machine run the TensorRT / Edge-LLM path? Libraries, device, memory, Jetson
+    /// power mode and clocks; exits 1 when something blocks.
+    Doctor(doctor::Args),
     /// Print the hardware and software fingerprint, with advice on noise sources.
     Env(env::Args),
     /// Describe a TensorRT engine file: I/O tensors, profiles, memory (needs `tensorrt`).
@@ -90,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Kv(a) => kv::run(a),
         Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Doctor(a) => doctor::run(a),
         Command::Env(a) => env::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Load(a) => load::run(*a),

@@ -189,10 +189,13 @@ fn kv_cache_type(d: KvDtype) -> Result<KvCacheType> {
         KvDtype::Bf16 => KvCacheType::BF16,
         KvDtype::Q8_0 => KvCacheType::Q8_0,
         KvDtype::Q4_0 => KvCacheType::Q4_0,
-        KvDtype::Fp8 => {
+        KvDtype::Fp8 | KvDtype::Int8 => {
             return Err(Error::config(
                 "--kv-dtype",
-                "fp8 KV cache is a TensorRT option; llama.cpp takes f32, f16, bf16, q8_0 or q4_0",
+                format!(
+                "{} KV cache is a TensorRT option; llama.cpp takes f32, f16, bf16, q8_0 or q4_0",
+                d.as_str()
+            ),
             ))
         }
     })

@@ -113,7 +113,7 @@ pub fn kv_dtype_of(name: &str) -> Option<KvDtype> {
         "bf16" => Some(KvDtype::Bf16),
         "fp8" => Some(KvDtype::Fp8),
         "fp32" => Some(KvDtype::F32),
-        // int8 KV is accepted by the runtime but trtbench's KvDtype has no plain int8.
+        "int8" => Some(KvDtype::Int8),
         _ => None,
     }
 }
@@ -425,12 +425,60 @@ const REQUIRED_FILES: &[&str] = &[
     CONFIG_FILE,
     "embedding.safetensors",
     "tokenizer.json",
+    // Edge-LLM's tokenizer refuses to load without it (`loadFromHF(..., requireChatTemplate
+    // = true)`).
+    super::prompt::CHAT_TEMPLATE_FILE,
 ];
-const OPTIONAL_FILES: &[&str] = &[
-    "tokenizer_config.json",
-    "processed_chat_template.json",
-    "vocab_map.safetensors",
+const OPTIONAL_FILES: &[&str] = &["tokenizer_config.json", "vocab_map.safetensors"];
+
+/// True when `dir` looks like an Edge-LLM engine directory as `llm_build` leaves it:
+/// `config.json` and `llm.engine`.
+pub fn looks_like_engine_dir(dir: &Path) -> bool {
+    dir.join(CONFIG_FILE).is_file() && dir.join(ENGINE_FILE).is_file()
+}
+
+/// Quantization names Edge-LLM's export uses (`--quantization`), most specific first; an
+/// engine directory without a manifest is credited with the first its name contains.
+const QUANT_NAMES: &[&str] = &[
+    "int4_awq",
+    "int4_gptq",
+    "w4a8_awq",
+    "int8_sq",
+    "nvfp4",
+    "mxfp8",
+    "fp8",
+    "fp16",
+    "bf16",
 ];
+
+/// The manifest of an Edge-LLM engine directory that has none (made by Edge-LLM's own
+/// tools): name from the directory, quantization from the directory name when it says
+/// (`unknown` otherwise: `config.json` does not record it), dims and files as
+/// [`manifest_from_engine_dir`] reads them. `source.kind` is `engine_dir` so results show
+/// the manifest was derived.
+pub fn derive_manifest(dir: &Path) -> Result<Manifest> {
+    let name = dir
+        .canonicalize()
+        .unwrap_or_else(|_| dir.to_owned())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "edge-llm-engine".into());
+    let lower = name.to_ascii_lowercase();
+    let quant = QUANT_NAMES
+        .iter()
+        .find(|q| lower.contains(*q))
+        .copied()
+        .unwrap_or("unknown");
+    let mut m = manifest_from_engine_dir(dir, &name, quant)?;
+    m.source = Some(Source {
+        kind: "engine_dir".into(),
+        package: None,
+        version: None,
+        path: Some(dir.display().to_string()),
+        sha256: None,
+    });
+    Ok(m)
+}
 
 /// Makes the `trtbench.json` manifest for an Edge-LLM engine directory from its
 /// `config.json` (dims, build limits) and its files (sizes and SHA-256). Does not write it.
@@ -609,7 +657,12 @@ mod tests {
     fn manifest_from_dir_lists_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(CONFIG_FILE), FIXTURE).unwrap();
-        for f in [ENGINE_FILE, "embedding.safetensors", "tokenizer.json"] {
+        for f in [
+            ENGINE_FILE,
+            "embedding.safetensors",
+            "tokenizer.json",
+            crate::backends::trt::prompt::CHAT_TEMPLATE_FILE,
+        ] {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
         std::fs::write(dir.path().join("external_ffn_weights.safetensors"), b"yy").unwrap();
@@ -629,5 +682,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tokenizer.json"), "{e}");
+        std::fs::write(dir.path().join("tokenizer.json"), b"x").unwrap();
+        std::fs::remove_file(dir.path().join("processed_chat_template.json")).unwrap();
+        let e = manifest_from_engine_dir(dir.path(), "q", "fp16")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("processed_chat_template.json"), "{e}");
+    }
+
+    #[test]
+    fn derives_a_manifest_for_a_bare_engine_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("Qwen3-0.6B-int4_awq");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(!crate::backends::is_engine_dir(&dir));
+        assert!(crate::backends::derive_manifest(&dir).unwrap().is_none());
+        let e = crate::backends::manifest(&dir).unwrap_err().to_string();
+        assert!(e.contains("trtbench.json"), "{e}");
+        std::fs::write(dir.join(CONFIG_FILE), FIXTURE).unwrap();
+        for f in [
+            ENGINE_FILE,
+            "embedding.safetensors",
+            "tokenizer.json",
+            "processed_chat_template.json",
+        ] {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        assert!(crate::backends::is_engine_dir(&dir));
+        let m = crate::backends::manifest(&dir).unwrap();
+        assert_eq!(m.backend, BackendKind::EdgeLlm);
+        assert_eq!(m.name, "Qwen3-0.6B-int4_awq");
+        assert_eq!(m.quant, "int4_awq");
+        assert_eq!(m.source.as_ref().unwrap().kind, "engine_dir");
+        assert!(
+            !dir.join(crate::engine::MANIFEST_FILE).exists(),
+            "nothing is written"
+        );
+        // A trtbench.json, when present, wins.
+        let mut saved = m.clone();
+        saved.quant = "fp16".into();
+        saved.save(&dir).unwrap();
+        assert_eq!(crate::backends::manifest(&dir).unwrap().quant, "fp16");
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! Always compiled (pure Rust, testable anywhere): `config` (an engine directory's
 //! `config.json`, the KV plan Edge-LLM reserves, the manifest) and `timing` (stage times →
-//! phase times, the CUDA-graph axis). Building engines is `build::edge_llm`'s. With the `tensorrt` feature, `runtime`
+//! phase times, the CUDA-graph axis) and `prompt` (exact-length prompt text for Edge-LLM's
+//! own tokenizer, the chat template it requires). Building engines is `build::edge_llm`'s. With the `tensorrt` feature, `runtime`
 //! drives Edge-LLM's `LLMInferenceRuntime` through the cxx bridge in `ffi` (C++ in `cpp/`);
 //! without it, [`open`] and [`inspect`] answer `Error::NotCompiled`.
 //! Depends on `engine`, `record` (clock tag), `cuda` and `jetson`; never on `bench` or `cli`.
 
 pub mod config;
+pub mod doctor;
+pub mod prompt;
 pub mod timing;
 
 #[cfg(feature = "tensorrt")]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
 use super::ffi::sys as ffi;
+use super::prompt::{runtime_adds_bos, ChatTemplate, PromptBuilder};
 use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
 
 use crate::cuda::{Device, Stream};
@@ -35,7 +36,8 @@ pub struct EdgeLlmEngine {
     dir: PathBuf,
     manifest: Manifest,
     plan: EdgeLlmPlan,
-    tokenizer: tokenizers::Tokenizer,
+    /// The engine's tokenizer and chat template: exact-length prompt text.
+    prompts: PromptBuilder,
     device: Device,
     plugin: PathBuf,
     weights_bytes: u64,
@@ -48,6 +50,11 @@ impl EdgeLlmEngine {
         let tok_path = dir.join("tokenizer.json");
         let tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
             .map_err(|e| Error::bad_file(&tok_path, format!("cannot load tokenizer: {e}")))?;
+        // Edge-LLM refuses to load its tokenizer without the chat template: check it here,
+        // with the file named, rather than as an exception from the runtime's constructor.
+        let template = ChatTemplate::load(dir)?;
+        let adds_bos = runtime_adds_bos(dir, config.edgellm_version.as_deref().unwrap_or(""));
+        let prompts = PromptBuilder::new(tokenizer, template, adds_bos);
         let plugin = super::plugin_path().ok_or_else(|| {
             Error::config(
                 "TRTBENCH_EDGE_LLM_PLUGIN",
@@ -73,7 +80,7 @@ impl EdgeLlmEngine {
             dir: dir.to_owned(),
             manifest,
             plan,
-            tokenizer,
+            prompts,
             device,
             plugin,
             weights_bytes,
@@ -113,7 +120,8 @@ impl Engine for EdgeLlmEngine {
 
     fn tokenize(&self, text: &str) -> Result<Vec<Token>> {
         let enc = self
-            .tokenizer
+            .prompts
+            .tokenizer()
             .encode(text, false)
             .map_err(|e| engine_err("tokenize", e))?;
         Ok(enc.get_ids().iter().map(|&t| t as Token).collect())
@@ -121,7 +129,8 @@ impl Engine for EdgeLlmEngine {
 
     fn detokenize(&self, tokens: &[Token]) -> Result<String> {
         let ids: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
-        self.tokenizer
+        self.prompts
+            .tokenizer()
             .decode(&ids, false)
             .map_err(|e| engine_err("detokenize", e))
     }
@@ -194,6 +203,14 @@ impl<'e> EdgeLlmSession<'e> {
         notes.insert("memory_measured_bytes".into(), measured.to_string());
         notes.insert("memory_predicted_min_bytes".into(), predicted.to_string());
         notes.insert("kv_formula_bytes".into(), plan.kv_bytes.to_string());
+        // KV as the engine allocates it: the pool from config.json, in its own dtype.
+        notes.insert("kv_allocated_bytes".into(), plan.kv_bytes.to_string());
+        notes.insert("kv_pool_pages".into(), plan.pool_pages.to_string());
+        notes.insert(
+            "kv_pool_tokens".into(),
+            (plan.pool_pages * u64::from(plan.kv.granularity)).to_string(),
+        );
+        notes.insert("kv_engine_dtype".into(), plan.kv_dtype.as_str().into());
         let verdict = if (measured as f64) < 0.9 * predicted as f64 {
             format!(
                 "measured {measured} bytes < 90% of the predicted minimum {predicted} (weights + KV); \
@@ -276,10 +293,12 @@ impl Session for EdgeLlmSession<'_> {
         let isl = req.prompts.iter().map(Vec::len).max().unwrap_or(0) as u32;
         plan.check_point(req.prompts.len() as u32, isl, req.output_len)?;
 
+        // Text the runtime's tokenizer encodes to exactly the window's length (verified
+        // here, before the run; the runtime's own count is checked after it).
         let prompts = req
             .prompts
             .iter()
-            .map(|p| self.engine.detokenize(p))
+            .map(|p| self.engine.prompts.exact(p, p.len()))
             .collect::<Result<Vec<String>>>()?;
         let request = ffi::GenerateIn {
             prompts,
@@ -302,9 +321,9 @@ impl Session for EdgeLlmSession<'_> {
                 return Err(engine_err(
                     "tokenize",
                     format!(
-                        "prompt {i} has {} tokens but the runtime re-tokenized its text to {got} \
-                         (the prompt does not round-trip through the tokenizer, so the input \
-                         length would not be exact)",
+                        "prompt {i} has {} tokens by the engine's tokenizer.json but the runtime \
+                         counted {got} (its tokenizer and the tokenizers crate disagree on this \
+                         text, so the input length would not be exact)",
                         p.len()
                     ),
                 ));
@@ -360,6 +379,7 @@ impl Session for EdgeLlmSession<'_> {
         Ok(Generation {
             tokens,
             times: times.times,
+            device: Some(times.device),
         })
     }
 }

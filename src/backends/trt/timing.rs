@@ -14,11 +14,12 @@
 //! sampling). They exclude host work (tokenization, per-step decode bookkeeping), so
 //! `host_overhead` = E2E − device prefill − Σ device steps is that host work.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::PhaseTimes;
+use crate::engine::{DeviceTimes, PhaseTimes};
 use crate::error::{Error, Result};
 use crate::record::Clock;
 
@@ -43,23 +44,6 @@ pub struct StageTimes {
     pub host_token_ns: Vec<i64>,
     /// Host steady clock of the whole request, ns.
     pub host_e2e_ns: i64,
-}
-
-/// Device-side stage times of one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceTimes {
-    pub prefill: Duration,
-    pub steps: Vec<Duration>,
-}
-
-impl DeviceTimes {
-    /// Mean decode step, or zero for a single-token request.
-    pub fn mean_step(&self) -> Duration {
-        if self.steps.is_empty() {
-            return Duration::ZERO;
-        }
-        self.steps.iter().sum::<Duration>() / self.steps.len() as u32
-    }
 }
 
 /// Host phase times of one request, the device stage times, and the host work between them.
@@ -238,6 +222,30 @@ impl GraphOutcome {
     }
 }
 
+/// Key of the note in which a session records its [`GraphOutcome::label`].
+pub const GRAPH_NOTE: &str = "cuda_graphs";
+
+/// What a point's notes say its CUDA graphs really were: `Some(true)` when capture
+/// succeeded (`on`), `Some(false)` when graphs were off or capture failed (`off`,
+/// `failed: ...`), `None` when the point has no such note (not an Edge-LLM point, or a
+/// results file from before the note existed).
+pub fn graphs_captured(notes: &BTreeMap<String, String>) -> Option<bool> {
+    let label = notes.get(GRAPH_NOTE)?;
+    Some(label == "on")
+}
+
+/// Whether a graphs-on point and its graphs-off twin may be paired into a CUDA-graph
+/// speedup: the "on" point's capture succeeded and the "off" point really ran without
+/// graphs. A point whose capture failed ran plain `enqueueV3`, so a "speedup" there would
+/// measure noise; points without the note (other backends) never pair.
+pub fn speedup_pairable(
+    on_notes: &BTreeMap<String, String>,
+    off_notes: &BTreeMap<String, String>,
+) -> bool {
+    graphs_captured(on_notes) == Some(true)
+        && off_notes.get(GRAPH_NOTE).map(String::as_str) == Some("off")
+}
+
 /// One sweep point's decode time, keyed by its parameters without the graph axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphRow {
@@ -346,6 +354,27 @@ mod tests {
         );
         let t = GraphOutcome::new(true, Some(Err("reshape failed".into())));
         assert!(t.label().contains("reshape failed"));
+    }
+
+    #[test]
+    fn only_captured_graphs_pair_into_a_speedup() {
+        let notes = |label: &str| BTreeMap::from([(GRAPH_NOTE.to_owned(), label.to_owned())]);
+        let none = BTreeMap::new();
+        // The labels sessions really write, from their outcomes.
+        let on = notes(&GraphOutcome::new(true, Some(Ok(true))).label());
+        let off = notes(&GraphOutcome::new(false, None).label());
+        let failed = notes(&GraphOutcome::new(true, Some(Ok(false))).label());
+        let threw = notes(&GraphOutcome::new(true, Some(Err("oom".into()))).label());
+        assert_eq!(graphs_captured(&on), Some(true));
+        assert_eq!(graphs_captured(&off), Some(false));
+        assert_eq!(graphs_captured(&failed), Some(false));
+        assert_eq!(graphs_captured(&none), None);
+        assert!(speedup_pairable(&on, &off));
+        assert!(!speedup_pairable(&failed, &off));
+        assert!(!speedup_pairable(&threw, &off));
+        assert!(!speedup_pairable(&on, &on));
+        assert!(!speedup_pairable(&on, &none));
+        assert!(!speedup_pairable(&none, &none));
     }
 
     #[test]
