@@ -528,6 +528,18 @@ pub trait Session {
     /// Feeds each sequence's last token and returns the next one per sequence.
     fn decode_step(&mut self) -> Result<Vec<Token>>;
 
+    /// Fills each sequence's KV cache with its `contexts` tokens and keeps them: every later
+    /// `prefill` puts its prompt after them instead of starting from an empty cache, so a
+    /// generation runs at context depth (llama-bench's `-d`). Callers do not time this.
+    /// Backends whose runtime cannot start from a filled cache refuse.
+    fn fill_context(&mut self, contexts: &[Vec<Token>]) -> Result<()> {
+        let _ = contexts;
+        Err(Error::Unsupported {
+            backend: "this backend",
+            op: "decode at context depth (--depth above 0)",
+        })
+    }
+
     /// KV-cache bytes the backend reports it allocated for this session.
     fn kv_allocated_bytes(&self) -> Option<u64> {
         None

@@ -22,6 +22,7 @@ pub mod gguf;
 pub mod platform;
 pub mod record;
 pub mod report;
+pub mod roofline;
 pub mod stats;
 pub mod units;
 pub mod warning;

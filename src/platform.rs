@@ -276,6 +276,56 @@ pub fn ina3221_at(root: &Path) -> Option<Ina3221> {
     Some(Ina3221 { rails, total })
 }
 
+/// Bytes of last-level cache on this machine, under `root`: the highest-level data or
+/// unified cache of `cpu*/cache/index*` in sysfs (sysfs-devices-system-cpu ABI), its
+/// `size` (`8192K`) times the number of distinct instances (`shared_cpu_list`), so a
+/// machine with one L3 per core complex counts all of them. `None` when sysfs has none.
+pub fn last_level_cache_bytes(root: &Path) -> Option<u64> {
+    let mut best: Option<(u32, u64)> = None; // (level, size of one instance)
+    let mut instances: Vec<(u32, String)> = Vec::new();
+    for cpu in list_dir(&under(root, "/sys/devices/system/cpu")) {
+        let name = cpu.file_name()?.to_string_lossy().into_owned();
+        if name
+            .strip_prefix("cpu")
+            .is_none_or(|n| n.parse::<u32>().is_err())
+        {
+            continue;
+        }
+        for idx in list_dir(&cpu.join("cache")) {
+            let Some(level) = read_num::<u32>(&idx.join("level")) else {
+                continue;
+            };
+            if read_trim(&idx.join("type")).as_deref() == Some("Instruction") {
+                continue;
+            }
+            let Some(size) = read_trim(&idx.join("size")).and_then(|s| cache_size(&s)) else {
+                continue;
+            };
+            if best.is_none_or(|(l, _)| level > l) {
+                best = Some((level, size));
+            }
+            let shared = read_trim(&idx.join("shared_cpu_list")).unwrap_or(name.clone());
+            if !instances.contains(&(level, shared.clone())) {
+                instances.push((level, shared));
+            }
+        }
+    }
+    let (level, size) = best?;
+    let n = instances.iter().filter(|(l, _)| *l == level).count() as u64;
+    Some(size * n.max(1))
+}
+
+/// A sysfs cache size: `32K`, `8192K`, `1M`, or plain bytes.
+fn cache_size(s: &str) -> Option<u64> {
+    let (num, mult) = match s.as_bytes().last()? {
+        b'K' => (&s[..s.len() - 1], 1024),
+        b'M' => (&s[..s.len() - 1], 1024 * 1024),
+        b'G' => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s, 1),
+    };
+    num.trim().parse::<u64>().ok().map(|n| n * mult)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,8 @@ pub enum Warning {
     PromptsExhausted { prompts: usize },
     /// A load level was stopped early, for this reason.
     LevelCutShort { reason: String },
+    /// A rate above the machine's measured peak (docs/ARCHITECTURE.md, "Speed of light").
+    BeyondSpeedOfLight { figure: String, pct: f64 },
 }
 
 impl fmt::Display for Warning {
@@ -214,6 +216,12 @@ impl fmt::Display for Warning {
                 "all {prompts} prompts were sent before --duration ended: raise --num-prompts"
             ),
             Warning::LevelCutShort { reason } => write!(f, "level cut short: {reason}"),
+            Warning::BeyondSpeedOfLight { figure, pct } => write!(
+                f,
+                "{figure} is {pct:.0}% of the machine's measured peak, which is impossible: \
+                 the peak was measured low (other work was running during the probe) or the \
+                 bytes/FLOPs counted for this model are more than it moves"
+            ),
         }
     }
 }

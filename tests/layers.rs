@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("gguf", 1),
     ("record", 2),
     ("env", 2),
+    ("roofline", 2),
     ("stats", 3),
     ("warning", 4),
     ("engine", 4),

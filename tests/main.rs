@@ -5,6 +5,7 @@ mod cli;
 mod layers;
 mod load;
 mod report;
+mod roofline;
 mod support;
 mod trt;
 mod util;

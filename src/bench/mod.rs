@@ -6,9 +6,11 @@
 //! Statistics live in `stats`, machine readers in `platform`.
 
 pub mod corpus;
+pub mod depth;
 pub mod monitor;
 pub mod plan;
 pub mod quality;
+pub mod roofline;
 pub mod runner;
 pub mod shard;
 pub mod sweep;

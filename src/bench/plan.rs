@@ -82,6 +82,8 @@ pub struct SweepSpec {
     pub isl: Option<ListField>,
     pub osl: Option<ListField>,
     pub cuda_graphs: Option<Vec<bool>>,
+    /// Context depths: tokens already in the KV cache before the timed prefill.
+    pub depth: Option<ListField>,
     pub warmup: Option<u32>,
     pub runs: Option<u32>,
     pub seed: Option<u64>,
@@ -198,6 +200,9 @@ pub struct PointSpec {
     pub osl: u32,
     /// `None` when the axis was not asked for (CPU backends).
     pub cuda_graphs: Option<bool>,
+    /// Tokens prefilled untimed into each sequence's cache before the timed prefill
+    /// (llama-bench's `-d`); 0 = an empty cache.
+    pub depth: u32,
 }
 
 impl PointSpec {
@@ -220,6 +225,10 @@ impl PointSpec {
         p.insert("threads".into(), threads.into());
         if let Some(g) = self.cuda_graphs {
             p.insert("cuda_graphs".into(), g.into());
+        }
+        // Only when set, so the keys of points without depth stay as they were.
+        if self.depth > 0 {
+            p.insert("depth".into(), self.depth.into());
         }
         p
     }
@@ -307,6 +316,7 @@ pub fn expand(
                             isl: i,
                             osl: o,
                             cuda_graphs: g,
+                            depth: 0,
                         });
                     }
                 }
@@ -429,6 +439,7 @@ mod tests {
             isl: 8,
             osl: 4,
             cuda_graphs: None,
+            depth: 0,
         };
         let params = p.parameters(&RunSettings::default(), 2);
         assert_eq!(

@@ -32,7 +32,7 @@ pub fn check_fit(
 ) -> Result<()> {
     let dims = &engine.manifest().model;
     let ctx = settings.ctx.unwrap_or(dims.context_train);
-    let seq = u64::from(spec.isl) + u64::from(spec.osl);
+    let seq = u64::from(spec.depth) + u64::from(spec.isl) + u64::from(spec.osl);
     if seq > u64::from(ctx) {
         let origin = if settings.ctx.is_some() {
             "--ctx"
@@ -41,8 +41,10 @@ pub fn check_fit(
         };
         return Err(Error::Capacity {
             reason: format!(
-                "isl {} + osl {} = {seq} tokens per sequence exceeds the context of {ctx} ({origin})",
-                spec.isl, spec.osl
+                "{}isl {} + osl {} = {seq} tokens per sequence exceeds the context of {ctx} ({origin})",
+                crate::bench::depth::term(spec.depth),
+                spec.isl,
+                spec.osl
             ),
         });
     }
@@ -112,12 +114,13 @@ pub fn run_point(
     let started_unix_s = unix_now();
     let wall = Instant::now();
     let threads = threads_for(settings);
-    let seq = spec.isl + spec.osl;
+    let seq = spec.depth + spec.isl + spec.osl;
     let mut cfg = SessionConfig::new(spec.batch, seq);
     cfg.threads = Some(threads);
     cfg.kv_dtype = settings.kv_dtype;
     cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
     let mut session = engine.session(&cfg)?;
+    crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
     let notes = session.setup_notes();
     let isl = spec.isl as usize;
@@ -315,6 +318,7 @@ mod tests {
             isl,
             osl,
             cuda_graphs: None,
+            depth: 0,
         }
     }
 

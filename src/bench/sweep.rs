@@ -95,6 +95,8 @@ struct State {
     bad_input: bool,
     interrupted: bool,
     stopped: Option<Stopped>,
+    /// The machine's peaks, measured once per run before its first point.
+    machine: Option<crate::roofline::Machine>,
 }
 
 impl Sweep {
@@ -143,6 +145,7 @@ impl Sweep {
             bad_input: false,
             interrupted: false,
             stopped: None,
+            machine: None,
         };
         for dir in self.engine_dirs() {
             let group: Vec<&PointSpec> = todo
@@ -240,11 +243,16 @@ impl Sweep {
             Ok(x) => x,
             Err(e) => return self.engine_failed(dir, &group, e, state, observer),
         };
+        let machine = crate::bench::roofline::machine_once(&mut state.machine, &mut state.results);
+        let facts = crate::bench::roofline::ModelFacts::of(engine.as_ref(), settings.kv_dtype);
         for p in group {
             observer.point_started(p);
             let mut tick = || observer.run_finished();
             match run_point(engine.as_ref(), p, settings, &corpus, stop, &mut tick) {
-                Ok(point) => self.record(state, point, observer)?,
+                Ok(mut point) => {
+                    crate::bench::roofline::annotate(&mut point, &facts, &machine);
+                    self.record(state, point, observer)?
+                }
                 Err(Error::Interrupted) => {
                     state.interrupted = true;
                     return Ok(());

@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Output length in tokens, exactly (end-of-sequence ignored).
     #[arg(long, default_value_t = 32)]
     pub osl: u32,
+    /// Tokens already in each sequence's KV cache (prefilled untimed) before the timed
+    /// prefill and decode: llama-bench's `-d`.
+    #[arg(long, default_value_t = 0)]
+    pub depth: u32,
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
@@ -48,6 +52,10 @@ pub struct SweepArgs {
     /// Output lengths (same list syntax).
     #[arg(long)]
     pub osl: Option<String>,
+    /// Context depths, tokens prefilled untimed before each point (same list syntax):
+    /// `0,512,2048`.
+    #[arg(long)]
+    pub depth: Option<String>,
     /// CUDA graphs axis for GPU engines: `on`, `off` or `on,off`.
     #[arg(long)]
     pub cuda_graphs: Option<String>,
@@ -65,7 +73,7 @@ pub struct SweepArgs {
 pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
     let flags = flag_spec(&a.measure, &a.quality);
     let settings = RunSettings::default().with_spec(&flags)?;
-    let mut plan = expand(
+    let plan = expand(
         std::slice::from_ref(&a.engine),
         &[a.batch],
         &[a.isl],
@@ -73,6 +81,7 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
         &[],
         settings,
     )?;
+    let mut plan = crate::bench::depth::with_depths(plan, &[a.depth]);
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = ppl_spec(&flags, &SweepSpec::default(), threads);
     let outcome = execute(plan, &a.output, "run")?;
@@ -112,6 +121,8 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
             .map(|p| format!("sweep spec {}", p.display()))
             .unwrap_or_else(|| "sweep flags".into())
     })?;
+    let depth = pick_list("--depth", a.depth.as_deref(), spec.depth.as_ref())?;
+    plan = crate::bench::depth::with_depths(plan, &depth.unwrap_or_default());
     if let Some(sh) = a.shard {
         plan.points = crate::bench::shard::shard(plan.points, sh);
         if plan.points.is_empty() {

@@ -81,13 +81,18 @@ struct Col {
     stat: &'static str,
 }
 
-const ENGINE_COLS: [Col; 8] = [
+const ENGINE_COLS: [Col; 9] = [
     Col {
         metric: "prefill_tok_per_s",
         stat: "p50",
     },
     Col {
         metric: "decode_tok_per_s",
+        stat: "p50",
+    },
+    // Percent of the measured memory bandwidth the decode reached (bench::roofline).
+    Col {
+        metric: "decode_sol_pct",
         stat: "p50",
     },
     Col {

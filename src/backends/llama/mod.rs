@@ -292,6 +292,8 @@ pub struct LlamaSession<'a> {
     /// Last token of each active sequence (fed by the next decode step).
     last: Vec<Token>,
     kv_bytes: Option<u64>,
+    /// Tokens of kept context per sequence (`fill_context`); empty = none.
+    context: Vec<i32>,
 }
 
 impl<'a> LlamaSession<'a> {
@@ -342,6 +344,7 @@ impl<'a> LlamaSession<'a> {
             pos: Vec::new(),
             last: Vec::new(),
             kv_bytes,
+            context: Vec::new(),
         })
     }
 
@@ -351,6 +354,52 @@ impl<'a> LlamaSession<'a> {
             op,
             message: e.to_string(),
         })
+    }
+
+    /// Readies the cache for a prefill of `prompts` and returns each sequence's first
+    /// position: with no kept context, an empty cache from 0; with one (`fill_context`),
+    /// every cell after the context dropped (the previous generation's), from its end.
+    fn keep_context(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<i32>> {
+        if self.context.is_empty() {
+            self.ctx.clear_kv_cache();
+            return Ok(vec![0; prompts.len()]);
+        }
+        if prompts.len() != self.context.len() {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "{} prompts on top of {} filled contexts",
+                    prompts.len(),
+                    self.context.len()
+                ),
+            });
+        }
+        for (seq, (p, c)) in prompts.iter().zip(&self.context).enumerate() {
+            if p.len() + *c as usize >= self.max_seq as usize {
+                return Err(Error::Capacity {
+                    reason: format!(
+                        "prompt {seq} of {} tokens after a context of {c} exceeds the session's {}",
+                        p.len(),
+                        self.max_seq
+                    ),
+                });
+            }
+            let removed = self
+                .ctx
+                .clear_kv_cache_seq(Some(seq as u32), Some(*c as u32), None)
+                .map_err(|e| Error::Engine {
+                    backend: BACKEND,
+                    op: "trim cache to context",
+                    message: e.to_string(),
+                })?;
+            if !removed {
+                return Err(Error::Engine {
+                    backend: BACKEND,
+                    op: "trim cache to context",
+                    message: "llama_memory_seq_rm refused a partial removal".into(),
+                });
+            }
+        }
+        Ok(self.context.clone())
     }
 
     /// Greedy choice from the logits of batch row `i`.
@@ -398,14 +447,14 @@ impl Session for LlamaSession<'_> {
                 });
             }
         }
-        self.ctx.clear_kv_cache();
+        let base = self.keep_context(prompts)?;
         self.batch.clear();
         let mut rows = Vec::with_capacity(prompts.len());
         for (seq, p) in prompts.iter().enumerate() {
             for (j, t) in p.iter().enumerate() {
                 let last = j + 1 == p.len();
                 self.batch
-                    .add(LlamaToken(*t), j as i32, &[seq as i32], last)
+                    .add(LlamaToken(*t), base[seq] + j as i32, &[seq as i32], last)
                     .map_err(|e| Error::Capacity {
                         reason: e.to_string(),
                     })?;
@@ -414,9 +463,50 @@ impl Session for LlamaSession<'_> {
         }
         self.decode("prefill")?;
         let first: Vec<Token> = rows.iter().map(|r| self.argmax(*r)).collect();
-        self.pos = prompts.iter().map(|p| p.len() as i32).collect();
+        self.pos = prompts
+            .iter()
+            .zip(&base)
+            .map(|(p, b)| b + p.len() as i32)
+            .collect();
         self.last = first.clone();
         Ok(first)
+    }
+
+    fn fill_context(&mut self, contexts: &[Vec<Token>]) -> Result<()> {
+        if contexts.is_empty() || contexts.len() > self.max_batch as usize {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "{} contexts for a session sized for batch {}",
+                    contexts.len(),
+                    self.max_batch
+                ),
+            });
+        }
+        if let Some(c) = contexts.iter().find(|c| c.len() >= self.max_seq as usize) {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "a context of {} tokens fills the session's {} per sequence",
+                    c.len(),
+                    self.max_seq
+                ),
+            });
+        }
+        self.ctx.clear_kv_cache();
+        self.batch.clear();
+        for (seq, c) in contexts.iter().enumerate() {
+            for (j, t) in c.iter().enumerate() {
+                self.batch
+                    .add(LlamaToken(*t), j as i32, &[seq as i32], false)
+                    .map_err(|e| Error::Capacity {
+                        reason: e.to_string(),
+                    })?;
+            }
+        }
+        self.decode("fill context")?;
+        self.context = contexts.iter().map(|c| c.len() as i32).collect();
+        self.pos.clear();
+        self.last.clear();
+        Ok(())
     }
 
     fn decode_step(&mut self) -> Result<Vec<Token>> {
@@ -467,6 +557,7 @@ impl Session for LlamaSession<'_> {
             return Ok((0.0, 0));
         }
         self.ctx.clear_kv_cache();
+        self.context.clear();
         self.batch.clear();
         for (j, t) in tokens.iter().enumerate() {
             // Row j's logits predict token j + 1.

@@ -7,6 +7,7 @@
 //! error naming what to install. Series colours are the Tableau 10 palette, so a test can
 //! tell data marks from axes. Depends on `record` and the rest of `report` only.
 
+mod depth;
 mod draw;
 mod font;
 mod quant;
@@ -88,6 +89,7 @@ pub struct Chart {
 /// left out, so each returned chart has at least one point.
 pub fn charts(report: &Report) -> Vec<Chart> {
     let mut out = engine_charts(report);
+    out.push(depth::chart(report));
     out.extend(timelines(report));
     out.extend(load_charts(report));
     out.into_iter()

@@ -1,0 +1,321 @@
+//! The machine's speed of light and the formulas that compare a run against it: memory
+//! bandwidth by a STREAM-style triad over every thread, a compute peak by an f32
+//! multiply-add loop over every thread, and the bytes and FLOPs one decode step or one
+//! prefill must move or compute. Plain numbers in and out; knows no engine or record
+//! (`bench::roofline` maps a point onto these). Depends on `platform` (the cache size)
+//! only. The formulas and their sources are in docs/ARCHITECTURE.md, "Speed of light".
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Bytes one triad element moves as STREAM counts them: read `b[i]` and `c[i]`, write
+/// `a[i]`, 8 bytes each (stream.c, `bytes[3] = 3 * sizeof(STREAM_TYPE) * STREAM_ARRAY_SIZE`).
+/// The write-allocate read of `a[i]` that a write-back cache adds is not counted, as in
+/// STREAM, so the hardware moves up to 4/3 of what is reported.
+pub const TRIAD_BYTES_PER_ELEMENT: u64 = 24;
+
+/// Smallest triad working set (all three arrays): 256 MiB.
+pub const MIN_TRIAD_BYTES: u64 = 256 << 20;
+
+/// Timed repetitions of the triad; the best one counts (STREAM reports the best of
+/// `NTIMES` = 10 and discards the first; ours is a warm-up).
+pub const TRIAD_REPS: u32 = 6;
+
+/// Triad working set for a machine whose last-level cache holds `llc_bytes`: four times the
+/// cache (STREAM's rule: each array at least 4× the sum of all last-level caches), and at
+/// least [`MIN_TRIAD_BYTES`].
+pub fn triad_bytes(llc_bytes: Option<u64>) -> u64 {
+    llc_bytes
+        .map(|c| 3 * 4 * c)
+        .unwrap_or(0)
+        .max(MIN_TRIAD_BYTES)
+}
+
+/// The machine's measured peaks, recorded once per run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machine {
+    /// Best triad bandwidth, STREAM's byte count (24 bytes per element, no write-allocate).
+    pub bandwidth_gb_per_s: f64,
+    /// Bytes of the three triad arrays together.
+    pub triad_bytes: u64,
+    pub triad_reps: u32,
+    /// Last-level cache the working set was sized against, when sysfs gives it.
+    pub llc_bytes: Option<u64>,
+    pub threads: usize,
+    /// Best f32 multiply-add rate over every thread; `None` when not measured.
+    pub compute_flop_per_s: Option<f64>,
+    /// What the compute figure is: the probe runs at the compiler's baseline vector width.
+    pub compute_method: String,
+}
+
+/// Measures bandwidth and compute on `threads` threads (every core when `None`).
+pub fn measure(threads: Option<usize>) -> Machine {
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let llc = crate::platform::last_level_cache_bytes(std::path::Path::new("/"));
+    let bytes = triad_bytes(llc);
+    let best = triad(bytes, threads, TRIAD_REPS);
+    let elements = bytes / TRIAD_BYTES_PER_ELEMENT;
+    let flop = fma_peak(threads, Duration::from_millis(150), 3);
+    Machine {
+        bandwidth_gb_per_s: gb_per_s(elements * TRIAD_BYTES_PER_ELEMENT, best),
+        triad_bytes: bytes,
+        triad_reps: TRIAD_REPS,
+        llc_bytes: llc,
+        threads,
+        compute_flop_per_s: Some(flop),
+        compute_method: format!(
+            "f32 multiply + add, 64 independent lanes per thread, {threads} threads, \
+             compiler-baseline SIMD ({})",
+            std::env::consts::ARCH
+        ),
+    }
+}
+
+/// Bytes per second in GB/s (10^9, as STREAM reports MB/s in 10^6).
+pub fn gb_per_s(bytes: u64, t: Duration) -> f64 {
+    bytes as f64 / t.as_secs_f64() / 1e9
+}
+
+/// Best time of `reps` timed triads (after one warm-up) over a working set of `bytes`
+/// (three f64 arrays), split into one contiguous chunk per thread. Each thread allocates
+/// and first-touches its own chunk, so on a NUMA machine its pages are local, as with
+/// STREAM's OpenMP initialisation. All threads start together at a barrier; a repetition
+/// lasts from the start barrier to the end barrier.
+pub fn triad(bytes: u64, threads: usize, reps: u32) -> Duration {
+    let threads = threads.max(1);
+    let per_thread = (bytes / TRIAD_BYTES_PER_ELEMENT) as usize / threads;
+    let start = Barrier::new(threads + 1);
+    let end = Barrier::new(threads + 1);
+    let mut best = Duration::MAX;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let (mut a, b, c) = (
+                    vec![1.0f64; per_thread],
+                    vec![2.0f64; per_thread],
+                    vec![0.5f64; per_thread],
+                );
+                for _ in 0..=reps {
+                    start.wait();
+                    triad_kernel(&mut a, &b, &c, black_box(3.0));
+                    end.wait();
+                }
+                black_box(&a);
+            });
+        }
+        for rep in 0..=reps {
+            start.wait();
+            let t = Instant::now();
+            end.wait();
+            if rep > 0 {
+                best = best.min(t.elapsed());
+            }
+        }
+    });
+    best
+}
+
+/// STREAM's triad: `a[i] = b[i] + s * c[i]`.
+pub fn triad_kernel(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
+    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+        *a = b + s * c;
+    }
+}
+
+/// Floating-point operations of one [`fma_kernel`] iteration.
+pub const FMA_FLOPS_PER_ITER: u64 = 64 * 2;
+
+/// `iters` rounds of `v = v * x + y` on 64 independent f32 lanes (enough independent
+/// chains to hide the multiply and add latencies at any vector width up to 512 bits).
+pub fn fma_kernel(iters: u64, x: f32, y: f32) -> f32 {
+    let mut acc = [[1.0f32; 16]; 4];
+    for _ in 0..iters {
+        for lane in acc.iter_mut() {
+            for v in lane.iter_mut() {
+                *v = *v * x + y;
+            }
+        }
+    }
+    acc.iter().flatten().sum()
+}
+
+/// Best f32 FLOP/s of `reps` timed rounds of [`fma_kernel`] on every thread at once, each
+/// round lasting about `round`.
+pub fn fma_peak(threads: usize, round: Duration, reps: u32) -> f64 {
+    let threads = threads.max(1);
+    // Calibrate one thread's iterations to the round length.
+    let probe = 200_000u64;
+    let t = Instant::now();
+    black_box(fma_kernel(black_box(probe), 0.999_999, 1e-7));
+    let per_iter = t.elapsed().as_secs_f64().max(1e-9) / probe as f64;
+    let iters = ((round.as_secs_f64() / per_iter) as u64).max(1000);
+    let mut best = 0.0f64;
+    for _ in 0..reps {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| black_box(fma_kernel(black_box(iters), 0.999_999, 1e-7)));
+            }
+        });
+        let flop = (iters * FMA_FLOPS_PER_ITER * threads as u64) as f64;
+        best = best.max(flop / t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+/// Mean number of tokens in context over the decode steps of a generation: step k
+/// (k = 1 … osl − 1) attends to `depth + isl + k` tokens, whose mean is
+/// `depth + isl + osl / 2`.
+pub fn mean_decode_context(depth: u32, isl: u32, osl: u32) -> f64 {
+    f64::from(depth) + f64::from(isl) + f64::from(osl) / 2.0
+}
+
+/// Bytes one decode step must read: every weight once (shared by the batch) plus each
+/// sequence's KV cache at the mean context length.
+pub fn decode_bytes_per_step(
+    weights_bytes: u64,
+    kv_bytes_per_token: f64,
+    batch: u32,
+    mean_context: f64,
+) -> f64 {
+    weights_bytes as f64 + f64::from(batch) * kv_bytes_per_token * mean_context
+}
+
+/// The shapes a prefill's FLOP count needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrefillShape {
+    /// Parameters multiplied by every prompt token (all but the token-embedding table).
+    pub matmul_params: u64,
+    /// Parameters multiplied once per sequence (the output projection: logits are taken for
+    /// the last prompt token only).
+    pub head_params: u64,
+    pub layers: u32,
+    pub heads: u32,
+    pub head_dim: u32,
+    pub depth: u32,
+    pub isl: u32,
+    pub batch: u32,
+}
+
+/// FLOPs of one prefill: 2 per parameter per token (Kaplan et al. 2020, table 1), plus the
+/// attention scores and weighted sum, 2 × 2 × heads × head_dim per (query, key) pair, over
+/// the causal pairs: query j (0-based among `isl`) sees `depth + j + 1` keys, so the pairs
+/// per sequence are `isl × depth + isl (isl + 1) / 2`.
+pub fn prefill_flops(s: &PrefillShape) -> f64 {
+    let isl = f64::from(s.isl);
+    let b = f64::from(s.batch);
+    let dense = 2.0 * s.matmul_params as f64 * isl * b + 2.0 * s.head_params as f64 * b;
+    let pairs = isl * f64::from(s.depth) + isl * (isl + 1.0) / 2.0;
+    let attn = 4.0 * f64::from(s.layers) * f64::from(s.heads) * f64::from(s.head_dim) * pairs * b;
+    dense + attn
+}
+
+/// `achieved` as a percentage of `peak`.
+pub fn pct(achieved: f64, peak: f64) -> Option<f64> {
+    (peak > 0.0 && achieved.is_finite()).then(|| 100.0 * achieved / peak)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triad_computes_stream_values() {
+        let (mut a, b, c) = (vec![0.0; 5], vec![1.0, 2.0, 3.0, 4.0, 5.0], vec![2.0; 5]);
+        triad_kernel(&mut a, &b, &c, 3.0);
+        assert_eq!(a, vec![7.0, 8.0, 9.0, 10.0, 11.0]);
+        // A small triad runs and takes time (a zero would make the bandwidth infinite).
+        let t = triad(24 * 4096, 2, 2);
+        assert!(t > Duration::ZERO && t < Duration::from_secs(5), "{t:?}");
+    }
+
+    #[test]
+    fn working_set_is_four_caches_and_at_least_256_mib() {
+        assert_eq!(triad_bytes(None), 256 << 20);
+        assert_eq!(triad_bytes(Some(8 << 20)), 256 << 20); // 96 MiB < 256 MiB
+        assert_eq!(triad_bytes(Some(64 << 20)), 768 << 20); // each array 4 × 64 MiB
+        assert!((gb_per_s(3_000_000_000, Duration::from_millis(500)) - 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fma_kernel_does_the_arithmetic() {
+        // v ← v·1 + 1, 10 times, from 1: 11 on each of 64 lanes.
+        assert_eq!(fma_kernel(10, 1.0, 1.0), 64.0 * 11.0);
+        assert!(fma_peak(1, Duration::from_millis(5), 1) > 0.0);
+    }
+
+    #[test]
+    fn decode_bytes_smollm2() {
+        // SmolLM2-135M q4_1: weights 85.8 MB (llama.cpp model size of the default engine is
+        // of that order), KV 23040 B/token in f16 (engine.rs test), batch 2, depth 0,
+        // isl 128, osl 33: mean context 128 + 16.5 = 144.5 tokens.
+        let ctx = mean_decode_context(0, 128, 33);
+        assert_eq!(ctx, 144.5);
+        let b = decode_bytes_per_step(85_800_000, 23040.0, 2, ctx);
+        assert_eq!(b, 85_800_000.0 + 2.0 * 23040.0 * 144.5);
+        assert_eq!(mean_decode_context(512, 1, 33), 529.5);
+        assert_eq!(pct(50.0, 200.0), Some(25.0));
+        assert_eq!(pct(50.0, 0.0), None);
+    }
+
+    #[test]
+    fn prefill_flops_count_causal_pairs() {
+        let s = PrefillShape {
+            matmul_params: 100,
+            head_params: 10,
+            layers: 2,
+            heads: 3,
+            head_dim: 4,
+            depth: 0,
+            isl: 3,
+            batch: 1,
+        };
+        // dense 2·100·3 + 2·10 = 620; pairs 1+2+3 = 6; attention 4·2·3·4·6 = 576.
+        assert_eq!(prefill_flops(&s), 620.0 + 576.0);
+        // At depth 5 each of the 3 queries sees 5 more keys: pairs 6 + 15 = 21; batch 2.
+        let d = PrefillShape {
+            depth: 5,
+            batch: 2,
+            ..s
+        };
+        assert_eq!(prefill_flops(&d), 2.0 * (620.0 + 4.0 * 24.0 * 21.0));
+    }
+
+    #[test]
+    fn llc_from_a_fake_sysfs() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = |cpu: u32, idx: u32, level: u32, ty: &str, size: &str, shared: &str| {
+            let d = root
+                .path()
+                .join(format!("sys/devices/system/cpu/cpu{cpu}/cache/index{idx}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("level"), format!("{level}\n")).unwrap();
+            std::fs::write(d.join("type"), format!("{ty}\n")).unwrap();
+            std::fs::write(d.join("size"), format!("{size}\n")).unwrap();
+            std::fs::write(d.join("shared_cpu_list"), format!("{shared}\n")).unwrap();
+        };
+        // Two core complexes of two cores, one 16 MiB L3 each (layout of this machine's
+        // /sys/devices/system/cpu/cpu0/cache, doubled).
+        for cpu in 0..4u32 {
+            cache(cpu, 0, 1, "Data", "32K", &cpu.to_string());
+            cache(cpu, 1, 1, "Instruction", "64K", &cpu.to_string());
+            cache(cpu, 2, 2, "Unified", "512K", &cpu.to_string());
+            let l3 = if cpu < 2 { "0-1" } else { "2-3" };
+            cache(cpu, 3, 3, "Unified", "16384K", l3);
+        }
+        std::fs::create_dir_all(root.path().join("sys/devices/system/cpu/cpufreq")).unwrap();
+        assert_eq!(
+            crate::platform::last_level_cache_bytes(root.path()),
+            Some(2 * 16 * 1024 * 1024)
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(crate::platform::last_level_cache_bytes(empty.path()), None);
+    }
+}
