@@ -13,7 +13,7 @@ use crate::bench::corpus::Corpus;
 use crate::bench::plan::{Plan, PointSpec, RunSettings};
 use crate::bench::runner::{failed_point, run_point};
 use crate::cli::Usage;
-use crate::engine::{KvDtype, Manifest};
+use crate::engine::KvDtype;
 use crate::error::Error;
 use crate::record::{Results, Status};
 
@@ -160,10 +160,12 @@ pub fn validate_inputs(plan: &Plan) -> anyhow::Result<()> {
             continue;
         }
         seen.push(&p.engine_dir);
-        let m = Manifest::load(&p.engine_dir)?;
-        m.check_files(&p.engine_dir)?;
+        let r = crate::backends::resolve(&p.engine_dir)?;
+        super::note_derived(&p.engine_dir, &r);
+        let (m, dir) = (&r.manifest, &r.dir);
+        m.check_files(dir)?;
         if m.backend == crate::engine::BackendKind::LlamaCpp {
-            crate::gguf::check(&m.primary_file(&p.engine_dir))?;
+            crate::gguf::check(&m.primary_file(dir))?;
         }
     }
     let text = &plan.settings.text;

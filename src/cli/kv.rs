@@ -6,13 +6,18 @@ use std::path::PathBuf;
 
 use crate::build::budget::{BudgetPolicy, BudgetSource};
 use crate::cli::Usage;
-use crate::engine::{KvDtype, KvPlan, Manifest};
+use crate::engine::{KvDtype, KvPlan};
 use crate::units::human_bytes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Engine directory.
-    #[arg(long, short = 'e', default_value = "engines/smollm2-135m-q4_1")]
+    /// Engine: a directory (with trtbench.json or one .gguf) or a .gguf file.
+    #[arg(
+        long,
+        short = 'e',
+        visible_short_alias = 'm',
+        default_value = "engines/smollm2-135m-q4_1"
+    )]
     pub engine: PathBuf,
     /// Sequences held at once.
     #[arg(long, short = 'b', default_value_t = 1)]
@@ -41,7 +46,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(a.mem_fraction > 0.0 && a.mem_fraction <= 1.0) {
         return Err(Usage("--mem-fraction must be in (0, 1]".into()).into());
     }
-    let m = Manifest::load(&a.engine)?;
+    let r = crate::backends::resolve(&a.engine)?;
+    super::note_derived(&a.engine, &r);
+    let m = r.manifest;
     let dtype = KvDtype::parse(&a.kv_dtype)?;
     let plan = KvPlan::new(&m.model, dtype, m.backend.kv_granularity());
     let explicit = match &a.budget {

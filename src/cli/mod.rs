@@ -74,6 +74,28 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// Says on stderr when an engine's manifest was derived from its GGUF (and where it was
+/// cached, or that the directory is read-only), so a user knows why the first open hashed
+/// the file.
+pub fn note_derived(given: &std::path::Path, r: &crate::backends::Resolved) {
+    use crate::backends::ManifestOrigin;
+    if let ManifestOrigin::Derived { saved } = &r.origin {
+        let at = match saved {
+            Some(p) => format!("cached in {}", p.display()),
+            None => "not cached: the directory is not writable".into(),
+        };
+        eprintln!(
+            "note: {}: no manifest, derived it from the GGUF (sha256 {}; {at})",
+            given.display(),
+            r.manifest
+                .files
+                .first()
+                .map(|f| f.sha256.as_str())
+                .unwrap_or("?")
+        );
+    }
+}
+
 /// True when progress bars should be drawn (stderr is a terminal).
 pub fn interactive() -> bool {
     std::io::stderr().is_terminal()

@@ -146,6 +146,48 @@ pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
     })
 }
 
+/// The manifest of a bare GGUF file, derived on the fly: dimensions, quantisation and
+/// parameter count through llama.cpp (`inspect_gguf`), size and sha256 of the file, and a
+/// `derived` source naming the file's absolute path, so a results file identifies the model
+/// unambiguously. The manifest's one file entry is the file's name (relative to its
+/// directory, like every manifest).
+pub fn derive_manifest(gguf: &Path) -> Result<Manifest> {
+    let info = inspect_gguf(gguf)?;
+    let sha = crate::engine::sha256_file(gguf)?;
+    let bytes = std::fs::metadata(gguf)
+        .map_err(|e| Error::io(gguf, e))?
+        .len();
+    let abs = std::fs::canonicalize(gguf).map_err(|e| Error::io(gguf, e))?;
+    let file_name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = abs
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file_name.clone());
+    Ok(Manifest {
+        schema_version: crate::engine::MANIFEST_VERSION,
+        name,
+        backend: BackendKind::LlamaCpp,
+        quant: info.quant,
+        files: vec![crate::engine::FileEntry {
+            path: file_name,
+            bytes,
+            sha256: sha.clone(),
+        }],
+        model: info.dims,
+        source: Some(crate::engine::Source {
+            kind: crate::engine::DERIVED_SOURCE.into(),
+            package: None,
+            version: None,
+            path: Some(abs.display().to_string()),
+            sha256: Some(sha),
+        }),
+        build: None,
+    })
+}
+
 /// An opened llama.cpp engine: the model is loaded once and shared by its sessions.
 pub struct LlamaEngine {
     dir: PathBuf,
