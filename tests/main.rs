@@ -7,5 +7,6 @@ mod layers;
 mod load;
 mod report;
 mod support;
+mod tls;
 mod trt;
 mod util;

@@ -106,6 +106,12 @@ pub struct Args {
     /// Environment variable holding the API key (sent as a Bearer token when set).
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Extra trusted certificates for https (PEM), besides the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's TLS certificate (recorded in the results).
+    #[arg(long)]
+    pub insecure: bool,
     /// Extra request header, `Name: value` (repeatable).
     #[arg(long = "header")]
     pub headers: Vec<String>,
@@ -315,6 +321,10 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         model: a.model,
         endpoint: a.endpoint,
         headers: v.headers,
+        tls: crate::client::http::TlsOptions {
+            cacert: a.cacert,
+            insecure: a.insecure,
+        },
         extra_body: v.extra_body,
         levels: v.levels,
         source,
@@ -336,6 +346,9 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
 /// Entry point of `trtbench load`.
 pub fn run(a: Args) -> Result<()> {
     let v = validate(&a)?;
+    if a.insecure {
+        eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
+    }
     let source = source(&a)?;
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
