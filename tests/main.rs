@@ -3,6 +3,7 @@
 mod any_model;
 mod build;
 mod cli;
+mod import;
 mod layers;
 mod load;
 mod report;

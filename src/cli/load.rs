@@ -17,7 +17,6 @@ use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
 use crate::client::run::{FinishedLevel, Probe};
 use crate::client::scheduler::{Arrival, Shape};
-use crate::client::tokenizer::Tok;
 use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
 use crate::record::Status;
 
@@ -76,7 +75,8 @@ pub struct Args {
     /// Seed of prompts and arrivals.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Tokenizer: a model .gguf (its vocabulary) or a tokenizer.json (or its directory).
+    /// Tokenizer: a model .gguf (llama.cpp's tokenizer, any vocabulary type), an engine
+    /// directory, a tokenizer.json or a Hugging Face model directory.
     #[arg(long, env = "TRTBENCH_TOKENIZER")]
     pub tokenizer: Option<PathBuf>,
     /// Prompts from a JSONL file or a ShareGPT-style JSON array instead of random ones.
@@ -279,7 +279,7 @@ fn source(a: &Args) -> Result<Source> {
     let tok = a
         .tokenizer
         .as_deref()
-        .map(|p| Tok::load(p).with_context(|| format!("--tokenizer {}", p.display())))
+        .map(|p| super::tokenizer::load(p).with_context(|| format!("--tokenizer {}", p.display())))
         .transpose()?;
     let maker = tok
         .map(|t| PromptMaker::new(t).context("--tokenizer"))

@@ -13,11 +13,13 @@ pub mod common;
 pub mod compare;
 pub mod env;
 pub mod fetch;
+pub mod import;
 pub mod inspect;
 pub mod kv;
 pub mod load;
 pub mod report;
 pub mod run;
+pub mod tokenizer;
 
 /// LLM inference benchmark and engine runner.
 #[derive(Debug, Parser)]
@@ -49,6 +51,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
     Load(Box<load::Args>),
+    /// Import peers' results (llama-bench -o json) into a trtbench results file.
+    Import(import::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -115,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Env(a) => env::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Load(a) => load::run(*a),
+        Command::Import(a) => import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
