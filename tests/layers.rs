@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("bench", 7),
     ("client", 7),
     ("report", 7),
+    ("import", 7),
     ("cli", 9),
 ];
 

@@ -33,6 +33,7 @@ fn config(url: &str, endpoint: Endpoint, timeout: Duration) -> Config {
         headers: vec![],
         connect_timeout: Duration::from_secs(2),
         pool_size: 16,
+        tls: Default::default(),
     })
     .unwrap();
     Config {
@@ -651,6 +652,7 @@ fn e2e_llama_server_concurrency_1_and_4() {
                 headers: vec![],
                 connect_timeout: Duration::from_secs(2),
                 pool_size: 1,
+                tls: Default::default(),
             })
             .unwrap();
             t.first_model(u, Duration::from_secs(5)).await.is_ok()

@@ -243,8 +243,9 @@ pub struct Plan {
     pub ppl: Option<PplSpec>,
 }
 
-/// Expands engine patterns (globs like `engines/*`) into engine directories holding a
-/// manifest. A pattern that matches nothing is an error naming it.
+/// Expands engine patterns (globs like `engines/*` or `models/*.gguf`) into engines: a
+/// glob keeps directories holding a manifest or a `.gguf`, and `.gguf` files. A pattern
+/// that matches nothing is an error naming it.
 pub fn expand_engines(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = Vec::new();
     for pat in patterns {
@@ -253,7 +254,7 @@ pub fn expand_engines(patterns: &[String]) -> Result<Vec<PathBuf>> {
             glob::glob(pat)
                 .map_err(|e| Error::config("--engines", format!("`{pat}`: {e}")))?
                 .filter_map(|p| p.ok())
-                .filter(|p| p.join(MANIFEST_FILE).is_file())
+                .filter(|p| is_engine_path(p))
                 .collect()
         } else {
             vec![PathBuf::from(pat)]
@@ -261,7 +262,10 @@ pub fn expand_engines(patterns: &[String]) -> Result<Vec<PathBuf>> {
         if matched.is_empty() {
             return Err(Error::config(
                 "--engines",
-                format!("`{pat}` matches no engine directory (one holding {MANIFEST_FILE})"),
+                format!(
+                    "`{pat}` matches no engine (a directory holding {MANIFEST_FILE} or a \
+                     .gguf, or a .gguf file)"
+                ),
             ));
         }
         for m in matched {
@@ -271,6 +275,21 @@ pub fn expand_engines(patterns: &[String]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Whether a glob match can be an engine: a `.gguf` file, or a directory holding a
+/// manifest or a `.gguf` (`backends::resolve` decides the rest when it is opened).
+fn is_engine_path(p: &Path) -> bool {
+    let gguf = |p: &Path| {
+        p.is_file()
+            && p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+    };
+    if p.is_file() {
+        return gguf(p);
+    }
+    p.join(MANIFEST_FILE).is_file()
+        || std::fs::read_dir(p).is_ok_and(|rd| rd.filter_map(|e| e.ok()).any(|e| gguf(&e.path())))
 }
 
 /// Builds the plan: every combination, engine-major, then batch, isl, osl, graphs.

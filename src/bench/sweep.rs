@@ -361,10 +361,10 @@ pub fn validate_inputs(plan: &Plan) -> Result<()> {
             continue;
         }
         seen.push(&p.engine_dir);
-        let m = crate::backends::manifest(&p.engine_dir)?;
-        m.check_files(&p.engine_dir)?;
-        if m.backend == BackendKind::LlamaCpp {
-            crate::gguf::check(&m.primary_file(&p.engine_dir))?;
+        let r = crate::backends::resolve(&p.engine_dir)?;
+        r.manifest.check_files(&r.dir)?;
+        if r.manifest.backend == BackendKind::LlamaCpp {
+            crate::gguf::check(&r.manifest.primary_file(&r.dir))?;
         }
     }
     let text = &plan.settings.text;

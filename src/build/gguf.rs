@@ -29,7 +29,8 @@ pub struct SourceModel {
 /// Resolves `--from`: an engine directory (its GGUF) or a `.gguf` file.
 pub fn resolve_source(from: &Path) -> Result<SourceModel> {
     if from.is_dir() {
-        let m = Manifest::load(from)?;
+        let resolved = crate::backends::resolve(from)?;
+        let (m, from) = (resolved.manifest, resolved.dir.as_path());
         if m.backend != BackendKind::LlamaCpp {
             return Err(Error::config(
                 "--from",

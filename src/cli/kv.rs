@@ -11,8 +11,13 @@ use crate::units::human_bytes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Engine directory.
-    #[arg(long, short = 'e', default_value = "engines/smollm2-135m-q4_1")]
+    /// Engine: a directory (with trtbench.json or one .gguf) or a .gguf file.
+    #[arg(
+        long,
+        short = 'e',
+        visible_short_alias = 'm',
+        default_value = "engines/smollm2-135m-q4_1"
+    )]
     pub engine: PathBuf,
     /// Sequences held at once.
     #[arg(long, short = 'b', default_value_t = 1)]
@@ -42,10 +47,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(a.mem_fraction > 0.0 && a.mem_fraction <= 1.0) {
         return Err(Usage("--mem-fraction must be in (0, 1]".into()).into());
     }
-    let m = crate::backends::manifest(&a.engine)?;
+    let r = crate::backends::resolve(&a.engine)?;
+    super::note_derived(&a.engine, &r);
+    let m = r.manifest;
     // What an Edge-LLM engine allocates is fixed by its config.json, whatever is asked.
     let engine_kv = (m.backend == crate::engine::BackendKind::EdgeLlm)
-        .then(|| crate::backends::trt::config::plan_from_config(&a.engine));
+        .then(|| crate::backends::trt::config::plan_from_config(&r.dir));
     let dtype = match (&a.kv_dtype, &engine_kv) {
         (Some(s), _) => KvDtype::parse(s)?,
         (None, Some(Ok(p))) => p.kv_dtype,

@@ -17,7 +17,6 @@ use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
 use crate::client::run::{FinishedLevel, Probe};
 use crate::client::scheduler::{Arrival, Shape};
-use crate::client::tokenizer::Tok;
 use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
 use crate::record::Status;
 
@@ -76,7 +75,8 @@ pub struct Args {
     /// Seed of prompts and arrivals.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Tokenizer: a model .gguf (its vocabulary) or a tokenizer.json (or its directory).
+    /// Tokenizer: a model .gguf (llama.cpp's tokenizer, any vocabulary type), an engine
+    /// directory, a tokenizer.json or a Hugging Face model directory.
     #[arg(long, env = "TRTBENCH_TOKENIZER")]
     pub tokenizer: Option<PathBuf>,
     /// Prompts from a JSONL file or a ShareGPT-style JSON array instead of random ones.
@@ -106,6 +106,12 @@ pub struct Args {
     /// Environment variable holding the API key (sent as a Bearer token when set).
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// Extra trusted certificates for https (PEM), besides the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's TLS certificate (recorded in the results).
+    #[arg(long)]
+    pub insecure: bool,
     /// Extra request header, `Name: value` (repeatable).
     #[arg(long = "header")]
     pub headers: Vec<String>,
@@ -273,7 +279,7 @@ fn source(a: &Args) -> Result<Source> {
     let tok = a
         .tokenizer
         .as_deref()
-        .map(|p| Tok::load(p).with_context(|| format!("--tokenizer {}", p.display())))
+        .map(|p| super::tokenizer::load(p).with_context(|| format!("--tokenizer {}", p.display())))
         .transpose()?;
     let maker = tok
         .map(|t| PromptMaker::new(t).context("--tokenizer"))
@@ -315,6 +321,10 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         model: a.model,
         endpoint: a.endpoint,
         headers: v.headers,
+        tls: crate::client::http::TlsOptions {
+            cacert: a.cacert,
+            insecure: a.insecure,
+        },
         extra_body: v.extra_body,
         levels: v.levels,
         source,
@@ -336,6 +346,9 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
 /// Entry point of `trtbench load`.
 pub fn run(a: Args) -> Result<()> {
     let v = validate(&a)?;
+    if a.insecure {
+        eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
+    }
     let source = source(&a)?;
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()

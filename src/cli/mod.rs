@@ -14,11 +14,13 @@ pub mod compare;
 pub mod doctor;
 pub mod env;
 pub mod fetch;
+pub mod import;
 pub mod inspect;
 pub mod kv;
 pub mod load;
 pub mod report;
 pub mod run;
+pub mod tokenizer;
 
 /// LLM inference benchmark and engine runner.
 #[derive(Debug, Parser)]
@@ -53,6 +55,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
     Load(Box<load::Args>),
+    /// Import peers' results (llama-bench -o json) into a trtbench results file.
+    Import(import::Args),
 }
 
 /// A usage error found after parsing (bad combination of flags, bad file named by a flag).
@@ -78,6 +82,35 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// Says on stderr when an engine's manifest was derived from its GGUF (and where it was
+/// cached, or that the directory is read-only), so a user knows why the first open hashed
+/// the file.
+pub fn note_derived(given: &std::path::Path, r: &crate::backends::Resolved) {
+    use crate::backends::ManifestOrigin;
+    if let ManifestOrigin::Derived { saved } = &r.origin {
+        if r.manifest.backend == crate::engine::BackendKind::EdgeLlm {
+            eprintln!(
+                "note: {}: no manifest, derived it from Edge-LLM's config.json (nothing written)",
+                given.display()
+            );
+            return;
+        }
+        let at = match saved {
+            Some(p) => format!("cached in {}", p.display()),
+            None => "not cached: the directory is not writable".into(),
+        };
+        eprintln!(
+            "note: {}: no manifest, derived it from the GGUF (sha256 {}; {at})",
+            given.display(),
+            r.manifest
+                .files
+                .first()
+                .map(|f| f.sha256.as_str())
+                .unwrap_or("?")
+        );
+    }
+}
+
 /// True when progress bars should be drawn (stderr is a terminal).
 pub fn interactive() -> bool {
     std::io::stderr().is_terminal()
@@ -98,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Env(a) => env::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Load(a) => load::run(*a),
+        Command::Import(a) => import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

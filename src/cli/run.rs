@@ -11,8 +11,13 @@ use crate::record::Status;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Engine directory (holds trtbench.json).
-    #[arg(long, short = 'e', default_value = "engines/smollm2-135m-q4_1")]
+    /// Engine: a directory (with trtbench.json or one .gguf) or a .gguf file.
+    #[arg(
+        long,
+        short = 'e',
+        visible_short_alias = 'm',
+        default_value = "engines/smollm2-135m-q4_1"
+    )]
     pub engine: PathBuf,
     /// Sequences decoded together in one batch.
     #[arg(long, short = 'b', default_value_t = 1)]
@@ -40,8 +45,8 @@ pub struct SweepArgs {
     /// TOML sweep spec; flags given here override its fields.
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Engine directories or globs (`engines/*`).
-    #[arg(long, short = 'e', value_delimiter = ',')]
+    /// Engines or globs (`engines/*`, `models/*.gguf`): directories or .gguf files.
+    #[arg(long, short = 'e', visible_short_alias = 'm', value_delimiter = ',')]
     pub engines: Vec<String>,
     /// Batch sizes: `1,2,4,8`, `1-8*2` or `128-512+128`.
     #[arg(long, short = 'b')]

@@ -162,6 +162,58 @@ pub struct TargetOptions {
     pub connect_timeout: Duration,
     /// Connections kept open per host (the largest concurrency of the run).
     pub pool_size: usize,
+    pub tls: TlsOptions,
+}
+
+/// How https endpoints are verified: the system's root certificates, plus `cacert`'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM file of extra trusted certificates (`--cacert`), e.g. a self-signed server's.
+    pub cacert: Option<std::path::PathBuf>,
+    /// Accept any certificate and host name (`--insecure`); recorded in the results.
+    pub insecure: bool,
+}
+
+/// True when `url`'s host is this machine (`localhost`, 127.0.0.0/8, `::1`): such a
+/// server is never reached through a proxy.
+pub fn is_loopback(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+    else {
+        return false;
+    };
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Adds `tls` to a client builder: the `--cacert` PEM bundle (every certificate in it),
+/// and `--insecure`. A missing, unreadable or certificate-less file is an error naming it.
+fn with_tls(
+    mut b: reqwest::ClientBuilder,
+    tls: &TlsOptions,
+) -> crate::Result<reqwest::ClientBuilder> {
+    b = b.use_rustls_tls();
+    if let Some(path) = &tls.cacert {
+        let pem = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| crate::Error::bad_file(path, format!("--cacert: not PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(crate::Error::bad_file(
+                path,
+                "--cacert: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            ));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if tls.insecure {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    Ok(b)
 }
 
 /// Base URL without a trailing slash.
@@ -196,11 +248,15 @@ impl Target {
             })?;
             headers.insert(name, value);
         }
-        // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use; no proxy, since a
-        // proxy between client and server would be part of every figure.
-        let client = reqwest::Client::builder()
+        // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use. Proxies come from
+        // the usual variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as curl's do,
+        // except for a server on this machine: a proxy there would only add to every figure.
+        let mut builder = reqwest::Client::builder();
+        if is_loopback(&o.base_url) {
+            builder = builder.no_proxy();
+        }
+        let client = with_tls(builder, &o.tls)?
             .http1_only()
-            .no_proxy()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(o.pool_size.max(1))
             .pool_idle_timeout(Duration::from_secs(90))

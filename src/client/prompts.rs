@@ -73,13 +73,8 @@ pub struct PromptMaker {
 impl PromptMaker {
     pub fn new(tok: Tok) -> Result<Self> {
         let t = &tok.inner;
-        let specials: HashSet<u32> = t
-            .get_added_tokens_decoder()
-            .iter()
-            .filter(|(_, a)| a.special)
-            .map(|(id, _)| *id)
-            .collect();
-        let size = t.get_vocab_size(true) as u32;
+        let specials: HashSet<u32> = t.special_ids();
+        let size = t.vocab_size();
         let decoded: Vec<(u32, String)> = (0..size)
             .filter(|id| !specials.contains(id))
             .filter_map(|id| Some((id, t.decode(&[id], false).ok()?)))
@@ -149,15 +144,13 @@ impl PromptMaker {
         for _attempt in 0..8 {
             let mut ids = self.random_ids(target, rng);
             for _round in 0..16 {
-                let text = t.decode(&ids, true).map_err(|e| e.to_string())?;
-                let enc = t
-                    .encode_fast(text.as_str(), false)
-                    .map_err(|e| e.to_string())?;
+                let text = t.decode(&ids, true)?;
+                let enc = t.encode(text.as_str(), false)?;
                 let n = enc.len();
                 if n == target && self.tok.count(&text) == Some(len) {
                     return Ok(text);
                 }
-                ids = enc.get_ids().to_vec();
+                ids = enc;
                 if ids.len() > target {
                     ids.truncate(target);
                 } else {

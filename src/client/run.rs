@@ -88,6 +88,8 @@ pub struct LoadPlan {
     /// Sent as a Bearer token when set.
     pub api_key: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// https verification (`--cacert`, `--insecure`).
+    pub tls: super::http::TlsOptions,
     /// Extra JSON fields merged into every request body.
     pub extra_body: serde_json::Map<String, Value>,
     pub levels: Levels,
@@ -243,6 +245,7 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
         headers: plan.headers.clone(),
         connect_timeout: CONNECT_TIMEOUT,
         pool_size: plan.levels.pool_size(),
+        tls: plan.tls.clone(),
     })?;
     let model = match &plan.model {
         Some(m) => m.clone(),
@@ -278,6 +281,9 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     p.insert("endpoint".into(), json!(plan.endpoint.as_str()));
     p.insert("ignore_eos".into(), json!(plan.ignore_eos));
     p.insert("seed".into(), json!(plan.seed));
+    if plan.tls.insecure {
+        p.insert("tls_insecure".into(), json!(true));
+    }
     match &w.dataset {
         Some(d) => {
             p.insert("dataset".into(), json!(d.display().to_string()));

@@ -20,10 +20,48 @@ use tokenizers::Tokenizer;
 use crate::error::{Error, Result};
 use crate::gguf::{self, Value};
 
+/// What the load generator needs of a tokenizer. Implemented here for a Hugging Face
+/// `tokenizers::Tokenizer`; the CLI implements it over llama.cpp's own tokenizer (a GGUF's
+/// vocabulary, any type), so `client` never depends on `backends`.
+pub trait Vocab: Send + Sync {
+    /// Token ids of `text`, with the special tokens the tokenizer adds when `add_special`.
+    fn encode(&self, text: &str, add_special: bool) -> std::result::Result<Vec<u32>, String>;
+    /// Text of `ids`, special tokens dropped when `skip_special`.
+    fn decode(&self, ids: &[u32], skip_special: bool) -> std::result::Result<String, String>;
+    /// Number of token ids (added tokens included).
+    fn vocab_size(&self) -> u32;
+    /// Special / control tokens, never used to make prompt text.
+    fn special_ids(&self) -> std::collections::HashSet<u32>;
+}
+
+impl Vocab for Tokenizer {
+    fn encode(&self, text: &str, add_special: bool) -> std::result::Result<Vec<u32>, String> {
+        self.encode_fast(text, add_special)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| e.to_string())
+    }
+    fn decode(&self, ids: &[u32], skip_special: bool) -> std::result::Result<String, String> {
+        // The inherent method of the TokenizerImpl it derefs to, not this trait method.
+        (**self)
+            .decode(ids, skip_special)
+            .map_err(|e| e.to_string())
+    }
+    fn vocab_size(&self) -> u32 {
+        self.get_vocab_size(true) as u32
+    }
+    fn special_ids(&self) -> std::collections::HashSet<u32> {
+        self.get_added_tokens_decoder()
+            .iter()
+            .filter(|(_, a)| a.special)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
 /// A shared tokenizer plus what the workload needs to know about it.
 #[derive(Clone)]
 pub struct Tok {
-    pub inner: Arc<Tokenizer>,
+    pub inner: Arc<dyn Vocab>,
     /// Where it came from (path), for messages and results.
     pub source: String,
     /// Tokens `encode(text, add_special_tokens = true)` adds around any text (e.g. BOS).
@@ -66,10 +104,15 @@ impl Tok {
 
     /// Wraps an already built tokenizer.
     pub fn new(tokenizer: Tokenizer, source: String) -> Tok {
-        let with = tokenizer.encode("a", true).map(|e| e.len()).unwrap_or(0);
-        let without = tokenizer.encode("a", false).map(|e| e.len()).unwrap_or(0);
+        Tok::from_vocab(Arc::new(tokenizer), source)
+    }
+
+    /// Wraps any tokenizer (`source` names it in messages and results).
+    pub fn from_vocab(vocab: Arc<dyn Vocab>, source: String) -> Tok {
+        let with = vocab.encode("a", true).map(|e| e.len()).unwrap_or(0);
+        let without = vocab.encode("a", false).map(|e| e.len()).unwrap_or(0);
         Tok {
-            inner: Arc::new(tokenizer),
+            inner: vocab,
             source,
             special_added: with.saturating_sub(without),
         }
@@ -77,18 +120,12 @@ impl Tok {
 
     /// Number of tokens of `text` as the model sees it (special tokens added).
     pub fn count(&self, text: &str) -> Option<u64> {
-        self.inner
-            .encode_fast(text, true)
-            .ok()
-            .map(|e| e.len() as u64)
+        self.inner.encode(text, true).ok().map(|e| e.len() as u64)
     }
 
     /// Number of tokens of a piece of generated text (no special tokens added).
     pub fn count_plain(&self, text: &str) -> Option<u64> {
-        self.inner
-            .encode_fast(text, false)
-            .ok()
-            .map(|e| e.len() as u64)
+        self.inner.encode(text, false).ok().map(|e| e.len() as u64)
     }
 }
 
@@ -274,21 +311,29 @@ mod tests {
         ])
     }
 
-    fn tok(pre: &str, add_bos: bool) -> Tok {
+    fn raw(pre: &str, add_bos: bool) -> Tokenizer {
         let meta = gguf::parse_metadata(&toy(pre, add_bos)[..]).unwrap();
-        Tok::new(from_gguf_metadata(&meta).unwrap(), "toy".into())
+        from_gguf_metadata(&meta).unwrap()
+    }
+
+    fn tok(pre: &str, add_bos: bool) -> Tok {
+        Tok::new(raw(pre, add_bos), "toy".into())
     }
 
     #[test]
     fn encodes_and_decodes_like_bpe() {
-        let t = tok("gpt2", false);
-        let e = t.inner.encode("hello world", false).unwrap();
+        let raw = raw("gpt2", false);
+        let e = (*raw).encode("hello world", false).unwrap();
         assert_eq!(e.get_tokens(), ["hello", "Ġworld"]);
-        assert_eq!(t.inner.decode(e.get_ids(), false).unwrap(), "hello world");
+        let t = tok("gpt2", false);
+        // Through the `Vocab` trait object the load generator uses.
+        let ids = t.inner.encode("hello world", false).unwrap();
+        assert_eq!(ids, e.get_ids());
+        assert_eq!(t.inner.decode(&ids, false).unwrap(), "hello world");
         assert_eq!(t.special_added, 0);
         // the control token stays whole
-        let e = t.inner.encode("<|endoftext|>hello", false).unwrap();
-        assert_eq!(e.get_ids(), [0, 14]);
+        let ids = t.inner.encode("<|endoftext|>hello", false).unwrap();
+        assert_eq!(ids, [0, 14]);
     }
 
     #[test]

@@ -3,3 +3,4 @@
 // Shared with examples/sse_stub.rs, which uses parts the tests do not (`Server::wait`).
 #[allow(dead_code)]
 pub mod stub;
+pub mod tls;

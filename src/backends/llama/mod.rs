@@ -146,6 +146,113 @@ pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
     })
 }
 
+/// The manifest of a bare GGUF file, derived on the fly: dimensions, quantisation and
+/// parameter count through llama.cpp (`inspect_gguf`), size and sha256 of the file, and a
+/// `derived` source naming the file's absolute path, so a results file identifies the model
+/// unambiguously. The manifest's one file entry is the file's name (relative to its
+/// directory, like every manifest).
+pub fn derive_manifest(gguf: &Path) -> Result<Manifest> {
+    let info = inspect_gguf(gguf)?;
+    let sha = crate::engine::sha256_file(gguf)?;
+    let bytes = std::fs::metadata(gguf)
+        .map_err(|e| Error::io(gguf, e))?
+        .len();
+    let abs = std::fs::canonicalize(gguf).map_err(|e| Error::io(gguf, e))?;
+    let file_name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = abs
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file_name.clone());
+    Ok(Manifest {
+        schema_version: crate::engine::MANIFEST_VERSION,
+        name,
+        backend: BackendKind::LlamaCpp,
+        quant: info.quant,
+        files: vec![crate::engine::FileEntry {
+            path: file_name,
+            bytes,
+            sha256: sha.clone(),
+        }],
+        model: info.dims,
+        source: Some(crate::engine::Source {
+            kind: crate::engine::DERIVED_SOURCE.into(),
+            package: None,
+            version: None,
+            path: Some(abs.display().to_string()),
+            sha256: Some(sha),
+        }),
+        build: None,
+    })
+}
+
+/// A GGUF's vocabulary loaded by llama.cpp alone (`vocab_only`: no weights), so every
+/// vocabulary type llama.cpp supports (SentencePiece, BPE, WordPiece, Unigram, RWKV)
+/// tokenizes exactly as llama.cpp's server does. What `load --tokenizer model.gguf` uses.
+pub struct VocabModel {
+    model: LlamaModel,
+}
+
+impl VocabModel {
+    /// Loads the vocabulary of `path` (fast: the tensors are not read).
+    pub fn load(path: &Path) -> Result<Self> {
+        crate::gguf::check(path)?;
+        let be = backend()?;
+        let mark = ffi::log_mark();
+        let params = LlamaModelParams::default().with_vocab_only(true);
+        let model = LlamaModel::load_from_file(be, path, &params).map_err(|e| {
+            Error::bad_file(
+                path,
+                format!(
+                    "llama.cpp could not load its vocabulary ({e}): {}",
+                    log_tail(mark)
+                ),
+            )
+        })?;
+        Ok(VocabModel { model })
+    }
+
+    /// Token ids of `text`, special tokens (BOS/EOS as the vocabulary asks) added when
+    /// `add_special`, and special-token text (`<|im_start|>`) parsed as the server does.
+    pub fn tokenize(&self, text: &str, add_special: bool) -> Vec<u32> {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), add_special, true)
+            .into_iter()
+            .map(|t| t.0 as u32)
+            .collect()
+    }
+
+    /// Text of `ids`; control tokens are dropped when `skip_special`.
+    pub fn detokenize(&self, ids: &[u32], skip_special: bool) -> String {
+        if ids.is_empty() {
+            return String::new();
+        }
+        let toks: Vec<LlamaToken> = ids.iter().map(|&t| LlamaToken(t as i32)).collect();
+        let bytes = self
+            .model
+            .vocab()
+            .detokenize(&toks, skip_special, !skip_special);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    pub fn n_vocab(&self) -> u32 {
+        self.model.vocab().n_tokens().max(0) as u32
+    }
+
+    /// Control tokens (BOS, EOS, `<|im_start|>`, ...): never used to make prompt text.
+    pub fn is_control(&self, id: u32) -> bool {
+        self.model.vocab().is_control(LlamaToken(id as i32))
+    }
+
+    /// The vocabulary type's name as llama.cpp calls it (`spm`, `bpe`, `wpm`, `ugm`, ...).
+    pub fn vocab_type(&self) -> String {
+        format!("{:?}", self.model.vocab().vocab_type()).to_ascii_lowercase()
+    }
+}
+
 /// An opened llama.cpp engine: the model is loaded once and shared by its sessions.
 pub struct LlamaEngine {
     dir: PathBuf,
