@@ -311,6 +311,7 @@ mod tests {
     fn spec(batch: u32, isl: u32, osl: u32) -> PointSpec {
         PointSpec {
             engine_dir: PathBuf::from("engines/x"),
+            name: "x".into(),
             batch,
             isl,
             osl,
