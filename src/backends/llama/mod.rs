@@ -5,6 +5,7 @@
 
 mod ffi;
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -289,6 +290,11 @@ pub struct LlamaSession<'a> {
     /// Last token of each active sequence (fed by the next decode step).
     last: Vec<Token>,
     kv_bytes: Option<u64>,
+    /// Forward passes (`llama_decode` calls) this session ran, for tests and notes.
+    forward_passes: u64,
+    /// Prefills, and those that found every sequence of the KV cache empty once cleared.
+    prefills: u64,
+    prefills_on_empty_cache: u64,
 }
 
 impl<'a> LlamaSession<'a> {
@@ -339,10 +345,14 @@ impl<'a> LlamaSession<'a> {
             pos: Vec::new(),
             last: Vec::new(),
             kv_bytes,
+            forward_passes: 0,
+            prefills: 0,
+            prefills_on_empty_cache: 0,
         })
     }
 
     fn decode(&mut self, op: &'static str) -> Result<()> {
+        self.forward_passes += 1;
         self.ctx.decode(&mut self.batch).map_err(|e| Error::Engine {
             backend: BACKEND,
             op,
@@ -374,6 +384,19 @@ impl Session for LlamaSession<'_> {
         self.kv_bytes
     }
 
+    /// What the session did so far: forward passes, and how many prefills started from an
+    /// empty KV cache (all of them, unless the cache leaked across runs).
+    fn setup_notes(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("forward_passes".into(), self.forward_passes.to_string());
+        m.insert("prefills".into(), self.prefills.to_string());
+        m.insert(
+            "prefills_on_empty_kv_cache".into(),
+            self.prefills_on_empty_cache.to_string(),
+        );
+        m
+    }
+
     fn prefill(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
         if prompts.is_empty() || prompts.len() > self.max_batch as usize {
             return Err(Error::Capacity {
@@ -395,7 +418,13 @@ impl Session for LlamaSession<'_> {
                 });
             }
         }
+        // Every run starts from an empty cache: nothing of an earlier run (a warmup with
+        // the same prompt prefix) may shorten this prefill. Checked, not assumed.
         self.ctx.clear_kv_cache();
+        self.prefills += 1;
+        if (0..self.max_batch as i32).all(|s| self.ctx.kv_cache_seq_pos_max(s) < 0) {
+            self.prefills_on_empty_cache += 1;
+        }
         self.batch.clear();
         let mut rows = Vec::with_capacity(prompts.len());
         for (seq, p) in prompts.iter().enumerate() {
