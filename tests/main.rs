@@ -5,6 +5,7 @@ mod build;
 mod cli;
 mod layers;
 mod load;
+mod perplexity;
 mod report;
 mod support;
 mod trt;
