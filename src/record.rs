@@ -264,7 +264,108 @@ pub struct Results {
     pub command: Vec<String>,
     /// Hardware and software fingerprint (`trtbench env`).
     pub environment: serde_json::Value,
+    /// What the points were measured with (engine runs): `--resume` refuses to add points
+    /// measured otherwise. Absent in files written before trtbench recorded it, and in
+    /// load-test files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<RunIdentity>,
     pub points: Vec<Point>,
+}
+
+/// An engine as a results file knows it: where it was and which model file it held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineIdentity {
+    /// Absolute path of the engine directory.
+    pub path: String,
+    /// SHA-256 of the model file, as the engine's manifest records it.
+    pub sha256: String,
+}
+
+/// Everything that must be equal for points to be comparable inside one results file:
+/// the run settings, each engine and the machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// Run settings (`runs`, `warmup`, `seed`, `text`, `text_sha256`, `ctx`, `kv_dtype`,
+    /// `threads`, ...), by the flag name without its dashes.
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Engines by the name their points carry in `parameters.engine`.
+    pub engines: BTreeMap<String, EngineIdentity>,
+    /// The identity fields of the machine fingerprint ([`MACHINE_FIELDS`]).
+    pub machine: BTreeMap<String, serde_json::Value>,
+}
+
+/// Fingerprint fields that identify a machine and its inference libraries; other fields
+/// (load, free memory, warnings) change from minute to minute and are not identity.
+pub const MACHINE_FIELDS: &[&str] = &[
+    "hostname",
+    "cpu_model",
+    "cpu_logical_cores",
+    "ram_total_bytes",
+    "gpus",
+    "nvidia_driver",
+    "cuda_toolkit_version",
+    "tensorrt_version",
+    "llama_cpp",
+    "features",
+];
+
+impl RunIdentity {
+    /// The identity fields of a fingerprint (`trtbench env`).
+    pub fn machine_of(environment: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+        MACHINE_FIELDS
+            .iter()
+            .filter_map(|k| Some((k.to_string(), environment.get(*k)?.clone())))
+            .collect()
+    }
+
+    /// Every way `now` differs from `self` (the file), one phrase each: `runs differs
+    /// (file 5, now 3)`, `engine m sha256 differs (file ab12.., now cd34..)`. Engines only
+    /// in one of the two are not differences (a resumed sweep may add engines).
+    pub fn differences(&self, now: &RunIdentity) -> Vec<String> {
+        let mut out = Vec::new();
+        let show = |v: Option<&serde_json::Value>| match v {
+            None | Some(serde_json::Value::Null) => "none".to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        let mut map_diff = |what: &str, a: &BTreeMap<_, _>, b: &BTreeMap<_, _>| {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                if a.get(k) != b.get(k) {
+                    out.push(format!(
+                        "{what}{k} differs (file {}, now {})",
+                        show(a.get(k)),
+                        show(b.get(k))
+                    ));
+                }
+            }
+        };
+        map_diff("", &self.settings, &now.settings);
+        map_diff("machine ", &self.machine, &now.machine);
+        for (name, e) in &self.engines {
+            let Some(n) = now.engines.get(name) else {
+                continue;
+            };
+            if e.path != n.path {
+                out.push(format!(
+                    "engine {name} path differs (file {}, now {})",
+                    e.path, n.path
+                ));
+            }
+            if e.sha256 != n.sha256 {
+                out.push(format!(
+                    "engine {name} sha256 differs (file {}, now {}): the model file was rebuilt or replaced",
+                    short(&e.sha256),
+                    short(&n.sha256)
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
 }
 
 impl Results {
@@ -275,6 +376,7 @@ impl Results {
             created_unix_s: unix_now(),
             command,
             environment,
+            identity: None,
             points: Vec::new(),
         }
     }
@@ -335,7 +437,8 @@ impl Results {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename + fsync of the
+/// directory, so the rename itself survives a power cut).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir: PathBuf = match path.parent() {
@@ -355,6 +458,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // The new directory entry is durable only once the directory is synced.
+    #[cfg(unix)]
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(&dir, e))?;
     Ok(())
 }
 

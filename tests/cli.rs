@@ -53,6 +53,21 @@ fn run_one_point_records_every_metric() {
     assert_eq!(p["engine"]["quant"], "q4_1");
     let runs = p["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "warmup runs must not be recorded");
+    // Warmup ran, observed from outside: the backend counted its forward passes,
+    // (warmup 1 + runs 3) × (1 prefill + osl 4 − 1 steps), and every prefill started from
+    // an empty KV cache (nothing of one run leaks into the next). Only 3 are in the stats.
+    assert_eq!(p["notes"]["forward_passes"], "16", "{}", p["notes"]);
+    assert_eq!(p["notes"]["prefills"], "4");
+    assert_eq!(p["notes"]["prefills_on_empty_kv_cache"], "4");
+    assert_eq!(p["summary"]["ttft_ms"]["n"], 3);
+    // The file says what it was measured with, for --resume to check.
+    let id = &r["identity"];
+    assert_eq!(id["settings"]["runs"], 3);
+    assert_eq!(id["settings"]["warmup"], 1);
+    let e = &id["engines"]["smollm2-135m-q4_1"];
+    assert!(e["path"].as_str().unwrap().starts_with('/'), "{e}");
+    assert_eq!(e["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(id["machine"]["cpu_model"], r["environment"]["cpu_model"]);
     for run in runs {
         assert_eq!(run["output_tokens"], 8);
         assert_eq!(run["input_tokens"], 32);
@@ -165,10 +180,7 @@ fn sweep_writes_every_point_and_resume_skips_finished_ones() {
     assert_eq!(read_json(&out)["points"], first["points"]);
 }
 
-#[test]
-fn interrupted_sweep_keeps_finished_points_and_resumes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("i.json");
+fn sweep8(out: &std::path::Path, runs: &str) -> std::process::Command {
     let mut cmd = bin();
     cmd.args([
         "sweep",
@@ -181,72 +193,154 @@ fn interrupted_sweep_keeps_finished_points_and_resumes() {
         "--warmup",
         "0",
         "--runs",
-        "2",
+        runs,
+        "--sample-ms",
+        "0",
     ])
     .arg("--engines")
     .arg(engine())
     .arg("--out")
-    .arg(&out)
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    // Wait until at least one point is on disk, then press Ctrl-C.
+    .arg(out);
+    cmd
+}
+
+/// Deterministic: the CLI's test hook raises the stop flag after 3 generations, i.e. in
+/// the middle of the second point (2 runs each). Exactly one point is kept, exit 130.
+#[test]
+fn interrupted_sweep_keeps_finished_points_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("i.json");
+    let o = sweep8(&out, "2")
+        .env("TRTBENCH_STOP_AFTER_RUNS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    let kept = read_json(&out)["points"].as_array().unwrap().clone();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["status"], "ok");
+    assert_eq!(kept[0]["parameters"]["osl"], 2);
+    // Resuming with other settings is refused, naming the field; nothing is lost.
+    let o = sweep8(&out, "3").arg("--resume").output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("runs differs (file 2, now 3)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_json(&out)["points"].as_array().unwrap(), &kept);
+    let o = sweep8(&out, "2").arg("--resume").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = read_json(&out)["points"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 8);
+    // The point finished before the interruption is kept byte for byte.
+    assert!(
+        all.contains(&kept[0]),
+        "point {} was rerun or lost",
+        kept[0]["key"]
+    );
+}
+
+/// SIGTERM (what Slurm, Kubernetes and systemd send) is handled like Ctrl-C: finished
+/// points kept, exit 143.
+#[test]
+fn sigterm_keeps_finished_points_and_exits_143() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t.json");
+    let mut child = sweep8(&out, "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if out.exists()
-            && read_json(&out)["points"]
-                .as_array()
-                .is_some_and(|p| !p.is_empty())
-        {
-            break;
-        }
+    while !(out.exists()
+        && std::fs::read(&out).is_ok_and(|b| {
+            serde_json::from_slice::<serde_json::Value>(&b)
+                .is_ok_and(|v| v["points"].as_array().is_some_and(|p| !p.is_empty()))
+        }))
+    {
         assert!(Instant::now() < deadline, "no point written in time");
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("sweep ended ({st}) before the signal");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let o = child.wait_with_output().unwrap();
     let kept = read_json(&out)["points"].as_array().unwrap().clone();
-    if o.status.code() == Some(0) {
-        // The sweep finished before the signal landed; nothing to resume.
-        assert_eq!(kept.len(), 8);
-        return;
-    }
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    // 8 points of 2 runs: the signal lands long before the last one.
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
     assert!(!kept.is_empty() && kept.len() < 8);
     assert!(kept.iter().all(|p| p["status"] == "ok"));
-    let o = bin()
-        .args([
-            "sweep",
-            "--batch",
-            "1",
-            "--isl",
-            "8",
-            "--osl",
-            "2,3,4,5,6,7,8,9",
-            "--warmup",
-            "0",
-            "--runs",
-            "2",
-            "--resume",
-        ])
-        .arg("--engines")
-        .arg(engine())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let all = read_json(&out)["points"].as_array().unwrap().clone();
-    assert_eq!(all.len(), 8);
-    // The points finished before the interruption are kept byte for byte.
-    for k in &kept {
-        assert!(all.contains(k), "point {} was rerun or lost", k["key"]);
+}
+
+/// Atomic save, tested by killing: a child process (this test binary, re-run as a writer)
+/// rewrites a large results file in a loop; it is SIGKILLed at random moments and the
+/// file must parse every time, as one of the versions written.
+#[test]
+fn results_file_survives_sigkill_mid_save() {
+    use trtbench::record::{Point, PointKind, Results};
+    const WRITER: &str = "TRTBENCH_TEST_ATOMIC_WRITER";
+    let big = |n: usize| {
+        let mut r = Results::new(vec!["writer".into()], serde_json::json!({}));
+        for i in 0..n {
+            let mut params = std::collections::BTreeMap::new();
+            params.insert("i".to_string(), serde_json::json!(i));
+            let mut p = Point::new(PointKind::Engine, params);
+            p.warnings = vec!["x".repeat(2000)];
+            r.points.push(p);
+        }
+        r
+    };
+    if let Ok(path) = std::env::var(WRITER) {
+        let path = std::path::PathBuf::from(path);
+        let versions = [big(300), big(301)];
+        // Each round's writer starts with the version the file does not hold yet.
+        let first: usize =
+            std::env::var("TRTBENCH_TEST_WRITER_FIRST").map_or(0, |v| v.parse().unwrap());
+        for k in first.. {
+            versions[k % 2].save(&path).unwrap();
+        }
+        return;
     }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.json");
+    big(300).save(&path).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..25u64 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::results_file_survives_sigkill_mid_save",
+                "--quiet",
+            ])
+            .env(WRITER, &path)
+            .env("TRTBENCH_TEST_WRITER_FIRST", ((round + 1) % 2).to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill only once the writer is rewriting (the file's inode changes per rename).
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::fs::metadata(&path).map_or(true, |m| m.ino() == inode) {
+            assert!(Instant::now() < deadline, "the writer never saved");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis((round * 7) % 40));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let r = Results::load(&path).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(r.points.len() == 300 || r.points.len() == 301);
+        seen.insert(r.points.len());
+    }
+    // The writer really was rewriting the file while it was killed.
+    assert_eq!(seen.len(), 2, "{seen:?}");
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! One integration-test binary (ripgrep's layout) to keep link time down.
 
 mod any_model;
+mod bad_input;
 mod build;
 mod cli;
 mod import;
 mod layers;
 mod load;
+mod perplexity;
 mod report;
 mod roofline;
 mod support;

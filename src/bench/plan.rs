@@ -11,8 +11,16 @@ use super::quality::PplSpec;
 use crate::engine::{KvDtype, MANIFEST_FILE};
 use crate::error::{Error, Result};
 
+/// Most values one list may expand to: a longer list is a typo, not a sweep.
+pub const MAX_LIST_VALUES: usize = 10_000;
+
+/// Largest batch, input or output length a plan accepts (16 Mi): beyond any engine.
+pub const MAX_VALUE: u32 = 1 << 24;
+
 /// Parses an integer list the way llama-bench does: `1,2,4`, a range with a step
 /// `128-512+128`, or a geometric range `1-16*2`; parts can be mixed (`1,4-16*2`).
+/// A range ends at its last value not past its end (arithmetic is checked: a step past
+/// `u32::MAX` ends it too); a list of more than [`MAX_LIST_VALUES`] values is refused.
 pub fn parse_list(key: &str, s: &str) -> Result<Vec<u32>> {
     let bad = |why: &str| Error::config(key, format!("`{s}`: {why}"));
     let mut out = Vec::new();
@@ -37,10 +45,18 @@ pub fn parse_list(key: &str, s: &str) -> Result<Vec<u32>> {
             if (op == '*' && (step < 2 || a == 0)) || (op == '+' && step == 0) {
                 return Err(bad("range step never advances"));
             }
-            let mut v = a;
-            while v <= b {
-                out.push(v);
-                v = if op == '*' { v * step } else { v + step };
+            let mut v = Some(a);
+            while let Some(x) = v.filter(|x| *x <= b) {
+                if out.len() >= MAX_LIST_VALUES {
+                    return Err(too_many(key, s));
+                }
+                out.push(x);
+                // None (overflow) is past `b` too, which is at most u32::MAX.
+                v = if op == '*' {
+                    x.checked_mul(step)
+                } else {
+                    x.checked_add(step)
+                };
             }
         } else {
             out.push(
@@ -52,7 +68,17 @@ pub fn parse_list(key: &str, s: &str) -> Result<Vec<u32>> {
     if out.is_empty() {
         return Err(bad("empty list"));
     }
+    if out.len() > MAX_LIST_VALUES {
+        return Err(too_many(key, s));
+    }
     Ok(out)
+}
+
+fn too_many(key: &str, s: &str) -> Error {
+    Error::config(
+        key,
+        format!("`{s}`: more than {MAX_LIST_VALUES} values (check the range and its step)"),
+    )
 }
 
 /// A list in a TOML spec: `[1, 2, 4]` or the string syntax of [`parse_list`].
@@ -67,6 +93,10 @@ impl ListField {
     fn resolve(&self, key: &str) -> Result<Vec<u32>> {
         match self {
             ListField::Ints(v) if v.is_empty() => Err(Error::config(key, "empty list")),
+            ListField::Ints(v) if v.len() > MAX_LIST_VALUES => Err(Error::config(
+                key,
+                format!("more than {MAX_LIST_VALUES} values"),
+            )),
             ListField::Ints(v) => Ok(v.clone()),
             ListField::Text(s) => parse_list(key, s),
         }
@@ -195,6 +225,9 @@ pub fn ppl_spec(over: &SweepSpec, base: &SweepSpec, threads: u32) -> Option<PplS
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointSpec {
     pub engine_dir: PathBuf,
+    /// The engine's name in the results: its directory name, or the directory as given
+    /// when another engine of the plan has the same directory name (`a/m`, `b/m`).
+    pub name: String,
     pub batch: u32,
     pub isl: u32,
     pub osl: u32,
@@ -206,12 +239,9 @@ pub struct PointSpec {
 }
 
 impl PointSpec {
-    /// The engine's display name: its directory name.
+    /// The engine's name in the results and its point keys (see [`PointSpec::name`]).
     pub fn engine_name(&self) -> String {
-        self.engine_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.engine_dir.display().to_string())
+        self.name.clone()
     }
 
     /// Parameters recorded with the point (and its key).
@@ -232,6 +262,30 @@ impl PointSpec {
         }
         p
     }
+}
+
+/// The directory name of an engine (its name unless another engine shares it).
+pub fn dir_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+/// Names of `engines`, in order: directory names, except that engines sharing one are
+/// named by their directory as given, so their points never share a key.
+pub fn engine_names(engines: &[PathBuf]) -> Vec<String> {
+    let short: Vec<String> = engines.iter().map(|e| dir_name(e)).collect();
+    engines
+        .iter()
+        .zip(&short)
+        .map(|(e, n)| {
+            if short.iter().filter(|m| *m == n).count() > 1 {
+                e.display().to_string().trim_end_matches('/').to_owned()
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
 }
 
 /// A validated, expanded sweep.
@@ -311,6 +365,12 @@ pub fn expand(
         if list.contains(&0) {
             return Err(Error::config(key, "values must be at least 1 (got 0)"));
         }
+        if let Some(v) = list.iter().find(|v| **v > MAX_VALUE) {
+            return Err(Error::config(
+                key,
+                format!("{v} is beyond any engine (at most {MAX_VALUE})"),
+            ));
+        }
     }
     if settings.runs == 0 {
         return Err(Error::config("--runs", "must be at least 1"));
@@ -324,13 +384,14 @@ pub fn expand(
         cuda_graphs.to_vec()
     };
     let mut points = Vec::new();
-    for e in engines {
+    for (e, name) in engines.iter().zip(engine_names(engines)) {
         for &b in batch {
             for &i in isl {
                 for &o in osl {
                     for &g in &graphs {
                         points.push(PointSpec {
                             engine_dir: e.clone(),
+                            name: name.clone(),
                             batch: b,
                             isl: i,
                             osl: o,
@@ -375,6 +436,17 @@ mod tests {
             vec![128, 256, 384, 512]
         );
         assert_eq!(parse_list("b", "1,4-6").unwrap(), vec![1, 4, 5, 6]);
+        // Ranges whose step would overflow u32 end, in bounded time (they looped forever).
+        assert_eq!(parse_list("b", "4294967290-4294967295+1").unwrap().len(), 6);
+        assert_eq!(parse_list("b", "1-4000000000*2").unwrap().len(), 32);
+        assert_eq!(parse_list("b", "4-300000*65536").unwrap(), vec![4, 262144]);
+        for bad in ["1-4000000000+1", "1-20000", "1-9999,1-9999"] {
+            let e = parse_list("--batch", bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("--batch") && e.contains("10000 values"),
+                "{bad}: {e}"
+            );
+        }
         for bad in ["", "x", "4-1", "1-8*1", "0-8*2", "1-8+0", "1,,z"] {
             let e = parse_list("--batch", bad).unwrap_err().to_string();
             assert!(e.starts_with("--batch"), "{bad}: {e}");
@@ -389,6 +461,20 @@ mod tests {
         assert_eq!(p.points[0].engine_dir, PathBuf::from("a"));
         assert_eq!((p.points[1].batch, p.points[1].osl), (1, 5));
         assert_eq!(p.points[4].engine_dir, PathBuf::from("b"));
+        // Two engines with one directory name get distinct names, hence distinct keys.
+        let twins = vec![
+            PathBuf::from("a/m"),
+            PathBuf::from("b/m/"),
+            PathBuf::from("c/n"),
+        ];
+        let p = expand(&twins, &[1], &[8], &[4], &[], RunSettings::default()).unwrap();
+        let names: Vec<String> = p.points.iter().map(PointSpec::engine_name).collect();
+        assert_eq!(names, ["a/m", "b/m", "n"]);
+        let err = expand(&e, &[1], &[u32::MAX], &[4], &[], RunSettings::default()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--isl: 4294967295 is beyond"),
+            "{err}"
+        );
         let err = expand(&e, &[0], &[8], &[4], &[], RunSettings::default()).unwrap_err();
         assert!(err.to_string().contains("--batch") && err.is_usage());
         let p = expand(
@@ -454,6 +540,7 @@ mod tests {
     fn point_key_parameters() {
         let p = PointSpec {
             engine_dir: PathBuf::from("engines/x"),
+            name: "x".into(),
             batch: 2,
             isl: 8,
             osl: 4,

@@ -1,7 +1,8 @@
 //! Quality beside speed: perplexity of an engine on a text, measured the way llama.cpp's
 //! `llama-perplexity` does (tools/perplexity/perplexity.cpp): the tokenized text is cut
 //! into chunks of `ctx` tokens, each chunk starts with BOS when the model uses one, and
-//! only the second half of each chunk is scored, so every scored token has at least
+//! the tokens after the first half are scored except the first of them (ctx − ctx/2 − 1
+//! per chunk, exactly llama-perplexity's count), so every scored token has more than
 //! ctx/2 tokens of context. PPL = exp(mean negative log-likelihood).
 
 use std::collections::BTreeMap;
@@ -39,7 +40,10 @@ pub fn perplexity(engine: &dyn Engine, spec: &PplSpec) -> Result<Ppl> {
         return Err(Error::config("--ppl-ctx", "must be at least 16 tokens"));
     }
     let text = read_text(&spec.text)?;
-    let tokens = engine.tokenize(&text)?;
+    let bos = engine.bos();
+    // Tokenized as llama-perplexity does (`common_tokenize(.., add_special = true)`): with
+    // the model's BOS first when it uses one, so the chunks cut the same tokens.
+    let tokens: Vec<_> = bos.into_iter().chain(engine.tokenize(&text)?).collect();
     let ctx = spec.ctx as usize;
     let available = tokens.len() / ctx;
     if available == 0 {
@@ -55,7 +59,6 @@ pub fn perplexity(engine: &dyn Engine, spec: &PplSpec) -> Result<Ppl> {
     let mut cfg = SessionConfig::new(1, spec.ctx);
     cfg.threads = Some(spec.threads);
     let mut session = engine.session(&cfg)?;
-    let bos = engine.bos();
     let t = Instant::now();
     let (mut nll, mut n) = (0.0, 0usize);
     for c in 0..chunks {
@@ -63,7 +66,9 @@ pub fn perplexity(engine: &dyn Engine, spec: &PplSpec) -> Result<Ppl> {
         if let Some(b) = bos {
             chunk[0] = b;
         }
-        let (s, k) = session.score(&chunk, ctx / 2)?;
+        // llama-perplexity scores logits first..ctx-2 (first = ctx/2), i.e. tokens
+        // ctx/2 + 1 ..= ctx - 1: ctx - ctx/2 - 1 tokens per chunk.
+        let (s, k) = session.score(&chunk, ctx / 2 + 1)?;
         nll += s;
         n += k;
     }

@@ -122,7 +122,6 @@ pub fn run_point(
     let mut session = engine.session(&cfg)?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
-    let notes = session.setup_notes();
     let isl = spec.isl as usize;
     let batch = spec.batch as usize;
 
@@ -184,6 +183,9 @@ pub fn run_point(
         tick();
     }
     let sampled = sampler.map(|s| s.stop());
+    // Read after the runs, so counts the backend keeps (forward passes, prefills on an
+    // empty KV cache) cover warmup and measured runs.
+    let notes = session.setup_notes();
     drop(session);
 
     let summary = summarize_runs(&runs, clock);
@@ -314,6 +316,7 @@ mod tests {
     fn spec(batch: u32, isl: u32, osl: u32) -> PointSpec {
         PointSpec {
             engine_dir: PathBuf::from("engines/x"),
+            name: "x".into(),
             batch,
             isl,
             osl,

@@ -7,15 +7,16 @@
 //! Knows no terminal, no clap and no exit codes; errors are [`crate::Error`], whose
 //! messages name the CLI flag a value comes from, as everywhere in the library.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bench::corpus::Corpus;
 use crate::bench::plan::{Plan, PointSpec};
 use crate::bench::runner::{failed_point, run_point, threads_for};
-use crate::engine::BackendKind;
+use crate::engine::{sha256_file, BackendKind};
 use crate::error::{Error, Result};
-use crate::record::{point_key, Point, Results, Status};
+use crate::record::{point_key, EngineIdentity, Point, Results, RunIdentity, Status};
 
 /// What to do with a results file that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -167,14 +168,47 @@ impl Sweep {
         Ok(self.outcome(state))
     }
 
-    /// Opens the results file: resumes it, refuses to clobber it, or starts a new one.
+    /// Opens the results file: resumes it (when it was measured the same way), refuses
+    /// to clobber it, or starts a new one.
     fn open_results(&self) -> Result<Results> {
         let path = &self.out;
         let exists = path.exists();
+        let environment = || {
+            self.environment
+                .clone()
+                .unwrap_or_else(crate::backends::fingerprint)
+        };
         match self.mode {
             OutputMode::Resume if exists => {
-                return Results::load(path)
-                    .map_err(|e| with_context(format!("--resume {}", path.display()), e));
+                let mut results = Results::load(path)
+                    .map_err(|e| with_context(format!("--resume {}", path.display()), e))?;
+                let now = self.identity(&environment())?;
+                let Some(file) = results.identity.as_mut() else {
+                    return Err(Error::config(
+                        "--resume",
+                        format!(
+                            "{} records no run settings (written by an older trtbench or by \
+                             `load`), so its points cannot be checked against this run; \
+                             start a new file (another --out, or --force)",
+                            path.display()
+                        ),
+                    ));
+                };
+                let diffs = file.differences(&now);
+                if !diffs.is_empty() {
+                    return Err(Error::config(
+                        "--resume",
+                        format!(
+                            "{} was measured otherwise, mixing would be wrong: {}",
+                            path.display(),
+                            diffs.join("; ")
+                        ),
+                    ));
+                }
+                for (name, e) in now.engines {
+                    file.engines.entry(name).or_insert(e);
+                }
+                return Ok(results);
             }
             OutputMode::Resume => {
                 return Err(Error::config(
@@ -191,11 +225,47 @@ impl Sweep {
             }
             OutputMode::New | OutputMode::Overwrite => {}
         }
-        let environment = self
-            .environment
-            .clone()
-            .unwrap_or_else(crate::backends::fingerprint);
-        Ok(Results::new(self.command.clone(), environment))
+        let environment = environment();
+        let mut results = Results::new(self.command.clone(), environment);
+        results.identity = Some(self.identity(&results.environment)?);
+        Ok(results)
+    }
+
+    /// What this sweep's points are measured with: its settings, each engine (absolute
+    /// path, model sha256 from the manifest) and the machine of `environment`.
+    pub fn identity(&self, environment: &serde_json::Value) -> Result<RunIdentity> {
+        let s = &self.plan.settings;
+        let mut settings = BTreeMap::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            settings.insert(k.to_string(), v);
+        };
+        put("runs", s.runs.into());
+        put("warmup", s.warmup.into());
+        put("seed", s.seed.into());
+        put("ctx", s.ctx.into());
+        put("kv_dtype", s.kv_dtype.as_str().into());
+        put("threads", threads_for(s).into());
+        put("text", absolute(&s.text).into());
+        put("text_sha256", sha256_file(&s.text)?.into());
+        let mut engines = BTreeMap::new();
+        for p in &self.plan.points {
+            if engines.contains_key(&p.name) {
+                continue;
+            }
+            let m = crate::backends::manifest(&p.engine_dir)?;
+            let sha256 = m
+                .files
+                .first()
+                .map(|f| f.sha256.clone())
+                .unwrap_or_default();
+            let path = absolute(&p.engine_dir);
+            engines.insert(p.name.clone(), EngineIdentity { path, sha256 });
+        }
+        Ok(RunIdentity {
+            settings,
+            engines,
+            machine: RunIdentity::machine_of(environment),
+        })
     }
 
     /// Engine directories in plan order, each once.
@@ -338,6 +408,15 @@ impl Sweep {
             stopped: state.stopped,
         }
     }
+}
+
+/// `path` made absolute (symbolic links resolved when it exists), as text.
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
 }
 
 /// Puts `context` before a usage error's message (`--ppl: <path>: ...`), keeping it a
@@ -500,5 +579,59 @@ mod tests {
         sweep.mode = OutputMode::Overwrite;
         sweep.run(&mut NoProgress, &stop).unwrap();
         assert!(Results::load(&out).unwrap().environment["test"] == true);
+    }
+
+    /// `--resume` of a file measured otherwise refuses, naming every differing field, and
+    /// leaves the file as it was.
+    #[test]
+    fn resume_refuses_other_settings_and_machines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("r.json");
+        let mut plan = expand(
+            &[PathBuf::from("e")],
+            &[1],
+            &[1],
+            &[1],
+            &[],
+            RunSettings::default(),
+        )
+        .unwrap();
+        plan.points.clear();
+        plan.settings.text = tmp.path().join("prompts.txt");
+        plan.settings.runs = 5;
+        std::fs::write(&plan.settings.text, "Some text to cut prompts from.").unwrap();
+        let mut sweep = Sweep::new(plan, &out);
+        sweep.environment = Some(serde_json::json!({"hostname": "a", "loadavg": [1.0]}));
+        let stop = AtomicBool::new(false);
+        sweep.run(&mut NoProgress, &stop).unwrap();
+        let id = Results::load(&out).unwrap().identity.unwrap();
+        assert_eq!(id.settings["runs"], 5);
+        assert_eq!(id.machine["hostname"], "a");
+
+        sweep.mode = OutputMode::Resume;
+        // A load figure is not identity: resuming under other load is fine.
+        sweep.environment = Some(serde_json::json!({"hostname": "a", "loadavg": [9.0]}));
+        sweep.run(&mut NoProgress, &stop).unwrap();
+        // (Read after the resume's save: a float may print differently once reparsed.)
+        let first = std::fs::read(&out).unwrap();
+        sweep.plan.settings.runs = 3;
+        sweep.plan.settings.seed = 7;
+        sweep.environment = Some(serde_json::json!({"hostname": "b"}));
+        let e = sweep.run(&mut NoProgress, &stop).unwrap_err().to_string();
+        assert!(e.starts_with("--resume"), "{e}");
+        for part in [
+            "runs differs (file 5, now 3)",
+            "seed differs (file 0, now 7)",
+            "machine hostname differs (file a, now b)",
+        ] {
+            assert!(e.contains(part), "{part} missing in: {e}");
+        }
+        std::fs::write(&sweep.plan.settings.text, "Another text.").unwrap();
+        sweep.plan.settings.runs = 5;
+        sweep.plan.settings.seed = 0;
+        sweep.environment = Some(serde_json::json!({"hostname": "a"}));
+        let e = sweep.run(&mut NoProgress, &stop).unwrap_err().to_string();
+        assert!(e.contains("text_sha256 differs"), "{e}");
+        assert_eq!(std::fs::read(&out).unwrap(), first);
     }
 }

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bench::plan::{Plan, PointSpec, PplField, SweepSpec};
 use crate::bench::sweep::{Observer, OutputMode, Sweep};
+use crate::cli::Usage;
 use crate::record::{Point, PointKind, Status};
 
 pub use crate::bench::sweep::Outcome;
@@ -110,19 +111,71 @@ pub fn default_out(what: &str) -> PathBuf {
     PathBuf::from("results").join(format!("{what}-{secs}.json"))
 }
 
-/// Sets up Ctrl-C: the first press asks the runner to stop after the current generation
-/// (finished points are already on disk); a second press exits at once.
+/// Set once SIGTERM arrived (Slurm, Kubernetes, systemd stopping the job): the exit code
+/// is then 143 (128 + 15) instead of Ctrl-C's 130.
+pub static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+/// Environment variable read by `run` and `sweep` (a test hook): after this many
+/// generations (warmup or measured) the stop flag is raised as if Ctrl-C were pressed,
+/// so an interrupted sweep is tested deterministically.
+pub const STOP_AFTER_RUNS_ENV: &str = "TRTBENCH_STOP_AFTER_RUNS";
+
+/// Sets up Ctrl-C and SIGTERM: the first signal asks the runner to stop after the current
+/// generation (finished points are already on disk); a second one exits at once.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // Only one handler can be installed per process; a second call (tests) keeps the first.
-    let _ = ctrlc::set_handler(move || {
-        if f.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: finishing the current generation, then saving (Ctrl-C again to quit now)");
-    });
-    flag
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || stop_or_exit(&f, 130, "Ctrl-C"));
+        let f = flag.clone();
+        // tokio's signal stream is the safe way to tell SIGTERM apart from SIGINT.
+        let _ = std::thread::Builder::new()
+            .name("sigterm".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    use tokio::signal::unix::{signal, SignalKind};
+                    let Ok(mut term) = signal(SignalKind::terminate()) else {
+                        return;
+                    };
+                    while term.recv().await.is_some() {
+                        TERMINATED.store(true, Ordering::SeqCst);
+                        stop_or_exit(&f, 143, "SIGTERM");
+                    }
+                });
+            });
+        flag
+    })
+    .clone()
+}
+
+/// First signal: raise the stop flag; second: exit now with `code`.
+fn stop_or_exit(flag: &AtomicBool, code: i32, what: &str) {
+    if flag.swap(true, Ordering::SeqCst) {
+        std::process::exit(code);
+    }
+    eprintln!(
+        "\n{what}: finishing the current generation, then saving (send it again to quit now)"
+    );
+}
+
+/// The generation count of [`STOP_AFTER_RUNS_ENV`], when set.
+fn stop_after_runs() -> anyhow::Result<Option<u64>> {
+    match std::env::var(STOP_AFTER_RUNS_ENV) {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            Usage(format!(
+                "{STOP_AFTER_RUNS_ENV}: `{v}` is not a whole number"
+            ))
+            .into()
+        }),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Runs a plan through the library's [`Sweep`], with the progress bar or plain lines and
@@ -139,6 +192,9 @@ pub fn execute(plan: Plan, out: &OutputOpts, what: &str) -> anyhow::Result<Outco
     sweep.fail_fast = out.fail_fast;
     let stop = interrupt_flag();
     let mut progress = Progress::new(super::interactive());
+    if let Some(n) = stop_after_runs()? {
+        progress.stop_after = Some((n, stop.clone()));
+    }
     let outcome = sweep.run(&mut progress, &stop);
     progress.bar.finish_and_clear();
     let mut outcome = outcome?;
@@ -156,6 +212,9 @@ pub struct Progress {
     runs_per_point: u64,
     todo: usize,
     done: usize,
+    /// Test hook ([`STOP_AFTER_RUNS_ENV`]): raise this flag after this many generations.
+    stop_after: Option<(u64, Arc<AtomicBool>)>,
+    generations: u64,
 }
 
 impl Progress {
@@ -166,6 +225,8 @@ impl Progress {
             runs_per_point: 0,
             todo: 0,
             done: 0,
+            stop_after: None,
+            generations: 0,
         }
     }
 }
@@ -206,6 +267,12 @@ impl Observer for Progress {
 
     fn run_finished(&mut self) {
         self.bar.inc(1);
+        self.generations += 1;
+        if let Some((n, flag)) = &self.stop_after {
+            if self.generations >= *n {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
     }
 
     fn quality_started(&mut self, engine: &str) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::record::Results;
-use crate::report::compare::{compare, render, Options};
+use crate::report::compare::{compare, render, to_json, Options};
 
 use super::Usage;
 
@@ -37,7 +37,10 @@ pub struct Args {
     pub base: PathBuf,
     /// New results file, compared against the baseline.
     pub new: PathBuf,
-    /// Exit 1 when any metric is significantly worse by more than this (e.g. 5%).
+    /// Exit 1 when any metric is significantly worse by more than this (e.g. 5%), a
+    /// single-valued figure (throughput, goodput, perplexity) is worse by more than this,
+    /// a load level has more failures, or a point of the base is missing, failed or
+    /// skipped in the new file.
     #[arg(long, value_parser = parse_percent, value_name = "PCT")]
     pub fail_if_slower: Option<f64>,
     /// Changes smaller than this are reported as noise even when significant.
@@ -49,6 +52,9 @@ pub struct Args {
     /// Compare only these metrics (repeat or comma-separate: decode_tok_per_s,ttft_ms).
     #[arg(long = "metric", value_delimiter = ',')]
     pub metrics: Vec<String>,
+    /// Also write the verdicts as JSON to this file (`--out` and `-o` are the same flag).
+    #[arg(long, visible_alias = "out", short = 'o', value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -62,13 +68,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         metrics: a.metrics,
     };
     let c = compare(&base, &new, &opts);
+    if let Some(path) = &a.json {
+        let bytes = serde_json::to_vec_pretty(&to_json(&c)).context("encoding the verdicts")?;
+        crate::record::write_atomic(path, &bytes)
+            .with_context(|| format!("--json {}", path.display()))?;
+    }
     {
         use std::io::Write;
         std::io::stdout()
             .write_all(render(&c).as_bytes())
             .context("writing to stdout")?;
     }
-    if c.matched_points() == 0 {
+    // No key in common at all is the wrong pair of files, not a regression.
+    if c.matched_points() == 0 && c.not_comparable.is_empty() {
         // A gate that compared nothing must not pass silently.
         return Err(Usage(format!(
             "{} and {} have no finished point (and metric) in common: nothing was compared",
@@ -79,8 +91,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if c.failed() {
         anyhow::bail!(
-            "performance regression: at least one metric is significantly worse than \
-             --fail-if-slower allows (see the table above)"
+            "the gate fails: {} (see the table above)",
+            c.gate_failures().join("; ")
         );
     }
     Ok(())

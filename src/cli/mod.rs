@@ -64,7 +64,8 @@ pub enum Command {
 #[error("{0}")]
 pub struct Usage(pub String);
 
-/// Exit code for an error: 2 for usage errors, 130 for an interruption, 1 otherwise.
+/// Exit code for an error: 2 for usage errors, 130 for an interruption (143 when it was
+/// SIGTERM), 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<Usage>().is_some() {
@@ -72,6 +73,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
             if matches!(e, crate::Error::Interrupted) {
+                if common::TERMINATED.load(std::sync::atomic::Ordering::SeqCst) {
+                    return 143;
+                }
                 return 130;
             }
             if e.is_usage() {

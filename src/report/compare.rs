@@ -104,13 +104,39 @@ pub struct Comparison {
     pub only_in_new: Vec<String>,
     /// Points matched by key but not finished on both sides.
     pub not_comparable: Vec<String>,
+    /// Points finished in the base that the new file lost (missing, errored or skipped),
+    /// with what became of them; each fails `--fail-if-slower`.
+    pub lost: Vec<(String, String)>,
     pub options: Options,
 }
 
 impl Comparison {
-    /// True when some metric fails the `--fail-if-slower` gate.
+    /// True when `--fail-if-slower` is set and something fails it: a metric significantly
+    /// worse beyond the threshold, a single-valued figure (throughput, goodput,
+    /// perplexity) worse beyond it, a load level with more failures, or a lost point.
     pub fn failed(&self) -> bool {
-        self.changes.iter().any(|c| c.fails_gate)
+        self.options.fail_if_slower.is_some() && !self.gate_failures().is_empty()
+    }
+
+    /// Every reason the gate fails, one phrase each (empty when it passes).
+    pub fn gate_failures(&self) -> Vec<String> {
+        let lost = self
+            .lost
+            .iter()
+            .map(|(key, what)| format!("{key} {what} in new"));
+        let worse = self.changes.iter().filter(|x| x.fails_gate).map(|x| {
+            if is_failure_count(&x.metric) {
+                format!("{} {} rose from {} to {}", x.point, x.metric, x.base, x.new)
+            } else {
+                format!(
+                    "{} {} ({} worse)",
+                    x.point,
+                    x.metric,
+                    pct(x.worse_by.unwrap_or(0.0))
+                )
+            }
+        });
+        lost.chain(worse).collect()
     }
 
     /// Number of points present and finished in both files.
@@ -132,6 +158,7 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
     let mut changes = Vec::new();
     let mut only_in_base = Vec::new();
     let mut not_comparable = Vec::new();
+    let mut lost = Vec::new();
     for bp in ok_points(base) {
         let Some(np) = new
             .points
@@ -139,10 +166,21 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
             .find(|p| p.key == bp.key && p.kind == bp.kind)
         else {
             only_in_base.push(bp.key.clone());
+            if bp.status == Status::Ok {
+                lost.push((bp.key.clone(), "is missing".to_string()));
+            }
             continue;
         };
         if bp.status != Status::Ok || np.status != Status::Ok {
             not_comparable.push(bp.key.clone());
+            if bp.status == Status::Ok {
+                let what = match np.status {
+                    Status::Skipped => "was skipped",
+                    _ => "failed",
+                };
+                let why = np.error.as_deref().unwrap_or("no message");
+                lost.push((bp.key.clone(), format!("{what} ({why})")));
+            }
             continue;
         }
         changes.extend(compare_point(bp, np, options));
@@ -163,6 +201,7 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
         only_in_base,
         only_in_new,
         not_comparable,
+        lost,
         options: options.clone(),
     }
 }
@@ -190,6 +229,12 @@ fn compare_point(b: &Point, n: &Point, o: &Options) -> Vec<Change> {
         .into_iter()
         .filter(|m| o.metrics.is_empty() || o.metrics.iter().any(|x| x == m))
         .collect();
+    // Open loop: latency counts from the scheduled send, so client-side queueing is in
+    // it; the actual-send figure would hide a server that fell behind the schedule.
+    if o.metrics.is_empty() {
+        let both = |m: &str| b.summary.contains_key(m) && n.summary.contains_key(m);
+        metrics.retain(|m| !both(&format!("{}_sched_ms", m.trim_end_matches("_ms"))));
+    }
     metrics.sort_by_key(|m| {
         (
             ORDER.iter().position(|x| x == m).unwrap_or(ORDER.len()),
@@ -222,6 +267,9 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
     }
     let ratio = if base != 0.0 { new / base } else { f64::NAN };
     let change = ratio - 1.0;
+    if is_failure_count(metric) {
+        return Some(failure_change(b, metric, base, new, o));
+    }
     let dir = better(metric);
     let worse_by = dir.map(|d| match d {
         Better::Lower => change,
@@ -252,7 +300,10 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
             Some(_) => Verdict::Improved,
         },
     };
+    // A single value per side (level throughput, goodput, perplexity) cannot be tested;
+    // being worse beyond the threshold fails the gate on its own.
     let fails_gate = match (o.fail_if_slower, worse_by) {
+        (Some(t), Some(w)) if verdict == Verdict::Untested => w > t.max(o.noise),
         (Some(t), Some(w)) => verdict == Verdict::Regressed && w > t,
         _ => false,
     };
@@ -270,6 +321,41 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
         verdict,
         fails_gate,
     })
+}
+
+/// `failed` and `failed_<kind>` scalars of a load level: counts where any rise is worse.
+fn is_failure_count(metric: &str) -> bool {
+    metric == "failed" || metric.starts_with("failed_")
+}
+
+/// A failure count compared: more failures in the new file is a regression of any size.
+fn failure_change(b: &Point, metric: &str, base: f64, new: f64, o: &Options) -> Change {
+    let worse_by = if base > 0.0 {
+        new / base - 1.0
+    } else if new > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    let verdict = match new.partial_cmp(&base) {
+        Some(std::cmp::Ordering::Greater) => Verdict::Regressed,
+        Some(std::cmp::Ordering::Less) => Verdict::Improved,
+        _ => Verdict::NoChange,
+    };
+    Change {
+        point: b.key.clone(),
+        metric: metric.to_owned(),
+        base,
+        new,
+        n_base: 1,
+        n_new: 1,
+        ratio: if base != 0.0 { new / base } else { f64::NAN },
+        ratio_ci: None,
+        p: None,
+        worse_by: Some(worse_by),
+        verdict,
+        fails_gate: o.fail_if_slower.is_some() && verdict == Verdict::Regressed,
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -380,31 +466,159 @@ fn changes_table(c: &Comparison) -> super::table::Table {
     }
 }
 
-/// The `--fail-if-slower` verdict at threshold `t`, naming each metric that fails it.
+/// The `--fail-if-slower` verdict at threshold `t`, naming each reason it fails.
 fn gate_line(c: &Comparison, t: f64) -> String {
-    let fails: Vec<String> = c
-        .changes
-        .iter()
-        .filter(|x| x.fails_gate)
-        .map(|x| {
-            format!(
-                "{} {} ({} worse)",
-                x.point,
-                x.metric,
-                pct(x.worse_by.unwrap_or(0.0))
-            )
-        })
-        .collect();
+    let fails = c.gate_failures();
     if fails.is_empty() {
         format!(
-            "gate: PASS (no significant regression beyond {:.1}%)\n",
+            "gate: PASS (no regression beyond {:.1}%, no lost point, no new failure)\n",
             t * 100.0
         )
     } else {
         format!(
-            "gate: FAIL (significant regression beyond {:.1}%): {}\n",
+            "gate: FAIL (threshold {:.1}%): {}\n",
             t * 100.0,
             fails.join("; ")
         )
+    }
+}
+
+/// The comparison, machine-readable (`compare --json`): every change with its verdict,
+/// the points on one side only, the lost points and the gate's outcome.
+pub fn to_json(c: &Comparison) -> serde_json::Value {
+    use serde_json::json;
+    let num = |x: f64| if x.is_finite() { json!(x) } else { json!(null) };
+    let changes: Vec<serde_json::Value> = c
+        .changes
+        .iter()
+        .map(|x| {
+            json!({
+                "point": x.point,
+                "metric": x.metric,
+                "base": num(x.base),
+                "new": num(x.new),
+                "n_base": x.n_base,
+                "n_new": x.n_new,
+                "ratio": num(x.ratio),
+                "ratio_ci95": x.ratio_ci.map(|[a, b]| json!([num(a), num(b)])),
+                "p": x.p,
+                "worse_by": x.worse_by.map(num),
+                "verdict": x.verdict.as_str().to_lowercase(),
+                "fails_gate": x.fails_gate,
+            })
+        })
+        .collect();
+    let lost: Vec<serde_json::Value> = c
+        .lost
+        .iter()
+        .map(|(k, what)| json!({"point": k, "what": what}))
+        .collect();
+    json!({
+        "options": {
+            "noise": c.options.noise,
+            "alpha": c.options.alpha,
+            "fail_if_slower": c.options.fail_if_slower,
+            "metrics": c.options.metrics,
+        },
+        "matched_points": c.matched_points(),
+        "changes": changes,
+        "only_in_base": c.only_in_base,
+        "only_in_new": c.only_in_new,
+        "not_comparable": c.not_comparable,
+        "lost": lost,
+        "gate": c.options.fail_if_slower.map(|t| json!({
+            "threshold": t,
+            "passed": !c.failed(),
+            "failures": c.gate_failures(),
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::PointKind;
+    use std::collections::BTreeMap;
+
+    fn point(key: &str, kind: PointKind, scalars: &[(&str, f64)]) -> Point {
+        let mut params = BTreeMap::new();
+        params.insert("k".to_string(), serde_json::json!(key));
+        let mut p = Point::new(kind, params);
+        p.scalars = scalars.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        p
+    }
+
+    fn results(points: Vec<Point>) -> Results {
+        let mut r = Results::new(vec![], serde_json::json!({}));
+        r.points = points;
+        r
+    }
+
+    fn gate() -> Options {
+        Options {
+            fail_if_slower: Some(0.05),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn lost_points_fail_the_gate() {
+        let base = results(vec![
+            point("a", PointKind::Engine, &[("kv_bytes_per_token", 1.0)]),
+            point("b", PointKind::Engine, &[("kv_bytes_per_token", 1.0)]),
+            point("c", PointKind::Engine, &[("kv_bytes_per_token", 1.0)]),
+        ]);
+        let mut b_err = point("b", PointKind::Engine, &[]);
+        b_err.status = Status::Error;
+        b_err.error = Some("boom".into());
+        let new = results(vec![
+            point("a", PointKind::Engine, &[("kv_bytes_per_token", 1.0)]),
+            b_err,
+        ]);
+        let c = compare(&base, &new, &gate());
+        assert!(c.failed());
+        let f = c.gate_failures().join("; ");
+        assert!(
+            f.contains("k=b failed (boom)") && f.contains("k=c is missing"),
+            "{f}"
+        );
+        // Without the gate the same comparison reports but does not fail.
+        assert!(!compare(&base, &new, &Options::default()).failed());
+        // Identical files pass.
+        assert!(!compare(&base, &base, &gate()).failed());
+    }
+
+    #[test]
+    fn single_values_and_failures_fail_the_gate() {
+        let level = |tok: f64, good: f64, failed: f64| {
+            point(
+                "l",
+                PointKind::Load,
+                &[
+                    ("output_tok_per_s", tok),
+                    ("goodput_req_per_s", good),
+                    ("failed", failed),
+                ],
+            )
+        };
+        let base = results(vec![level(100.0, 10.0, 0.0)]);
+        for (new, what) in [
+            (level(90.0, 10.0, 0.0), "output_tok_per_s (+10.0% worse)"),
+            (level(100.0, 9.0, 0.0), "goodput_req_per_s"),
+            (level(100.0, 10.0, 1.0), "failed rose from 0 to 1"),
+        ] {
+            let c = compare(&base, &results(vec![new]), &gate());
+            let f = c.gate_failures().join("; ");
+            assert!(c.failed() && f.contains(what), "{what}: {f}");
+        }
+        // Within the threshold: passes.
+        let c = compare(&base, &results(vec![level(97.0, 10.0, 0.0)]), &gate());
+        assert!(!c.failed(), "{:?}", c.gate_failures());
+        let ppl = |v: f64| results(vec![point("q", PointKind::Quality, &[("perplexity", v)])]);
+        assert!(compare(&ppl(10.0), &ppl(11.0), &gate()).failed());
+        assert!(!compare(&ppl(10.0), &ppl(9.0), &gate()).failed());
+        let j = to_json(&compare(&ppl(10.0), &ppl(11.0), &gate()));
+        assert_eq!(j["gate"]["passed"], false);
+        assert_eq!(j["changes"][0]["metric"], "perplexity");
     }
 }

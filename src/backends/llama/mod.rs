@@ -5,6 +5,7 @@
 
 mod ffi;
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -401,6 +402,11 @@ pub struct LlamaSession<'a> {
     kv_bytes: Option<u64>,
     /// Tokens of kept context per sequence (`fill_context`); empty = none.
     context: Vec<i32>,
+    /// Forward passes (`llama_decode` calls) this session ran, for tests and notes.
+    forward_passes: u64,
+    /// Prefills, and those that found every sequence of the KV cache empty once cleared.
+    prefills: u64,
+    prefills_on_empty_cache: u64,
 }
 
 impl<'a> LlamaSession<'a> {
@@ -452,10 +458,14 @@ impl<'a> LlamaSession<'a> {
             last: Vec::new(),
             kv_bytes,
             context: Vec::new(),
+            forward_passes: 0,
+            prefills: 0,
+            prefills_on_empty_cache: 0,
         })
     }
 
     fn decode(&mut self, op: &'static str) -> Result<()> {
+        self.forward_passes += 1;
         self.ctx.decode(&mut self.batch).map_err(|e| Error::Engine {
             backend: BACKEND,
             op,
@@ -533,6 +543,19 @@ impl Session for LlamaSession<'_> {
         self.kv_bytes
     }
 
+    /// What the session did so far: forward passes, and how many prefills started from an
+    /// empty KV cache (all of them, unless the cache leaked across runs).
+    fn setup_notes(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("forward_passes".into(), self.forward_passes.to_string());
+        m.insert("prefills".into(), self.prefills.to_string());
+        m.insert(
+            "prefills_on_empty_kv_cache".into(),
+            self.prefills_on_empty_cache.to_string(),
+        );
+        m
+    }
+
     fn prefill(&mut self, prompts: &[Vec<Token>]) -> Result<Vec<Token>> {
         if prompts.is_empty() || prompts.len() > self.max_batch as usize {
             return Err(Error::Capacity {
@@ -554,7 +577,18 @@ impl Session for LlamaSession<'_> {
                 });
             }
         }
+        // Every run starts from an empty cache (or, at a context depth, from exactly the
+        // kept context): nothing of an earlier run (a warmup with the same prompt prefix)
+        // may shorten this prefill. Checked, not assumed.
         let base = self.keep_context(prompts)?;
+        self.prefills += 1;
+        let empty_beyond_context = (0..self.max_batch as i32).all(|s| {
+            let kept = self.context.get(s as usize).copied().unwrap_or(0);
+            self.ctx.kv_cache_seq_pos_max(s) < kept
+        });
+        if empty_beyond_context {
+            self.prefills_on_empty_cache += 1;
+        }
         self.batch.clear();
         let mut rows = Vec::with_capacity(prompts.len());
         for (seq, p) in prompts.iter().enumerate() {
