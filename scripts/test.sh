@@ -21,7 +21,7 @@ TRTBENCH_EXTRA_PKGS="chromium fonts-dejavu-core" scripts/setup.sh
 
 step "llama.cpp tools (server, perplexity) in the background"
 tools_log="target/llama-tools.log"
-scripts/llama-tools.sh build server >"$tools_log" 2>&1 &
+{ scripts/llama-tools.sh build server && scripts/llama-tools.sh build perplexity; } >"$tools_log" 2>&1 &
 tools_pid=$!
 trap 'kill "$tools_pid" 2>/dev/null || true; scripts/llama-server.sh stop' EXIT
 
@@ -44,7 +44,7 @@ fi
 TRTBENCH_SERVER_URL="$(scripts/llama-server.sh start)"
 TRTBENCH_MODEL="$(scripts/llama-server.sh model)"
 export TRTBENCH_SERVER_URL TRTBENCH_MODEL
-export TRTBENCH_REQUIRE_SERVER=1 TRTBENCH_REQUIRE_CHROMIUM=1
+export TRTBENCH_REQUIRE_SERVER=1 TRTBENCH_REQUIRE_CHROMIUM=1 TRTBENCH_REQUIRE_TOOLS=1
 
 cargo test --release
 step "done"
