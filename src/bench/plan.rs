@@ -342,7 +342,7 @@ fn is_engine_path(p: &Path) -> bool {
     if p.is_file() {
         return gguf(p);
     }
-    p.join(MANIFEST_FILE).is_file()
+    crate::backends::is_engine_dir(p)
         || std::fs::read_dir(p).is_ok_and(|rd| rd.filter_map(|e| e.ok()).any(|e| gguf(&e.path())))
 }
 

@@ -147,6 +147,7 @@ pub fn run_point(
     let sampler = (settings.sample_ms > 0).then(|| {
         crate::bench::monitor::Monitor::start(std::time::Duration::from_millis(settings.sample_ms))
     });
+    let mut device = Vec::new();
     for r in 0..settings.runs {
         if stop.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
@@ -180,6 +181,11 @@ pub fn run_point(
         }
         clock = g.times.clock;
         runs.push(run_record(spec, &g.times, peak));
+        // Device stage times (GPU engines) are kept beside the host figures.
+        device.push(crate::engine::Generation {
+            tokens: Vec::new(),
+            ..g
+        });
         tick();
     }
     let sampled = sampler.map(|s| s.stop());
@@ -188,11 +194,16 @@ pub fn run_point(
     let notes = session.setup_notes();
     drop(session);
 
-    let summary = summarize_runs(&runs, clock);
+    let mut summary = summarize_runs(&runs, clock);
+    summary.extend(crate::engine::DeviceTimes::summaries(&device));
     let parameters = spec.parameters(settings, threads);
     let plan = engine.kv_plan(settings.kv_dtype);
     let mut scalars = BTreeMap::new();
     scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
+    // What the engine itself allocates (Edge-LLM's KV pool), as a sweep-row figure.
+    if let Some(v) = notes.get("kv_allocated_bytes").and_then(|v| v.parse::<f64>().ok()) {
+        scalars.insert("kv_allocated_bytes".into(), v);
+    }
     let mut point = Point::new(PointKind::Engine, parameters);
     point.engine = serde_json::to_value(engine.manifest()).ok();
     point.started_unix_s = started_unix_s;

@@ -476,6 +476,11 @@ pub fn annotate_graph_speedups(results: &mut Results) -> bool {
         .filter(|(_, p)| p.status == Status::Ok)
         .filter_map(|(i, p)| {
             let on = p.parameters.get("cuda_graphs")?.as_bool()?;
+            // Asked for graphs but capture failed (Edge-LLM returns false): no speedup.
+            let captured = crate::backends::trt::timing::graphs_captured(&p.notes);
+            if on && captured != Some(true) {
+                return None;
+            }
             let tpot = p.summary.get("tpot_ms")?.mean;
             let mut params = p.parameters.clone();
             params.remove("cuda_graphs");
@@ -522,6 +527,9 @@ mod tests {
         );
         let mut p = Point::new(PointKind::Engine, parameters);
         p.summary = summary;
+        // What the Edge-LLM session records: whether graphs really ran.
+        let label = if graphs { "on" } else { "off" };
+        p.notes.insert("cuda_graphs".into(), label.into());
         p
     }
 
@@ -532,6 +540,18 @@ mod tests {
         assert!(annotate_graph_speedups(&mut r));
         assert_eq!(r.points[0].scalars["cuda_graph_speedup"], 1.25);
         assert!(r.points[1].scalars.is_empty());
+    }
+
+    #[test]
+    fn no_speedup_where_graph_capture_failed() {
+        let mut r = Results::new(vec![], serde_json::json!({}));
+        let mut failed = point(true, 8.0);
+        failed
+            .notes
+            .insert("cuda_graphs".into(), "failed: capture returned false".into());
+        r.points = vec![failed, point(false, 10.0)];
+        assert!(!annotate_graph_speedups(&mut r));
+        assert!(r.points[0].scalars.is_empty());
     }
 
     /// The results-file rules, observed on disk: a new sweep refuses an existing file and
