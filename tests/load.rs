@@ -224,7 +224,7 @@ fn faults_are_counted_by_kind_never_hang() {
         (Fault::MalformedAfter(2), "malformed_sse"),
         (Fault::CloseAfter(3), "closed_mid_stream"),
         (Fault::ErrorAfter(1), "stream_error"),
-        (Fault::NoDone, "closed_mid_stream"),
+        (Fault::NoDone, "no_done"),
         (Fault::SlowLoris(50), "timeout"),
     ];
     for (f, kind) in cases {
@@ -726,7 +726,7 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
     let maker = PromptMaker::new(tok.clone()).unwrap();
     for isl in [1u64, 2, 7, 64, 512, 2000] {
         let p = maker
-            .random(5, Length::fixed(isl), Length::fixed(4), isl)
+            .random(5, Length::fixed(isl), Length::fixed(4), isl, 9)
             .unwrap();
         for q in &p {
             assert_eq!(tok.count(&q.text), Some(isl), "{:?}", q.text);
@@ -738,4 +738,32 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
             .collect();
         assert_eq!(heads.len(), p.len(), "every prompt starts differently");
     }
+    // The seed fixes the lengths, the salt the texts.
+    let spread = Length {
+        mean: 64,
+        spread: 0.5,
+    };
+    let a = maker.random(8, spread, spread, 1, 100).unwrap();
+    let b = maker.random(8, spread, spread, 1, 101).unwrap();
+    let lens = |p: &[Prompt]| -> Vec<_> {
+        p.iter()
+            .map(|q| (q.input_tokens, q.output_tokens))
+            .collect()
+    };
+    assert_eq!(lens(&a), lens(&b), "same seed, same lengths");
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x.text != y.text),
+        "new salt, new texts"
+    );
+    assert_eq!(
+        a,
+        maker.random(8, spread, spread, 1, 100).unwrap(),
+        "same salt, same texts"
+    );
+    // Impossible requests are refused up front, naming the flag.
+    let e = maker
+        .random(200_000, Length::fixed(1), Length::fixed(4), 0, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--num-prompts"), "{e}");
 }

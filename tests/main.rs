@@ -1,5 +1,6 @@
 //! One integration-test binary (ripgrep's layout) to keep link time down.
 
+mod bad_input_load;
 mod build;
 mod cli;
 mod layers;
