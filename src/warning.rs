@@ -82,6 +82,13 @@ pub enum Warning {
     PromptsExhausted { prompts: usize },
     /// A load level was stopped early, for this reason.
     LevelCutShort { reason: String },
+    /// The server reported prompt tokens served from its prefix cache on a level meant to
+    /// be cache-free (every prompt distinct).
+    PromptCacheHits {
+        hits: usize,
+        requests: usize,
+        mean_cached_frac: f64,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -214,6 +221,17 @@ impl fmt::Display for Warning {
                 "all {prompts} prompts were sent before --duration ended: raise --num-prompts"
             ),
             Warning::LevelCutShort { reason } => write!(f, "level cut short: {reason}"),
+            Warning::PromptCacheHits {
+                hits,
+                requests,
+                mean_cached_frac,
+            } => write!(
+                f,
+                "PREFIX CACHE: the server took {:.0}% of the prompt tokens from its cache on \
+                 average ({hits} of {requests} requests over 10%); TTFT is flattered. Use a \
+                 new --salt, or restart the server",
+                mean_cached_frac * 100.0
+            ),
         }
     }
 }

@@ -767,3 +767,43 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
         .to_string();
     assert!(e.contains("--num-prompts"), "{e}");
 }
+
+#[test]
+fn cli_requests_out_writes_one_json_line_per_request() {
+    let (_rt, server) = stub_in_background(stub::Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("p.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"a b c\"}\n").unwrap();
+    let (out, jsonl) = (dir.path().join("r.json"), dir.path().join("q.jsonl"));
+    assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["load", "--url", &server.url(), "--rate", "50,100"])
+        .args(["--num-prompts", "5", "--osl", "3", "--warmup", "0"])
+        .arg("--dataset")
+        .arg(&data)
+        .arg("-o")
+        .arg(&out)
+        .arg("--requests-out")
+        .arg(&jsonl)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "2 levels × 5 requests");
+    assert_eq!(lines[9]["level"], 1);
+    for l in &lines {
+        assert_eq!(l["output_tokens"], 3);
+        assert!(l["ttft_ms"].as_f64().unwrap() > 0.0);
+        assert!(l["scheduled_s"].is_number() && l["error"].is_null(), "{l}");
+        assert_eq!(l["itl_ms"].as_array().unwrap().len(), 2);
+    }
+    let r = Results::load(&out).unwrap();
+    assert!(
+        r.points[0].parameters["salt"].is_string(),
+        "the salt is recorded"
+    );
+}

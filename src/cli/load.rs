@@ -388,6 +388,7 @@ pub fn run(a: Args) -> Result<()> {
         )));
     }
     let source = source(&a)?;
+    let requests_out = a.requests_out.clone();
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -412,7 +413,51 @@ pub fn run(a: Args) -> Result<()> {
             .context(format!("--out {}: writing results", plan.output.display())),
         e => e.into(),
     })?;
+    if let Some(path) = &requests_out {
+        write_requests(path, &outcome.results)
+            .with_context(|| format!("--requests-out {}", path.display()))?;
+    }
     finish(&outcome, &plan.output)
+}
+
+/// One JSON object per measured request (JSON Lines), written to a temporary file beside
+/// `path` and renamed over it, so a reader never sees half a file.
+fn write_requests(path: &std::path::Path, results: &crate::record::Results) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    {
+        let mut w = std::io::BufWriter::new(&mut tmp);
+        for (level, p) in results.points.iter().enumerate() {
+            for q in &p.requests {
+                let x = |k: &str| q.extra.get(k).copied();
+                let line = serde_json::json!({
+                    "level": level,
+                    "level_key": p.key,
+                    "index": x("index"),
+                    "scheduled_s": q.scheduled_s,
+                    "sent_s": q.start_s,
+                    "ttft_ms": q.ttft_ms,
+                    "ttft_sched_ms": x("ttft_sched_ms"),
+                    "itl_ms": q.itl_ms,
+                    "e2e_ms": q.e2e_ms,
+                    "e2e_sched_ms": x("e2e_sched_ms"),
+                    "input_tokens": q.input_tokens,
+                    "output_tokens": q.output_tokens,
+                    "cached_tokens": x("cached_tokens"),
+                    "error": q.error,
+                });
+                writeln!(w, "{line}")?;
+            }
+        }
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
 }
 
 /// Prints the search result and the report; turns the outcome into the exit status.

@@ -183,6 +183,7 @@ pub fn request_record(
             extra.insert("cached_frac".into(), c as f64 / rec.input_tokens as f64);
         }
     }
+    extra.insert("index".into(), o.index as f64);
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
 
