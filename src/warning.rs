@@ -84,6 +84,13 @@ pub enum Warning {
     LevelCutShort { reason: String },
     /// A rate above the machine's measured peak (docs/ARCHITECTURE.md, "Speed of light").
     BeyondSpeedOfLight { figure: String, pct: f64 },
+    /// The server reported prompt tokens served from its prefix cache on a level meant to
+    /// be cache-free (every prompt distinct).
+    PromptCacheHits {
+        hits: usize,
+        requests: usize,
+        mean_cached_frac: f64,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -221,6 +228,17 @@ impl fmt::Display for Warning {
                 "{figure} is {pct:.0}% of the machine's measured peak, which is impossible: \
                  the peak was measured low (other work was running during the probe) or the \
                  bytes/FLOPs counted for this model are more than it moves"
+            ),
+            Warning::PromptCacheHits {
+                hits,
+                requests,
+                mean_cached_frac,
+            } => write!(
+                f,
+                "PREFIX CACHE: the server took {:.0}% of the prompt tokens from its cache on \
+                 average ({hits} of {requests} requests over 10%); TTFT is flattered. Use a \
+                 new --salt, or restart the server",
+                mean_cached_frac * 100.0
             ),
         }
     }

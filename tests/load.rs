@@ -225,7 +225,7 @@ fn faults_are_counted_by_kind_never_hang() {
         (Fault::MalformedAfter(2), "malformed_sse"),
         (Fault::CloseAfter(3), "closed_mid_stream"),
         (Fault::ErrorAfter(1), "stream_error"),
-        (Fault::NoDone, "closed_mid_stream"),
+        (Fault::NoDone, "no_done"),
         (Fault::SlowLoris(50), "timeout"),
     ];
     for (f, kind) in cases {
@@ -728,7 +728,7 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
     let maker = PromptMaker::new(tok.clone()).unwrap();
     for isl in [1u64, 2, 7, 64, 512, 2000] {
         let p = maker
-            .random(5, Length::fixed(isl), Length::fixed(4), isl)
+            .random(5, Length::fixed(isl), Length::fixed(4), isl, 9)
             .unwrap();
         for q in &p {
             assert_eq!(tok.count(&q.text), Some(isl), "{:?}", q.text);
@@ -740,4 +740,72 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
             .collect();
         assert_eq!(heads.len(), p.len(), "every prompt starts differently");
     }
+    // The seed fixes the lengths, the salt the texts.
+    let spread = Length {
+        mean: 64,
+        spread: 0.5,
+    };
+    let a = maker.random(8, spread, spread, 1, 100).unwrap();
+    let b = maker.random(8, spread, spread, 1, 101).unwrap();
+    let lens = |p: &[Prompt]| -> Vec<_> {
+        p.iter()
+            .map(|q| (q.input_tokens, q.output_tokens))
+            .collect()
+    };
+    assert_eq!(lens(&a), lens(&b), "same seed, same lengths");
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x.text != y.text),
+        "new salt, new texts"
+    );
+    assert_eq!(
+        a,
+        maker.random(8, spread, spread, 1, 100).unwrap(),
+        "same salt, same texts"
+    );
+    // Impossible requests are refused up front, naming the flag.
+    let e = maker
+        .random(200_000, Length::fixed(1), Length::fixed(4), 0, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--num-prompts"), "{e}");
+}
+
+#[test]
+fn cli_requests_out_writes_one_json_line_per_request() {
+    let (_rt, server) = stub_in_background(stub::Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("p.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"a b c\"}\n").unwrap();
+    let (out, jsonl) = (dir.path().join("r.json"), dir.path().join("q.jsonl"));
+    assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["load", "--url", &server.url(), "--rate", "50,100"])
+        .args(["--num-prompts", "5", "--osl", "3", "--warmup", "0"])
+        .arg("--dataset")
+        .arg(&data)
+        .arg("-o")
+        .arg(&out)
+        .arg("--requests-out")
+        .arg(&jsonl)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "2 levels × 5 requests");
+    assert_eq!(lines[9]["level"], 1);
+    for l in &lines {
+        assert_eq!(l["output_tokens"], 3);
+        assert!(l["ttft_ms"].as_f64().unwrap() > 0.0);
+        assert!(l["scheduled_s"].is_number() && l["error"].is_null(), "{l}");
+        assert_eq!(l["itl_ms"].as_array().unwrap().len(), 2);
+    }
+    let r = Results::load(&out).unwrap();
+    assert!(
+        r.points[0].parameters["salt"].is_string(),
+        "the salt is recorded"
+    );
 }

@@ -2,6 +2,7 @@
 
 mod any_model;
 mod bad_input;
+mod bad_input_load;
 mod build;
 mod cli;
 mod import;

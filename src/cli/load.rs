@@ -100,9 +100,27 @@ pub struct Args {
     /// With --find-max-rate: bisection probes after the edge is bracketed.
     #[arg(long, default_value_t = 4)]
     pub search_steps: u32,
-    /// Results file (rewritten after every level).
-    #[arg(long, short, default_value = "results-load.json")]
+    /// Results file (rewritten after every level); an existing one needs --force or --resume.
+    #[arg(
+        long = "out",
+        short = 'o',
+        alias = "output",
+        default_value = "results-load.json"
+    )]
     pub output: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the finished levels of an existing --out file and run only the others.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Salt of the prompt texts, as 16 hex digits (default: a fresh one per run, recorded in
+    /// the results as `salt`): give a run's salt to send exactly its prompts again.
+    #[arg(long, value_parser = parse_salt)]
+    pub salt: Option<u64>,
+    /// Write one JSON object per measured request to this JSON Lines file.
+    #[arg(long)]
+    pub requests_out: Option<PathBuf>,
     /// Environment variable holding the API key (sent as a Bearer token when set).
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
@@ -130,10 +148,23 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     Usage(msg.into()).into()
 }
 
+fn parse_salt(s: &str) -> std::result::Result<u64, String> {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16)
+        .map_err(|_| format!("{s:?} is not a salt (up to 16 hex digits, e.g. 3f2a9c01d4e5b677)"))
+}
+
+/// Longest `--duration` / `--timeout` taken: a week.
+const MAX_DURATION_MS: f64 = 7.0 * 24.0 * 3600e3;
+/// Rates taken by `--rate` / `--max-rate`, in requests/s.
+const RATE_RANGE: std::ops::RangeInclusive<f64> = 1e-3..=1e6;
+
 fn duration_flag(flag: &str, v: &str) -> Result<Duration> {
     let ms = parse_ms(v)
         .filter(|m| *m > 0.0)
         .ok_or_else(|| usage(format!("{flag}: {v:?} is not a duration (e.g. 30s, 500ms)")))?;
+    if ms > MAX_DURATION_MS {
+        return Err(usage(format!("{flag}: {v:?} is longer than a week")));
+    }
     Ok(Duration::from_secs_f64(ms / 1e3))
 }
 
@@ -163,8 +194,15 @@ fn validate(a: &Args) -> Result<Validated> {
     if !(a.slo_attainment > 0.0 && a.slo_attainment <= 1.0) {
         return Err(usage("--slo-attainment must be in (0, 1]"));
     }
-    if !(a.max_rate.is_finite() && a.max_rate > 0.0) {
-        return Err(usage("--max-rate must be a positive number"));
+    if !RATE_RANGE.contains(&a.max_rate) {
+        return Err(usage(format!(
+            "--max-rate must be between {} and {} req/s",
+            RATE_RANGE.start(),
+            RATE_RANGE.end()
+        )));
+    }
+    if !(a.max_client_lag_ms.is_finite() && a.max_client_lag_ms > 0.0) {
+        return Err(usage("--max-client-lag-ms must be a positive number"));
     }
     Ok(Validated {
         levels: levels(a),
@@ -193,8 +231,12 @@ fn check_ranges(a: &Args) -> Result<()> {
     if a.concurrency.contains(&0) {
         return Err(usage("--concurrency: every value must be at least 1"));
     }
-    if a.rate.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
-        return Err(usage("--rate: every value must be a positive number"));
+    if a.rate.iter().any(|r| !RATE_RANGE.contains(r)) {
+        return Err(usage(format!(
+            "--rate: every value must be between {} and {} req/s",
+            RATE_RANGE.start(),
+            RATE_RANGE.end()
+        )));
     }
     for (flag, s) in [
         ("--isl-spread", a.isl_spread),
@@ -337,8 +379,10 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         max_lag_ms: a.max_client_lag_ms,
         max_consecutive_errors: a.max_consecutive_errors,
         seed: a.seed,
+        salt: a.salt.unwrap_or_else(rand::random),
+        resume: a.resume,
         output: a.output,
-        command: std::env::args().collect(),
+        command: client::redact::args(std::env::args()),
         environment: crate::backends::fingerprint(),
     }
 }
@@ -346,10 +390,18 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
 /// Entry point of `trtbench load`.
 pub fn run(a: Args) -> Result<()> {
     let v = validate(&a)?;
+    if a.output.exists() && !a.force && !a.resume {
+        return Err(usage(format!(
+            "--out {}: the file exists; pass --force to overwrite it or --resume to keep its \
+             finished levels",
+            a.output.display()
+        )));
+    }
     if a.insecure {
         eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
     }
     let source = source(&a)?;
+    let requests_out = a.requests_out.clone();
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -370,12 +422,55 @@ pub fn run(a: Args) -> Result<()> {
     });
     progress.clear();
     let outcome = outcome.map_err(|e| match e {
-        crate::Error::Io { .. } | crate::Error::Json { .. } => anyhow::Error::from(e).context(
-            format!("--output {}: writing results", plan.output.display()),
-        ),
+        crate::Error::Io { .. } | crate::Error::Json { .. } => anyhow::Error::from(e)
+            .context(format!("--out {}: writing results", plan.output.display())),
         e => e.into(),
     })?;
+    if let Some(path) = &requests_out {
+        write_requests(path, &outcome.results)
+            .with_context(|| format!("--requests-out {}", path.display()))?;
+    }
     finish(&outcome, &plan.output)
+}
+
+/// One JSON object per measured request (JSON Lines), written to a temporary file beside
+/// `path` and renamed over it, so a reader never sees half a file.
+fn write_requests(path: &std::path::Path, results: &crate::record::Results) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    {
+        let mut w = std::io::BufWriter::new(&mut tmp);
+        for (level, p) in results.points.iter().enumerate() {
+            for q in &p.requests {
+                let x = |k: &str| q.extra.get(k).copied();
+                let line = serde_json::json!({
+                    "level": level,
+                    "level_key": p.key,
+                    "index": x("index"),
+                    "scheduled_s": q.scheduled_s,
+                    "sent_s": q.start_s,
+                    "ttft_ms": q.ttft_ms,
+                    "ttft_sched_ms": x("ttft_sched_ms"),
+                    "itl_ms": q.itl_ms,
+                    "e2e_ms": q.e2e_ms,
+                    "e2e_sched_ms": x("e2e_sched_ms"),
+                    "input_tokens": q.input_tokens,
+                    "output_tokens": q.output_tokens,
+                    "cached_tokens": x("cached_tokens"),
+                    "error": q.error,
+                });
+                writeln!(w, "{line}")?;
+            }
+        }
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
 }
 
 /// Prints the search result and the report; turns the outcome into the exit status.

@@ -74,6 +74,7 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     goodput(l, &t, &mut a);
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
+    prompt_cache(&ok, &mut a);
     client_health(l, t.duration_s, &mut a);
     a.scalars
         .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
@@ -351,6 +352,30 @@ fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &m
             disagree: bad,
             requests: diffs.len(),
             mean_server_minus_ours: mean,
+        });
+    }
+}
+
+/// Prompt tokens the server reported taken from its prefix cache: the mean fraction, and
+/// a warning when any request had more than 10% (prompts are all distinct, so a level
+/// is meant to be cache-free; a shared BOS token is below that).
+fn prompt_cache(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let fracs: Vec<f64> = ok
+        .iter()
+        .filter_map(|(r, _)| r.extra.get("cached_frac").copied())
+        .collect();
+    if fracs.is_empty() {
+        return;
+    }
+    let mean = fracs.iter().sum::<f64>() / fracs.len() as f64;
+    let hits = fracs.iter().filter(|f| **f > 0.1).count();
+    a.scalars.insert("cached_prompt_frac".into(), mean);
+    a.scalars.insert("cache_hit_requests".into(), hits as f64);
+    if hits > 0 {
+        a.warnings.push(Warning::PromptCacheHits {
+            hits,
+            requests: ok.len(),
+            mean_cached_frac: mean,
         });
     }
 }

@@ -49,12 +49,26 @@ pub enum ErrorKind {
     MalformedSse,
     /// The server sent an error object inside the stream.
     StreamError,
-    /// The stream ended before `[DONE]` or a `finish_reason`.
+    /// The connection broke before `[DONE]` or a `finish_reason`.
     ClosedMidStream,
     /// A transport error while reading the body.
     Read,
     /// The stream completed but carried no generated text.
     NoOutput,
+    /// A 2xx answer that is one JSON document, not an event stream.
+    NotStreaming,
+    /// A 2xx answer with no body at all.
+    EmptyBody,
+    /// The body ended cleanly, but without `[DONE]` or a `finish_reason`.
+    NoDone,
+    /// More tokens than `max_tokens` asked for.
+    TooManyTokens,
+    /// Fewer tokens than asked for although EOS was to be ignored.
+    TooFewTokens,
+    /// The server's `usage.completion_tokens` and our count of the text disagree grossly.
+    UsageMismatch,
+    /// The task running the request panicked (a bug in the client, counted, not lost).
+    Panic,
 }
 
 impl ErrorKind {
@@ -70,6 +84,13 @@ impl ErrorKind {
             ErrorKind::ClosedMidStream => "closed_mid_stream",
             ErrorKind::Read => "read_error",
             ErrorKind::NoOutput => "no_output",
+            ErrorKind::NotStreaming => "not_streaming",
+            ErrorKind::EmptyBody => "empty_body",
+            ErrorKind::NoDone => "no_done",
+            ErrorKind::TooManyTokens => "too_many_tokens",
+            ErrorKind::TooFewTokens => "too_few_tokens",
+            ErrorKind::UsageMismatch => "usage_mismatch",
+            ErrorKind::Panic => "panic",
         }
     }
 }
@@ -148,6 +169,8 @@ pub struct Target {
     client: reqwest::Client,
     pub url: String,
     headers: HeaderMap,
+    /// Values never to be written: the API key, credential header values, URL passwords.
+    secrets: Vec<String>,
 }
 
 /// What `Target::new` needs.
@@ -263,11 +286,24 @@ impl Target {
             .connect_timeout(o.connect_timeout)
             .build()
             .map_err(|e| crate::Error::config("HTTP client", format!("building it failed: {e}")))?;
+        let mut secrets: Vec<String> = o.api_key.iter().cloned().collect();
+        for (k, v) in &o.headers {
+            if super::redact::header_value(k, v) != *v {
+                secrets.push(v.clone());
+                secrets.extend(v.split_whitespace().skip(1).map(str::to_owned));
+            }
+        }
         Ok(Target {
             client,
             url: format!("{}{}", base(&o.base_url), o.endpoint.path()),
             headers,
+            secrets,
         })
+    }
+
+    /// `text` without any secret of this target (for failure messages).
+    pub fn scrub(&self, text: &str) -> String {
+        super::redact::scrub(text, &self.secrets)
     }
 
     /// Sends one request and reads its stream, filling `out`. Never panics and never waits
@@ -291,6 +327,9 @@ impl Target {
                     detail: format!("no complete response within {timeout:?}"),
                 });
             }
+        }
+        if let Some(f) = &mut out.failure {
+            f.detail = self.scrub(&f.detail);
         }
         if out.failure.is_none() && out.pieces.is_empty() {
             out.failure = Some(Failure {
@@ -392,7 +431,11 @@ impl Target {
 }
 
 /// Reads a streamed body to its end, timing every read as it returns.
+// Long: one loop over the reads of a body, each exit a distinct failure kind
 async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(), Failure> {
+    if is_json(&resp) {
+        return Err(not_streaming(resp).await);
+    }
     let mut parser = sse::Parser::new();
     let mut events = Vec::with_capacity(8);
     let mut done = false;
@@ -414,6 +457,15 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
             Ok(Some(bytes)) => {
                 out.first_byte.get_or_insert(at);
                 parser.feed(&bytes, &mut events);
+                if parser.pending_len() > MAX_EVENT_BYTES {
+                    return Err(Failure {
+                        kind: ErrorKind::MalformedSse,
+                        detail: format!(
+                            "an event grew past {} MiB without ending",
+                            MAX_EVENT_BYTES >> 20
+                        ),
+                    });
+                }
                 false
             }
             Ok(None) => {
@@ -443,14 +495,49 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
             if out.complete {
                 return Ok(());
             }
+            if parser.bytes_seen == 0 {
+                return Err(Failure {
+                    kind: ErrorKind::EmptyBody,
+                    detail: format!("HTTP {} with an empty body", out.status.unwrap_or(0)),
+                });
+            }
             return Err(Failure {
-                kind: ErrorKind::ClosedMidStream,
+                kind: ErrorKind::NoDone,
                 detail: format!(
                     "the stream ended after {} events without [DONE] or a finish_reason",
                     out.events
                 ),
             });
         }
+    }
+}
+
+/// Largest event the client holds (an endless line is a broken server, not a token).
+const MAX_EVENT_BYTES: usize = 4 << 20;
+
+/// The answer says it is one JSON document (`Content-Type: application/json`).
+fn is_json(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
+/// A `not_streaming` failure with a short look at the JSON answer (bounded in time).
+async fn not_streaming(resp: reqwest::Response) -> Failure {
+    let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|b| String::from_utf8_lossy(&b[..b.len().min(120)]).into_owned())
+        .unwrap_or_default();
+    Failure {
+        kind: ErrorKind::NotStreaming,
+        detail: format!(
+            "the server answered with one JSON document, not an event stream (is `stream` \
+             ignored?): {}",
+            body.trim()
+        ),
     }
 }
 
@@ -474,8 +561,8 @@ fn apply_event(ev: &sse::Event, at: Instant, out: &mut Outcome) -> Result<bool, 
             if finished {
                 out.complete = true;
             }
-            if usage.is_some() {
-                out.usage = usage;
+            if let Some(u) = usage {
+                out.usage = Some(out.usage.map_or(u, |old| old.merged(u)));
             }
             out.end = at;
             Ok(false)

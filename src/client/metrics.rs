@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::http::{ErrorKind, Outcome};
+use super::http::{ErrorKind, Failure, Outcome};
 use super::tokenizer::Tok;
 use crate::record::RequestRecord;
 use crate::units::ms;
@@ -177,6 +177,13 @@ pub fn request_record(
     if o.retries > 0 {
         extra.insert("retries".into(), f64::from(o.retries));
     }
+    if let Some(c) = o.usage.and_then(|u| u.cached_tokens) {
+        extra.insert("cached_tokens".into(), c as f64);
+        if rec.input_tokens > 0 {
+            extra.insert("cached_frac".into(), c as f64 / rec.input_tokens as f64);
+        }
+    }
+    extra.insert("index".into(), o.index as f64);
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
 
@@ -263,7 +270,7 @@ pub fn meets(slo: &Slo, rec: &RequestRecord, d: &Derived) -> bool {
 }
 
 /// Failure kinds in a stable order, for reports.
-pub fn error_kinds() -> [ErrorKind; 10] {
+pub fn error_kinds() -> [ErrorKind; 17] {
     [
         ErrorKind::Connect,
         ErrorKind::Timeout,
@@ -275,14 +282,74 @@ pub fn error_kinds() -> [ErrorKind; 10] {
         ErrorKind::ClosedMidStream,
         ErrorKind::Read,
         ErrorKind::NoOutput,
+        ErrorKind::NotStreaming,
+        ErrorKind::EmptyBody,
+        ErrorKind::NoDone,
+        ErrorKind::TooManyTokens,
+        ErrorKind::TooFewTokens,
+        ErrorKind::UsageMismatch,
+        ErrorKind::Panic,
     ]
+}
+
+/// Checks a completed response against its request, turning an anomalous one into a
+/// failure so that it never feeds a latency or throughput figure: more tokens than
+/// `max_tokens`, fewer than asked when `exact` (EOS ignored), and the server's `usage`
+/// far from our own count of the text. Counts are the server's `usage` when sent, else
+/// our tokenizer's, else the whitespace-separated words (each at least one token).
+pub fn validate(o: &mut Outcome, max_tokens: u64, exact: bool, tok: Option<&Tok>) {
+    if o.failure.is_some() {
+        return;
+    }
+    let text = o.text();
+    let ours = tok.and_then(|t| t.count_plain(&text));
+    let server = o.usage.and_then(|u| u.completion_tokens);
+    let words = text.split_whitespace().count() as u64;
+    // Re-tokenizing streamed text may differ from the server's count (merges across
+    // events, odd tokens of a real model: 5 of 16 seen on llama.cpp); only far more text
+    // than the server claims is a lie.
+    let slack = |n: u64| (n / 4).max(4);
+    let lie = |n: u64| n + 8;
+    let fail = |kind: ErrorKind, detail: String| Some(Failure { kind, detail });
+    let failure = match (server, ours) {
+        (Some(s), _) if s > max_tokens => fail(
+            ErrorKind::TooManyTokens,
+            format!("usage says {s} tokens, max_tokens was {max_tokens}"),
+        ),
+        (Some(s), Some(n)) if n > 2 * lie(s) => fail(
+            ErrorKind::UsageMismatch,
+            format!("usage says {s} tokens, the text holds {n}"),
+        ),
+        (Some(s), None) if words > 2 * lie(s) => fail(
+            ErrorKind::UsageMismatch,
+            format!("usage says {s} tokens, the text holds {words} words"),
+        ),
+        (Some(s), _) if exact && s < max_tokens => fail(
+            ErrorKind::TooFewTokens,
+            format!("usage says {s} tokens, {max_tokens} were asked with ignore_eos"),
+        ),
+        (None, Some(n)) if n > max_tokens + slack(max_tokens) => fail(
+            ErrorKind::TooManyTokens,
+            format!("the text holds {n} tokens, max_tokens was {max_tokens}"),
+        ),
+        (None, Some(n)) if exact && n + slack(max_tokens) < max_tokens => fail(
+            ErrorKind::TooFewTokens,
+            format!("the text holds {n} tokens, {max_tokens} were asked with ignore_eos"),
+        ),
+        (None, None) if words > max_tokens + slack(max_tokens) => fail(
+            ErrorKind::TooManyTokens,
+            format!("the text holds {words} words, max_tokens was {max_tokens}"),
+        ),
+        _ => None,
+    };
+    o.failure = failure;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::aggregate::{aggregate, process_cpu_s, ClientLag, Level};
-    use crate::client::http::{Failure, Piece};
+    use crate::client::http::Piece;
     use crate::client::sse::Usage;
     use std::time::Duration;
 
@@ -302,6 +369,7 @@ mod tests {
         o.usage = usage.map(|n| Usage {
             prompt_tokens: Some(4),
             completion_tokens: Some(n),
+            cached_tokens: None,
         });
         o
     }
@@ -429,5 +497,29 @@ mod tests {
     fn reads_own_cpu_time() {
         let t = process_cpu_s().expect("/proc/self/stat is readable on Linux");
         assert!(t >= 0.0);
+    }
+
+    #[test]
+    fn anomalous_responses_become_failures() {
+        let t0 = Instant::now();
+        let kind = |mut o: Outcome, max: u64, exact: bool| {
+            validate(&mut o, max, exact, None);
+            o.failure.map(|f| f.kind.as_str())
+        };
+        let ok = outcome(t0, &[5, 5], &[" a", " b"], Some(2));
+        assert_eq!(kind(ok.clone(), 2, true), None);
+        assert_eq!(kind(ok.clone(), 4, false), None, "EOS may end it early");
+        assert_eq!(kind(ok.clone(), 4, true), Some("too_few_tokens"));
+        assert_eq!(kind(ok, 1, false), Some("too_many_tokens"));
+        let flood = " w".repeat(5000);
+        let one_event = outcome(t0, &[5], &[flood.as_str()], None);
+        assert_eq!(kind(one_event.clone(), 8, false), Some("too_many_tokens"));
+        let mut lying = one_event;
+        lying.usage = Some(Usage {
+            prompt_tokens: None,
+            completion_tokens: Some(8),
+            cached_tokens: None,
+        });
+        assert_eq!(kind(lying, 8, true), Some("usage_mismatch"));
     }
 }

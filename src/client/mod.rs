@@ -18,6 +18,7 @@ pub mod aggregate;
 pub mod http;
 pub mod metrics;
 pub mod prompts;
+pub mod redact;
 pub mod run;
 pub mod scheduler;
 pub mod search;
@@ -116,6 +117,10 @@ pub async fn run_level_reporting(
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);
+    for o in &mut run.outcomes {
+        let asked = level.prompts[o.index].output_tokens;
+        metrics::validate(o, asked, cfg.ignore_eos, cfg.tok.as_ref());
+    }
     let mut point = level_point(cfg, &level, &run);
     point.started_unix_s = started_unix_s;
     crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);

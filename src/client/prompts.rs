@@ -165,15 +165,38 @@ impl PromptMaker {
     }
 
     /// `n` random prompts of `isl` tokens, each generating `osl` tokens; the first tokens
-    /// of every prompt differ from every other prompt's.
-    pub fn random(&self, n: usize, isl: Length, osl: Length, seed: u64) -> Result<Vec<Prompt>> {
+    /// of every prompt differ from every other prompt's. `seed` draws the lengths, `seed`
+    /// and `salt` together the texts, so a new salt gives new texts of the same lengths.
+    /// Refuses (naming the flag) a count no vocabulary can make distinct.
+    pub fn random(
+        &self,
+        n: usize,
+        isl: Length,
+        osl: Length,
+        seed: u64,
+        salt: u64,
+    ) -> Result<Vec<Prompt>> {
+        self.check_distinct(n, isl)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut words = ChaCha8Rng::seed_from_u64(level_seed(seed ^ salt, salt));
         let mut seen = HashSet::with_capacity(n);
         let mut out = Vec::with_capacity(n);
+        let mut attempts = 0usize;
         while out.len() < n {
+            attempts += 1;
+            if attempts > 8 * n + 64 {
+                return Err(Error::config(
+                    "--num-prompts",
+                    format!(
+                        "only {} distinct prompts of about {} tokens could be made, {n} asked",
+                        out.len(),
+                        isl.mean
+                    ),
+                ));
+            }
             let len = isl.sample(&mut rng);
             let text = self
-                .exact(len, &mut rng)
+                .exact(len, &mut words)
                 .map_err(|reason| Error::config("--isl", reason))?;
             // Two prompts sharing their first words would share a prefix-cache entry.
             let head: String = text
@@ -191,6 +214,28 @@ impl PromptMaker {
             });
         }
         Ok(out)
+    }
+
+    /// Refuses up front `n` prompts that cannot all start differently: the shortest
+    /// prompt's first (at most 8) text tokens allow `candidates ^ k` different starts.
+    fn check_distinct(&self, n: usize, isl: Length) -> Result<()> {
+        let shortest = ((isl.mean as f64) * (1.0 - isl.spread)).round().max(1.0) as u64;
+        let k = shortest
+            .saturating_sub(self.tok.special_added as u64)
+            .clamp(1, 8);
+        let starts = (self.candidates.len() as f64).powi(k as i32);
+        // Random draws repeat long before every start is used (birthday bound).
+        if (n as f64) > starts / 4.0 {
+            return Err(Error::config(
+                "--num-prompts",
+                format!(
+                    "{n} distinct prompts of {shortest} tokens cannot be made from this \
+                     vocabulary (about {starts:.0} possible starts); raise --isl or lower \
+                     --num-prompts"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A few random words to put in front of a file prompt so it starts uniquely.
@@ -335,8 +380,10 @@ pub fn file_prompts(
     maker: Option<&PromptMaker>,
     prefix_tokens: usize,
     seed: u64,
+    salt: u64,
 ) -> std::result::Result<Vec<Prompt>, String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut words = ChaCha8Rng::seed_from_u64(level_seed(seed ^ salt, salt));
     let mut order: Vec<usize> = (0..entries.len()).collect();
     let mut out = Vec::with_capacity(n);
     let mut i = 0;
@@ -350,7 +397,7 @@ pub fn file_prompts(
         let e = &entries[order[i % entries.len()]];
         i += 1;
         let text = match (maker, prefix_tokens) {
-            (Some(m), k) if k > 0 => format!("{} {}", m.prefix(k, &mut rng), e.prompt),
+            (Some(m), k) if k > 0 => format!("{} {}", m.prefix(k, &mut words), e.prompt),
             _ => e.prompt.clone(),
         };
         let tok = maker.map(PromptMaker::tok);
@@ -403,15 +450,15 @@ impl Source {
     }
 
     /// `n` prompts from `seed`.
-    pub fn prompts(&self, n: usize, seed: u64) -> Result<Vec<Prompt>> {
+    pub fn prompts(&self, n: usize, seed: u64, salt: u64) -> Result<Vec<Prompt>> {
         match self {
-            Source::Random { maker, isl, osl } => maker.random(n, *isl, *osl, seed),
+            Source::Random { maker, isl, osl } => maker.random(n, *isl, *osl, seed, salt),
             Source::File {
                 entries,
                 maker,
                 osl,
                 prefix_tokens,
-            } => file_prompts(entries, n, *osl, maker.as_ref(), *prefix_tokens, seed)
+            } => file_prompts(entries, n, *osl, maker.as_ref(), *prefix_tokens, seed, salt)
                 .map_err(|reason| Error::config("--dataset", reason)),
         }
     }
@@ -470,9 +517,9 @@ mod tests {
         std::fs::write(&bad, "{\"prompt\": \"ok\"}\n{oops\n").unwrap();
         let err = read_file(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.jsonl") && err.contains("line 2"), "{err}");
-        let prompts = file_prompts(&e, 3, None, None, 0, 1);
+        let prompts = file_prompts(&e, 3, None, None, 0, 1, 0);
         assert!(prompts.unwrap_err().contains("--osl"));
-        let prompts = file_prompts(&e, 3, Some(Length::fixed(4)), None, 0, 1).unwrap();
+        let prompts = file_prompts(&e, 3, Some(Length::fixed(4)), None, 0, 1, 0).unwrap();
         assert_eq!(prompts.len(), 3);
         assert!(prompts
             .iter()

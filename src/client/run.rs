@@ -109,6 +109,11 @@ pub struct LoadPlan {
     pub max_lag_ms: f64,
     pub max_consecutive_errors: usize,
     pub seed: u64,
+    /// Mixed into the prompt texts (not their lengths) so that no two runs send the same
+    /// prompts to a server's prefix cache; recorded in every point as `salt`.
+    pub salt: u64,
+    /// Keep the levels of an existing `output` that finished (status ok) and run the rest.
+    pub resume: bool,
     /// Results file, rewritten after every level.
     pub output: PathBuf,
     /// The command line recorded in the results.
@@ -200,11 +205,16 @@ pub async fn run_load(
     stop: watch::Receiver<bool>,
 ) -> Result<LoadOutcome> {
     let cfg = connect(plan).await?;
+    let results = if plan.resume && plan.output.exists() {
+        Results::load(&plan.output)?
+    } else {
+        Results::new(plan.command.clone(), plan.environment.clone())
+    };
     let mut runner = LevelRunner {
         plan,
         base: base_parameters(plan, &cfg.model),
         cfg,
-        results: Results::new(plan.command.clone(), plan.environment.clone()),
+        results,
         stop,
         index: 0,
         observer,
@@ -254,7 +264,10 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
             .await
             .map_err(|e| Error::Tool {
                 tool: "--url".into(),
-                message: format!("finding the model name failed: {e} (or pass --model)"),
+                message: format!(
+                    "finding the model name failed: {} (or pass --model)",
+                    target.scrub(&e)
+                ),
             })?,
     };
     Ok(Config {
@@ -276,7 +289,7 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
 fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     let w = &plan.workload;
     let mut p: BTreeMap<String, Value> = BTreeMap::new();
-    p.insert("url".into(), json!(plan.url));
+    p.insert("url".into(), json!(super::redact::url(&plan.url)));
     p.insert("model".into(), json!(model));
     p.insert("endpoint".into(), json!(plan.endpoint.as_str()));
     p.insert("ignore_eos".into(), json!(plan.ignore_eos));
@@ -364,16 +377,24 @@ impl LevelRunner<'_> {
         let seed = prompts::level_seed(plan.seed, self.index);
         let warm_seed = prompts::level_seed(plan.seed ^ 0x5741_524D, self.index);
         self.index += 1;
+        let key = crate::record::point_key(&params);
+        if let Some(done) = self.finished(&key) {
+            return Ok(done);
+        }
         self.observer.level_preparing(shape, n);
         let level = Level {
             shape,
-            prompts: plan.source.prompts(n, seed)?,
-            warmup: plan.source.prompts(plan.warmup, warm_seed)?,
+            prompts: plan.source.prompts(n, seed, plan.salt)?,
+            warmup: plan.source.prompts(plan.warmup, warm_seed, plan.salt)?,
             parameters: params,
             seed,
         };
         self.observer.level_started(shape, n);
-        let r = self.run_observed(level).await;
+        let mut r = self.run_observed(level).await;
+        // After the key is made: runs that differ only in their salt are the same point.
+        r.point
+            .parameters
+            .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
         let verdict = LevelVerdict {
             goodput_frac: r.point.scalars.get("goodput_frac").copied().unwrap_or(0.0),
             valid: r.valid,
@@ -391,6 +412,23 @@ impl LevelRunner<'_> {
             });
         }
         Ok(verdict)
+    }
+
+    /// With `resume`, the verdict of a level the results file already holds finished.
+    fn finished(&self, key: &str) -> Option<LevelVerdict> {
+        if !self.plan.resume {
+            return None;
+        }
+        let p = self
+            .results
+            .points
+            .iter()
+            .find(|p| p.key == key && p.status == crate::record::Status::Ok)?;
+        Some(LevelVerdict {
+            goodput_frac: p.scalars.get("goodput_frac").copied().unwrap_or(0.0),
+            valid: p.scalars.get("client_valid") == Some(&1.0),
+            interrupted: false,
+        })
     }
 
     /// Runs a level, passing each finished request on to the observer as it comes.

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::aggregate::{process_cpu_s, ClientLag};
-use super::http::{Outcome, Target};
+use super::http::{ErrorKind, Failure, Outcome, Target};
 
 /// Arrival process of an open-loop run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -178,6 +178,61 @@ impl Shared {
     }
 }
 
+/// Aborts a task when dropped (a request whose level was interrupted).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs one request on its own task, so that a panic inside it becomes a counted `panic`
+/// failure of request `index` instead of losing it (and, in a closed loop, every other
+/// request of its worker).
+pub async fn guarded<F>(index: usize, f: F) -> Outcome
+where
+    F: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    let sent = Instant::now();
+    let mut task = tokio::spawn(f);
+    let _abort = AbortOnDrop(task.abort_handle());
+    match (&mut task).await {
+        Ok(o) => o,
+        Err(e) => {
+            let detail = if e.is_panic() {
+                let p = e.into_panic();
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-text panic".into());
+                format!("the request task panicked: {msg}")
+            } else {
+                "the request task was cancelled".into()
+            };
+            let mut o = Outcome::new(index, sent);
+            o.end = Instant::now();
+            o.failure = Some(Failure {
+                kind: ErrorKind::Panic,
+                detail,
+            });
+            o
+        }
+    }
+}
+
+/// One timed request of `target`, on its own task (see [`guarded`]).
+async fn request(shared: &Shared, index: usize, body: Vec<u8>) -> Outcome {
+    let (target, timeout) = (shared.target.clone(), shared.timeout);
+    guarded(index, async move {
+        let mut o = Outcome::new(index, Instant::now());
+        target.run(body, timeout, &mut o).await;
+        o
+    })
+    .await
+}
+
 /// Samples event-loop delay every `period` until `done` is set.
 fn spawn_lag_monitor(done: Arc<AtomicBool>, period: Duration) -> tokio::task::JoinHandle<Vec<f64>> {
     tokio::spawn(async move {
@@ -222,9 +277,8 @@ async fn closed_loop(
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };
-                let mut o = Outcome::new(i, Instant::now());
                 tokio::select! {
-                    _ = shared.target.run(body.clone(), shared.timeout, &mut o) => {
+                    o = request(&shared, i, body.clone()) => {
                         shared.note(&o);
                         mine.push(o);
                     }
@@ -383,10 +437,9 @@ async fn open_loop(
                 Some(s) => s.clone().acquire_owned().await.ok(),
                 None => None,
             };
-            let mut o = Outcome::new(i, Instant::now());
+            let mut o = request(&shared, i, body).await;
             o.scheduled = Some(at);
             o.dispatched = Some(woke);
-            shared.target.run(body, shared.timeout, &mut o).await;
             shared.note(&o);
             results.lock().expect("no panics while holding it").push(o);
         });
@@ -422,5 +475,20 @@ mod tests {
         let mean_gap = p.last().unwrap().as_secs_f64() / (p.len() - 1) as f64;
         assert!((mean_gap - 0.02).abs() < 0.0006, "{mean_gap}");
         assert_eq!(p, schedule(20_000, 50.0, Arrival::Poisson, 7), "seeded");
+    }
+
+    #[test]
+    fn a_panicking_request_is_a_counted_failure() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let o = rt.block_on(guarded(3, async { panic!("boom in a request") }));
+        assert_eq!(o.index, 3);
+        let f = o.failure.expect("a failure, not a lost request");
+        assert_eq!(f.kind, ErrorKind::Panic);
+        assert!(f.detail.contains("boom in a request"), "{}", f.detail);
+        let fine = rt.block_on(guarded(4, async { Outcome::new(4, Instant::now()) }));
+        assert!(fine.failure.is_none());
     }
 }

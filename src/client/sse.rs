@@ -35,6 +35,12 @@ impl Parser {
         Self::default()
     }
 
+    /// Bytes held for the event being read (its lines so far): a bound on it stops a
+    /// server that never ends an event from filling memory.
+    pub fn pending_len(&self) -> usize {
+        self.line.len() + self.data.len()
+    }
+
     /// Parses `bytes`, appending every event it completes to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
         self.bytes_seen += bytes.len() as u64;
@@ -128,6 +134,41 @@ pub struct Usage {
     pub prompt_tokens: Option<u64>,
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    /// Prompt tokens the server took from its prefix cache: OpenAI's
+    /// `usage.prompt_tokens_details.cached_tokens`, or llama.cpp's `timings.cache_n`.
+    #[serde(
+        default,
+        rename = "prompt_tokens_details",
+        deserialize_with = "cached_tokens"
+    )]
+    pub cached_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// `self` with the fields `later` has replaced (a usage-only chunk after a timings one).
+    pub fn merged(self, later: Usage) -> Usage {
+        Usage {
+            prompt_tokens: later.prompt_tokens.or(self.prompt_tokens),
+            completion_tokens: later.completion_tokens.or(self.completion_tokens),
+            cached_tokens: later.cached_tokens.or(self.cached_tokens),
+        }
+    }
+}
+
+fn cached_tokens<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Details {
+        #[serde(default)]
+        cached_tokens: Option<u64>,
+    }
+    Ok(Option::<Details>::deserialize(d)?.and_then(|x| x.cached_tokens))
+}
+
+/// llama.cpp's `timings` object: only the prompt tokens reused from its cache matter here.
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct Timings {
+    #[serde(default)]
+    cache_n: Option<u64>,
 }
 
 /// What one event means for the measurement.
@@ -156,6 +197,8 @@ struct RawChunk {
     usage: Option<Usage>,
     #[serde(default)]
     error: Option<serde_json::Value>,
+    #[serde(default)]
+    timings: Option<Timings>,
 }
 
 #[derive(Deserialize)]
@@ -187,13 +230,17 @@ pub fn decode(event: &Event) -> Chunk {
     if data == "[DONE]" {
         return Chunk::Done;
     }
-    let raw: RawChunk = match serde_json::from_str(data) {
+    let mut raw: RawChunk = match serde_json::from_str(data) {
         Ok(r) => r,
         Err(e) => {
             let head: String = data.chars().take(80).collect();
             return Chunk::Malformed(format!("{e} in {head:?}"));
         }
     };
+    if let Some(n) = raw.timings.and_then(|t| t.cache_n) {
+        let u = raw.usage.get_or_insert_with(Usage::default);
+        u.cached_tokens = u.cached_tokens.or(Some(n));
+    }
     if let Some(err) = raw.error {
         let msg = err
             .get("message")
@@ -322,6 +369,7 @@ mod tests {
                 text: String::new(),
                 finished: false,
                 usage: Some(Usage {
+                    cached_tokens: None,
                     prompt_tokens: Some(5),
                     completion_tokens: Some(7)
                 })
@@ -391,5 +439,23 @@ mod tests {
                 let _ = decode(e);
             }
         }
+    }
+
+    #[test]
+    fn cached_prompt_tokens_from_openai_usage_or_llama_timings() {
+        let openai = decode(&data(
+            r#"{"choices":[],"usage":{"prompt_tokens":64,"completion_tokens":8,"prompt_tokens_details":{"cached_tokens":48}}}"#,
+        ));
+        let llama = decode(&data(
+            r#"{"choices":[{"text":"","finish_reason":"length"}],"timings":{"cache_n":63,"prompt_n":1}}"#,
+        ));
+        let cached = |c: Chunk| match c {
+            Chunk::Data { usage, .. } => usage.and_then(|u| u.cached_tokens),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(cached(openai), Some(48));
+        assert_eq!(cached(llama), Some(63));
+        let none = decode(&data(r#"{"choices":[],"usage":{"prompt_tokens":3}}"#));
+        assert_eq!(cached(none), None);
     }
 }

@@ -35,6 +35,16 @@ pub enum Fault {
     /// (what llama.cpp's server does after a streamed response): the client's next request
     /// on that kept-alive connection meets a closed socket.
     CloseAfterResponse,
+    /// Read the request, then never answer (no status line, no headers).
+    HangBeforeHeaders,
+    /// A 200 event-stream answer whose body is empty.
+    EmptyBody,
+    /// A 200 answer that is one JSON completion (the server ignored `stream`).
+    NotStreaming,
+    /// One `data:` line of this many bytes that never ends.
+    Oversized(usize),
+    /// All the text in one event, this many words whatever `max_tokens` says, no `usage`.
+    FloodOneEvent(usize),
 }
 
 /// How the stub streams.
@@ -266,6 +276,61 @@ impl Asked {
     }
 }
 
+/// A fault that replaces the whole answer: `Some` is the end of the response.
+async fn early_fault<W: AsyncWriteExt + Unpin>(
+    w: &mut W,
+    cfg: &Config,
+    chat: bool,
+) -> Option<std::io::Result<()>> {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+    Some(match cfg.fault {
+        Fault::Status(code) => {
+            json_response(w, code, r#"{"error":{"message":"stub error","code":500}}"#).await
+        }
+        Fault::HangBeforeHeaders => std::future::pending().await,
+        Fault::EmptyBody => match w.write_all(head).await {
+            Ok(()) => finish(w).await,
+            Err(e) => Err(e),
+        },
+        Fault::NotStreaming => {
+            let body = if chat {
+                r#"{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":" alpha"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#
+            } else {
+                r#"{"object":"text_completion","choices":[{"index":0,"text":" alpha","finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#
+            };
+            json_response(w, 200, body).await
+        }
+        Fault::Oversized(bytes) => {
+            let run = async {
+                w.write_all(head).await?;
+                chunk(w, b"data: {\"choices\":[{\"text\":\"").await?;
+                let block = vec![b'a'; 64 * 1024];
+                for _ in 0..bytes.div_ceil(block.len()) {
+                    chunk(w, &block).await?;
+                }
+                w.flush().await?;
+                std::future::pending::<()>().await;
+                Ok(())
+            };
+            run.await
+        }
+        Fault::FloodOneEvent(words) => {
+            let text: String = (0..words).map(|j| WORDS[j % WORDS.len()]).collect();
+            let data = format!(
+                r#"{{"object":"text_completion","choices":[{{"index":0,"text":"{text}","finish_reason":"length"}}]}}"#
+            );
+            let run = async {
+                w.write_all(head).await?;
+                chunk(w, format!("data: {data}\n\ndata: [DONE]\n\n").as_bytes()).await?;
+                finish(w).await
+            };
+            run.await
+        }
+        _ => return None,
+    })
+}
+
 /// A fault due before event `events`: `Some` ends the stream with its result.
 async fn mid_stream_fault<W: AsyncWriteExt + Unpin>(
     w: &mut W,
@@ -308,8 +373,8 @@ async fn stream_completion<W: AsyncWriteExt + Unpin>(
         include_usage,
         prompt_tokens,
     } = Asked::of(cfg, req);
-    if let Fault::Status(code) = cfg.fault {
-        return json_response(w, code, r#"{"error":{"message":"stub error","code":500}}"#).await;
+    if let Some(end) = early_fault(w, cfg, chat).await {
+        return end;
     }
     w.write_all(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
