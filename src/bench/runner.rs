@@ -201,7 +201,10 @@ pub fn run_point(
     let mut scalars = BTreeMap::new();
     scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
     // What the engine itself allocates (Edge-LLM's KV pool), as a sweep-row figure.
-    if let Some(v) = notes.get("kv_allocated_bytes").and_then(|v| v.parse::<f64>().ok()) {
+    if let Some(v) = notes
+        .get("kv_allocated_bytes")
+        .and_then(|v| v.parse::<f64>().ok())
+    {
         scalars.insert("kv_allocated_bytes".into(), v);
     }
     let mut point = Point::new(PointKind::Engine, parameters);

@@ -546,9 +546,10 @@ mod tests {
     fn no_speedup_where_graph_capture_failed() {
         let mut r = Results::new(vec![], serde_json::json!({}));
         let mut failed = point(true, 8.0);
-        failed
-            .notes
-            .insert("cuda_graphs".into(), "failed: capture returned false".into());
+        failed.notes.insert(
+            "cuda_graphs".into(),
+            "failed: capture returned false".into(),
+        );
         r.points = vec![failed, point(false, 10.0)];
         assert!(!annotate_graph_speedups(&mut r));
         assert!(r.points[0].scalars.is_empty());
