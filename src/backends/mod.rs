@@ -93,6 +93,9 @@ pub fn resolve(path: &Path) -> Result<Resolved> {
     let own = path.join(MANIFEST_FILE);
     if own.is_file() {
         let m = Manifest::load(path)?;
+        if m.files.is_empty() {
+            return Err(Error::bad_file(&own, "field `files` is empty"));
+        }
         let model = m.primary_file(path);
         if let Some(r) = fresh(path, &own, m, &model) {
             return Ok(r);
