@@ -22,30 +22,13 @@ work="${1:-$repo/target/compile-check-trt}"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 
-TRTX_VERSION="0.9.1"
 CUDA_WHEEL_VERSION="13.5.37"
 CCCL_WHEEL_VERSION="13.3.5.0.6"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "TensorRT headers from crates.io (trtx-sys $TRTX_VERSION)"
-probe="$work/trtx-probe"
-mkdir -p "$probe/src"
-cat > "$probe/Cargo.toml" <<TOML
-[package]
-name = "trtx-header-probe"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[dependencies]
-trtx-sys = { version = "=$TRTX_VERSION", default-features = false }
-[workspace]
-TOML
-echo 'fn main() {}' > "$probe/src/main.rs"
-(cd "$probe" && cargo fetch --quiet)
-src_dir="$(cd "$probe" && cargo metadata --format-version 1 --quiet \
-  | python3 -c 'import json,sys; m=json.load(sys.stdin); print([p["manifest_path"] for p in m["packages"] if p["name"]=="trtx-sys"][0])')"
-trt_inc="$(dirname "$src_dir")/TensorRT-Headers/TRT-Enterprise-11.4"
+step "TensorRT headers from crates.io (trtx-sys, scripts/trt-headers.sh)"
+trt_inc="$("$repo/scripts/trt-headers.sh" "$work")"
 test -f "$trt_inc/NvInfer.h" || { echo "NvInfer.h not found under $trt_inc" >&2; exit 1; }
 grep -E '^#define TRT_(MAJOR|MINOR|PATCH|BUILD)_ENTERPRISE' "$trt_inc/NvInferVersion.h"
 

@@ -18,31 +18,14 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$repo/target/trt-double"
 sdk="$work/sdk"
-TRTX_VERSION="0.9.1"
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "CUDA toolkit from PyPI wheels"
 cuda_wheels="$(scripts/compile-check-cuda.sh --toolkit)"
 
-step "TensorRT headers from crates.io (trtx-sys $TRTX_VERSION)"
-probe="$work/trtx-probe"
-mkdir -p "$probe/src"
-cat > "$probe/Cargo.toml" <<TOML
-[package]
-name = "trtx-header-probe"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[dependencies]
-trtx-sys = { version = "=$TRTX_VERSION", default-features = false }
-[workspace]
-TOML
-echo 'fn main() {}' > "$probe/src/main.rs"
-(cd "$probe" && cargo fetch --quiet)
-manifest="$(cd "$probe" && cargo metadata --format-version 1 --quiet \
-  | python3 -c 'import json,sys; m=json.load(sys.stdin); print([p["manifest_path"] for p in m["packages"] if p["name"]=="trtx-sys"][0])')"
-trt_inc="$(dirname "$manifest")/TensorRT-Headers/TRT-Enterprise-11.4"
+step "TensorRT headers from crates.io (trtx-sys, scripts/trt-headers.sh)"
+trt_inc="$("$repo/scripts/trt-headers.sh" "$work")"
 test -f "$trt_inc/NvInfer.h"
 
 step "CPU double (CMake, real nvcc for sm_87)"

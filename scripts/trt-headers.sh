@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Prints the directory of the TensorRT 11.4 headers (Apache-2.0) that the crates.io crate
+# trtx-sys ships, fetched through a throwaway Cargo project under WORK_DIR (`cargo fetch`;
+# nothing is built). Shared by scripts/compile-check-trt.sh and scripts/test-trt-double.sh.
+#
+# Usage: scripts/trt-headers.sh WORK_DIR
+set -euo pipefail
+TRTX_VERSION="0.9.1"
+probe="$1/trtx-probe"
+mkdir -p "$probe/src"
+cat > "$probe/Cargo.toml" <<TOML
+[package]
+name = "trtx-header-probe"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[dependencies]
+trtx-sys = { version = "=$TRTX_VERSION", default-features = false }
+[workspace]
+TOML
+echo 'fn main() {}' > "$probe/src/main.rs"
+(cd "$probe" && cargo fetch --quiet)
+manifest="$(cd "$probe" && cargo metadata --format-version 1 --quiet \
+  | python3 -c 'import json,sys; m=json.load(sys.stdin); print([p["manifest_path"] for p in m["packages"] if p["name"]=="trtx-sys"][0])')"
+trt_inc="$(dirname "$manifest")/TensorRT-Headers/TRT-Enterprise-11.4"
+test -f "$trt_inc/NvInfer.h" || { echo "NvInfer.h not found under $trt_inc" >&2; exit 1; }
+echo "$trt_inc"
