@@ -122,107 +122,46 @@ pub fn run_point(
     let mut session = engine.session(&cfg)?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
-    let isl = spec.isl as usize;
-    let batch = spec.batch as usize;
 
-    for w in 0..settings.warmup {
-        if stop.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
-        }
-        // Warmup prompts come from their own seed stream, disjoint from measured runs.
-        let prompts = corpus.prompts(isl, batch, settings.seed ^ 0x5741_524d, u64::from(w));
-        session.generate(
-            &Request {
-                prompts: &prompts,
-                output_len: spec.osl,
-            },
-            &mut |_| {},
-        )?;
-        tick();
-    }
-
-    let mut runs = Vec::with_capacity(settings.runs as usize);
-    let mut clock = Clock::HostMonotonic;
-    let peak_reset = crate::platform::reset_peak_rss(std::path::Path::new("/"));
+    let mut gen = Generations {
+        session: &mut *session,
+        spec,
+        settings,
+        corpus,
+        stop,
+        tick,
+    };
+    gen.warmup()?;
     let sampler = (settings.sample_ms > 0).then(|| {
         crate::bench::monitor::Monitor::start(std::time::Duration::from_millis(settings.sample_ms))
     });
-    let mut device = Vec::new();
-    for r in 0..settings.runs {
-        if stop.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
-        }
-        let prompts = corpus.prompts(isl, batch, settings.seed, u64::from(r));
-        if peak_reset {
-            crate::platform::reset_peak_rss(std::path::Path::new("/"));
-        }
-        let g = session.generate(
-            &Request {
-                prompts: &prompts,
-                output_len: spec.osl,
-            },
-            &mut |_| {},
-        )?;
-        let peak = if peak_reset {
-            crate::platform::peak_rss_bytes()
-        } else {
-            None
-        };
-        if g.tokens.len() != batch || g.tokens.iter().any(|t| t.len() != spec.osl as usize) {
-            return Err(Error::Engine {
-                backend: "runner",
-                op: "generate",
-                message: format!(
-                    "expected {batch} sequences of {} tokens, got {:?}",
-                    spec.osl,
-                    g.tokens.iter().map(Vec::len).collect::<Vec<_>>()
-                ),
-            });
-        }
-        clock = g.times.clock;
-        runs.push(run_record(spec, &g.times, peak));
-        // Device stage times (GPU engines) are kept beside the host figures.
-        device.push(crate::engine::Generation {
-            tokens: Vec::new(),
-            ..g
-        });
-        tick();
-    }
+    let measured = gen.measured()?;
     let sampled = sampler.map(|s| s.stop());
     // Read after the runs, so counts the backend keeps (forward passes, prefills on an
     // empty KV cache) cover warmup and measured runs.
     let notes = session.setup_notes();
     drop(session);
 
-    let mut summary = summarize_runs(&runs, clock);
-    summary.extend(crate::engine::DeviceTimes::summaries(&device));
-    let parameters = spec.parameters(settings, threads);
-    let plan = engine.kv_plan(settings.kv_dtype);
-    let mut scalars = BTreeMap::new();
-    scalars.insert("kv_bytes_per_token".into(), plan.bytes_per_token());
-    // What the engine itself allocates (Edge-LLM's KV pool), as a sweep-row figure.
-    if let Some(v) = notes
-        .get("kv_allocated_bytes")
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        scalars.insert("kv_allocated_bytes".into(), v);
-    }
-    let mut point = Point::new(PointKind::Engine, parameters);
+    let mut point = Point::new(PointKind::Engine, spec.parameters(settings, threads));
     point.engine = serde_json::to_value(engine.manifest()).ok();
     point.started_unix_s = started_unix_s;
     point.wall_s = wall.elapsed().as_secs_f64();
     point.warmup_runs = settings.warmup;
+    let plan = engine.kv_plan(settings.kv_dtype);
     point.memory = Memory {
         weights_bytes: Some(engine.weights_bytes()),
         kv_formula_bytes: Some(plan.total_bytes(u64::from(spec.batch), u64::from(seq))),
         kv_allocated_bytes: kv_allocated,
-        peak_rss_bytes: runs.iter().filter_map(|r| r.peak_rss_bytes).max(),
+        peak_rss_bytes: measured.runs.iter().filter_map(|r| r.peak_rss_bytes).max(),
         peak_device_bytes: None,
         timeline: Vec::new(),
     };
-    point.runs = runs;
-    point.summary = summary;
-    point.scalars = scalars;
+    point.summary = summarize_runs(&measured.runs, measured.clock);
+    point
+        .summary
+        .extend(crate::engine::DeviceTimes::summaries(&measured.device));
+    point.runs = measured.runs;
+    point.scalars = kv_scalars(plan.bytes_per_token(), &notes);
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
         let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
@@ -237,6 +176,110 @@ pub fn run_point(
     );
     point.warnings = crate::warning::sentences(&crate::warning::point(&point));
     Ok(point)
+}
+
+/// KV figures of a point: bytes per token from the plan, and what the engine itself
+/// allocates (Edge-LLM's KV pool) when its setup notes say.
+fn kv_scalars(bytes_per_token: f64, notes: &BTreeMap<String, String>) -> BTreeMap<String, f64> {
+    let mut scalars = BTreeMap::new();
+    scalars.insert("kv_bytes_per_token".into(), bytes_per_token);
+    if let Some(v) = notes
+        .get("kv_allocated_bytes")
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        scalars.insert("kv_allocated_bytes".into(), v);
+    }
+    scalars
+}
+
+/// What the measured runs of a point produced.
+struct Measured {
+    runs: Vec<RunRecord>,
+    clock: Clock,
+    /// Device stage times (GPU engines), kept beside the host figures.
+    device: Vec<crate::engine::Generation>,
+}
+
+/// The generations of one point on its session: warmup first, then the measured runs.
+struct Generations<'a, 'b> {
+    session: &'a mut dyn crate::engine::Session,
+    spec: &'a PointSpec,
+    settings: &'a RunSettings,
+    corpus: &'a Corpus,
+    stop: &'a AtomicBool,
+    tick: &'b mut dyn FnMut(),
+}
+
+impl Generations<'_, '_> {
+    fn generate(&mut self, seed: u64, index: u64) -> Result<crate::engine::Generation> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        let (isl, batch) = (self.spec.isl as usize, self.spec.batch as usize);
+        let prompts = self.corpus.prompts(isl, batch, seed, index);
+        self.session.generate(
+            &Request {
+                prompts: &prompts,
+                output_len: self.spec.osl,
+            },
+            &mut |_| {},
+        )
+    }
+
+    /// Warmup generations, never counted. Their prompts come from their own seed stream,
+    /// disjoint from the measured runs'.
+    fn warmup(&mut self) -> Result<()> {
+        for w in 0..self.settings.warmup {
+            self.generate(self.settings.seed ^ 0x5741_524d, u64::from(w))?;
+            (self.tick)();
+        }
+        Ok(())
+    }
+
+    /// The measured runs, each checked to have produced exactly batch × osl tokens.
+    fn measured(&mut self) -> Result<Measured> {
+        let mut out = Measured {
+            runs: Vec::with_capacity(self.settings.runs as usize),
+            clock: Clock::HostMonotonic,
+            device: Vec::new(),
+        };
+        let peak_reset = crate::platform::reset_peak_rss(std::path::Path::new("/"));
+        for r in 0..self.settings.runs {
+            if peak_reset {
+                crate::platform::reset_peak_rss(std::path::Path::new("/"));
+            }
+            let g = self.generate(self.settings.seed, u64::from(r))?;
+            let peak = if peak_reset {
+                crate::platform::peak_rss_bytes()
+            } else {
+                None
+            };
+            self.check_lengths(&g)?;
+            out.clock = g.times.clock;
+            out.runs.push(run_record(self.spec, &g.times, peak));
+            out.device.push(crate::engine::Generation {
+                tokens: Vec::new(),
+                ..g
+            });
+            (self.tick)();
+        }
+        Ok(out)
+    }
+
+    fn check_lengths(&self, g: &crate::engine::Generation) -> Result<()> {
+        let (batch, osl) = (self.spec.batch as usize, self.spec.osl as usize);
+        if g.tokens.len() == batch && g.tokens.iter().all(|t| t.len() == osl) {
+            return Ok(());
+        }
+        Err(Error::Engine {
+            backend: "runner",
+            op: "generate",
+            message: format!(
+                "expected {batch} sequences of {osl} tokens, got {:?}",
+                g.tokens.iter().map(Vec::len).collect::<Vec<_>>()
+            ),
+        })
+    }
 }
 
 /// Metrics of one run from its phase times.
