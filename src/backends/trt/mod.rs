@@ -153,9 +153,8 @@ pub fn environment() -> Option<std::collections::BTreeMap<&'static str, String>>
 pub fn device_compute_capability() -> Option<String> {
     #[cfg(feature = "tensorrt")]
     {
-        if let Some(sm) = crate::cuda::Device::open(device() as usize)
-            .and_then(|d| d.compute_capability())
-            .ok()
+        if let Ok(sm) =
+            crate::cuda::Device::open(device() as usize).and_then(|d| d.compute_capability())
         {
             return Some(format!("{}.{}", sm.0, sm.1));
         }
