@@ -40,6 +40,7 @@ mod tensorrt {
         "cpp/trt_inspect.h",
         "cpp/trt_inspect.cpp",
         "cpp/trt_logger.h",
+        "cpp/cuda_device.h",
         "cpp/edgellm_runner.h",
         "cpp/edgellm_runner.cpp",
         "cpp/device_link_stub.cu",

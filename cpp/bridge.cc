@@ -119,9 +119,9 @@ rust::String edge_llm_version()
     return rust::String(edgeLlmVersion());
 }
 
-EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path)
+EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device)
 {
-    EngineInfo info = inspectEngine(std::string(path), std::string(plugin_path));
+    EngineInfo info = inspectEngine(std::string(path), std::string(plugin_path), device);
     EngineDesc out;
     out.library_version = rust::String(info.libraryVersion);
     out.header_version = rust::String(info.headerVersion);
@@ -147,12 +147,14 @@ EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path)
     return out;
 }
 
-std::unique_ptr<Runner> open_runner(rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, bool ignore_eos)
+std::unique_ptr<Runner> open_runner(
+    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos)
 {
     EdgeLlmOptions opts;
     opts.engineDir = std::string(engine_dir);
     opts.pluginPath = std::string(plugin_path);
     opts.stream = static_cast<uintptr_t>(stream);
+    opts.device = device;
     opts.ignoreEos = ignore_eos;
     return std::make_unique<Runner>(std::make_unique<EdgeLlmRunner>(opts));
 }

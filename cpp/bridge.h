@@ -7,6 +7,7 @@
 #include "rust/cxx.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace trtbench
@@ -35,8 +36,9 @@ private:
 rust::String trt_library_version();
 rust::String trt_header_version();
 rust::String edge_llm_version();
-EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path);
-std::unique_ptr<Runner> open_runner(rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, bool ignore_eos);
+EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device);
+std::unique_ptr<Runner> open_runner(
+    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos);
 
 } // namespace bridge
 } // namespace trtbench

@@ -26,6 +26,7 @@
 // Edge-LLM's logger (cpp/common/logger.h) prints to stdout/stderr and has no sink hook, so
 // failures carry the exception text or a pointer to stderr, not captured log lines.
 #include "edgellm_runner.h"
+#include "cuda_device.h"
 
 #include "common/trtUtils.h"
 #include "common/version.h"
@@ -101,6 +102,8 @@ struct EdgeLlmRunner::Impl
 EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
     : mImpl(std::make_unique<Impl>())
 {
+    // Before anything else: the plugin and the runtime allocate on the current device.
+    setCudaDevice(options.device);
     if (options.pluginPath.empty())
     {
         throw std::runtime_error("Edge-LLM plugin path is empty (its default is a relative path; pass it explicitly)");

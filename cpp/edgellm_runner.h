@@ -16,7 +16,8 @@ struct EdgeLlmOptions
 {
     std::string engineDir;  //!< Directory with llm.engine + config.json + tokenizer files.
     std::string pluginPath; //!< Absolute path of libNvInfer_edgellm_plugin.so (default is relative).
-    uintptr_t stream{0};    //!< cudaStream_t / CUstream owned by the caller.
+    uintptr_t stream{0};    //!< cudaStream_t / CUstream owned by the caller, on `device`.
+    int device{0};          //!< CUDA device, set with cudaSetDevice before anything else.
     bool ignoreEos{true};   //!< Generate exactly maxGenerateLength tokens (EDGELLM_IGNORE_EOS).
 };
 

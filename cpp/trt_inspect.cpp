@@ -6,6 +6,7 @@
 // getProfileShape, getDeviceMemorySizeV2/getDeviceMemorySizeForProfileV2 (the V1 sizes were
 // removed in 11), getNbLayers, getNbAuxStreams.
 #include "trt_inspect.h"
+#include "cuda_device.h"
 #include "trt_logger.h"
 
 #include <NvInferRuntime.h>
@@ -91,8 +92,9 @@ std::string trtHeaderVersion()
         + std::to_string(NV_TENSORRT_PATCH) + "." + std::to_string(NV_TENSORRT_BUILD);
 }
 
-EngineInfo inspectEngine(std::string const& enginePath, std::string const& pluginPath)
+EngineInfo inspectEngine(std::string const& enginePath, std::string const& pluginPath, int device)
 {
+    setCudaDevice(device);
     CapturingLogger& logger = CapturingLogger::instance();
     uint64_t const mark = logger.mark();
 

@@ -47,6 +47,6 @@ std::string trtHeaderVersion();
 //! Deserializes `enginePath` and describes it. When `pluginPath` is non-empty the plugin
 //! library is loaded first (Edge-LLM engines need theirs). Throws std::runtime_error whose
 //! message carries TensorRT's last logged errors.
-EngineInfo inspectEngine(std::string const& enginePath, std::string const& pluginPath);
+EngineInfo inspectEngine(std::string const& enginePath, std::string const& pluginPath, int device);
 
 } // namespace trtbench

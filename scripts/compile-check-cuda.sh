@@ -8,6 +8,9 @@
 #   - cpp/device_link_stub.cu is compiled and the archive is device-linked (nvcc -dlink), the
 #     step CMake's CUDA_RESOLVE_DEVICE_SYMBOLS runs for the shim, then linked into a shared
 #     library against libcudart.so.13 with no undefined __cudaRegisterLinkedBinary_* left;
+#   - cuobjdump (PyPI: nvidia-cuda-cuobjdump) checks the linked library carries, for every
+#     architecture, a SASS cubin in which the kernel is an entry and the cross-TU callee is
+#     defined: SASS for each claimed GPU, and the device link kept it;
 # and one host program linked against that library runs and must fail cleanly with
 # "CUDA driver version is insufficient" (there is no driver here).
 #
@@ -43,7 +46,14 @@ assemble() {
     ln -sf libcudart.so.13 "$root/lib/libcudart.so"
     touch "$stamp"
   fi
-  echo "$work/unzipped/nvidia/cu13"
+  local root="$work/unzipped/nvidia/cu13"
+  if [ ! -x "$root/bin/cuobjdump" ]; then
+    python3 -m pip download --quiet --no-deps --dest "$work/wheels" \
+      "nvidia-cuda-cuobjdump==$CUDA_WHEEL_VERSION" >&2
+    python3 -m zipfile -e "$work/wheels/nvidia_cuda_cuobjdump-$CUDA_WHEEL_VERSION"-*.whl "$work/unzipped" >/dev/null
+    chmod +x "$root/bin/cuobjdump"
+  fi
+  echo "$root"
 }
 
 cuda="$(assemble)"
@@ -76,14 +86,21 @@ if nm -D --undefined-only "$d/libshim.so" | grep -q __cudaRegisterLinkedBinary; 
   echo "device link left __cudaRegisterLinkedBinary_* unresolved" >&2
   exit 1
 fi
-# Every claimed architecture has its cubin in the linked library.
-elfs="$("$cuda/bin/cuobjdump" --list-elf "$d/libshim.so" 2>/dev/null || true)"
-if [ -n "$elfs" ]; then
-  for a in $archs; do
-    grep -q "sm_$a" <<<"$elfs" || { echo "no sm_$a cubin in libshim.so" >&2; exit 1; }
-  done
-fi
-echo "sm_${archs// /,sm_}: compiled (-rdc), device-linked and linked in $(secs "$t0") s"
+# Every claimed architecture has SASS in the linked library, and its device link kept it:
+# a cubin for sm_X whose symbols hold the kernel as an entry and the callee from the other
+# translation unit as a defined function (an unlinked relocatable cubin would lack one).
+for a in $archs; do
+  syms="$("$cuda/bin/cuobjdump" -symbols -arch "sm_$a" "$d/libshim.so" 2>&1 || true)"
+  if ! awk '/^Fatbin elf code/ { if (k && c) ok = 1; k = c = 0 }
+            / ENTRY .*_Z20trtbenchDoubleKernelPi$/ { k = 1 }
+            /^FUNC .* GLOBAL .*_Z19trtbenchDoubleScalei$/ && !/ U +_Z19/ { c = 1 }
+            END { if (k && c) ok = 1; exit !ok }' <<<"$syms"; then
+    echo "libshim.so has no device-linked sm_$a SASS (kernel + callee); cuobjdump -symbols said:" >&2
+    echo "$syms" | head -20 >&2
+    exit 1
+  fi
+done
+echo "sm_${archs// /,sm_}: compiled (-rdc), device-linked, linked, SASS checked per arch in $(secs "$t0") s"
 
 # A host program over that library: loads libcudart.so.13 and fails cleanly at run time.
 cat > "$out/main.cpp" <<'CPP'

@@ -9,7 +9,9 @@
 #      against the CPU double in scripts/test-trt-double.sh), which compiles
 #      cpp/trt_inspect.cpp (raw TensorRT) against those headers, generates and compiles the
 #      cxx bridge and cpp/bridge.cc, and type-checks the Rust side. Nothing is linked;
-#   4. compiles cpp/trt_inspect.cpp once more with g++ -Wall -Wextra -Werror.
+#   4. compiles cpp/trt_inspect.cpp (the raw TensorRT part) with g++ -Wall -Wextra -Werror
+#      against the TensorRT 11.4 headers and, from trtx-sys 0.5.0, the TensorRT 10.16 ones
+#      (JetPack 6/7 and Edge-LLM's x86 instructions use TensorRT 10).
 # Optional: TRTBENCH_CLIPPY=1 also runs clippy -D warnings with the feature on.
 # Optional: TRTBENCH_EDGE_LLM_SRC=<TensorRT-Edge-LLM source tree> also syntax-checks
 # cpp/edgellm_runner.cpp against it (Edge-LLM headers are in no registry, so CI cannot).
@@ -80,10 +82,14 @@ if [ "${TRTBENCH_CLIPPY:-0}" = 1 ]; then
     cargo clippy --release --features tensorrt --all-targets -- -D warnings
 fi
 
-step "g++ -Wall -Wextra -Werror on cpp/trt_inspect.cpp against TensorRT $(sed -n 's/^#define TRT_MAJOR_ENTERPRISE //p' "$trt_inc/NvInferVersion.h").x"
-g++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -Icpp -isystem "$trt_inc" -isystem "$cuda_root/include" \
-  cpp/trt_inspect.cpp
-echo "ok"
+trt10_inc="$("$repo/scripts/trt-headers.sh" "$work" 10)"
+for inc in "$trt_inc" "$trt10_inc"; do
+  v="$(sed -n 's/^#define TRT_\(MAJOR\|MINOR\)_ENTERPRISE //p' "$inc/NvInferVersion.h" | paste -sd.)"
+  step "g++ -Wall -Wextra -Werror on cpp/trt_inspect.cpp against TensorRT $v"
+  g++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -Icpp -isystem "$inc" -isystem "$cuda_root/include" \
+    cpp/trt_inspect.cpp
+  echo "ok"
+done
 
 if [ -n "${TRTBENCH_EDGE_LLM_SRC:-}" ]; then
   step "g++ -fsyntax-only cpp/edgellm_runner.cpp against $TRTBENCH_EDGE_LLM_SRC"

@@ -11,7 +11,8 @@
 #   4. checks the built shim's RUNPATH names the TensorRT, CUDA and Edge-LLM library dirs.
 # The double's libcuda.so.1 is found only through the LD_LIBRARY_PATH set here (cudarc dlopens
 # the driver); the product never links the double. Same target dir and release profile as
-# scripts/test.sh, so llama.cpp is not rebuilt.
+# scripts/test.sh, so llama.cpp is not rebuilt. TRTBENCH_CARGO_CONFIG, when set, is passed to
+# cargo as `--config` (a developer's profile override, e.g. to match their other builds).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -51,7 +52,9 @@ unset CUDA_PATH TRTBENCH_CUDA_ARCHS TRTBENCH_CUDA_ARCHITECTURES TRTBENCH_TRT_COM
 
 step "cargo test --features tensorrt (lib: trt, cuda; integration: trt)"
 # One cargo run builds both test binaries (and the binary the CLI tests spawn) in parallel.
-cargo test --release --features tensorrt --lib --test main -- trt cuda
+cargo_config=()
+if [ -n "${TRTBENCH_CARGO_CONFIG:-}" ]; then cargo_config=(--config "$TRTBENCH_CARGO_CONFIG"); fi
+cargo test --release "${cargo_config[@]}" --features tensorrt --lib --test main -- trt cuda
 
 step "installed shim's run-time path"
 shim="$(ls -t target/release/build/trtbench-*/out/lib/libtrtbench_shim.so | head -1)"

@@ -47,8 +47,26 @@ impl Device {
                         .into(),
             });
         }
+        let count = CudaContext::device_count().map_err(|e| cuda_err("count devices", e))?;
+        if ordinal >= count.max(0) as usize {
+            let visible = std::env::var("CUDA_VISIBLE_DEVICES")
+                .map(|v| format!(" (CUDA_VISIBLE_DEVICES={v})"))
+                .unwrap_or_default();
+            return Err(Error::config(
+                "--device",
+                format!(
+                    "CUDA device {ordinal} does not exist: CUDA sees {count} device(s){visible}, \
+                     numbered from 0"
+                ),
+            ));
+        }
         let ctx = CudaContext::new(ordinal).map_err(|e| cuda_err("open device", e))?;
         Ok(Device { ctx })
+    }
+
+    /// The device's ordinal among the visible devices (what `--device` names).
+    pub fn ordinal(&self) -> u32 {
+        self.ctx.ordinal() as u32
     }
 
     /// Makes the context current on this thread (the CUDA runtime inside the shim uses it).

@@ -408,6 +408,9 @@ pub struct SessionConfig {
     /// Capture the decode step in a CUDA graph (GPU backends).
     pub cuda_graphs: bool,
     pub sampling: Sampling,
+    /// Share of free device memory a GPU session may plan to use (`--mem-fraction`); a
+    /// session whose engine + KV + activations need more is refused before it allocates.
+    pub mem_fraction: f64,
 }
 
 impl SessionConfig {
@@ -419,6 +422,7 @@ impl SessionConfig {
             kv_dtype: KvDtype::F16,
             cuda_graphs: true,
             sampling: Sampling::default(),
+            mem_fraction: 0.9,
         }
     }
 }

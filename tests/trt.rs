@@ -694,6 +694,253 @@ mod double {
         assert!(e.contains("processed_chat_template.json"), "{e}");
     }
 
+    /// Sets double knobs for one test and puts everything back (also the selected device),
+    /// even when an assertion fails.
+    struct Knobs(&'static [&'static str]);
+
+    impl Knobs {
+        fn set(vars: &'static [(&'static str, &'static str)]) -> Knobs {
+            static NAMES: [&str; 4] = [
+                "TRTBENCH_DOUBLE_DEVICES",
+                "TRTBENCH_DOUBLE_TOTAL_KIB",
+                "TRTBENCH_DOUBLE_SM",
+                "TRTBENCH_DOUBLE_FAIL",
+            ];
+            for (k, v) in vars {
+                assert!(NAMES.contains(k), "{k}");
+                std::env::set_var(k, v);
+            }
+            Knobs(&NAMES)
+        }
+    }
+
+    impl Drop for Knobs {
+        fn drop(&mut self) {
+            for k in self.0 {
+                std::env::remove_var(k);
+            }
+            trtbench::backends::trt::select_device(0);
+        }
+    }
+
+    /// Two devices: 170 KiB on device 0, 1 GiB on device 1. A session of the toy engine needs
+    /// 161 KiB (112 B of files + 128 KiB KV pool + 33 KiB activations), so only device 1 holds
+    /// it at the default 90 %; and the free-memory drop measured on device 1 matches only if
+    /// the runtime (after the shim's cudaSetDevice) allocated there. Ignoring the index on
+    /// either side fails one of the two.
+    #[test]
+    fn device_index_reaches_cuda_and_the_runtime() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        let _k = Knobs::set(&[
+            ("TRTBENCH_DOUBLE_DEVICES", "2"),
+            ("TRTBENCH_DOUBLE_TOTAL_KIB", "170,1048576"),
+        ]);
+        trtbench::backends::trt::select_device(1);
+        let engine = open(&dir);
+        let s = engine
+            .session(&SessionConfig::new(1, 64))
+            .unwrap_or_else(|e| panic!("device 1: {e}"));
+        let notes = s.setup_notes();
+        assert_eq!(notes["cuda_device"], "1");
+        let measured: u64 = notes["memory_measured_bytes"].parse().unwrap();
+        assert!(measured >= 131072, "{notes:?}");
+        assert!(notes["memory_check"].starts_with("ok"), "{notes:?}");
+        drop(s);
+        drop(engine);
+
+        // Device 0 is too small: refused before the runtime allocates, with the figures.
+        trtbench::backends::trt::select_device(0);
+        let engine = open(&dir);
+        let e = engine.session(&SessionConfig::new(1, 64)).err().unwrap();
+        assert!(matches!(e, Error::Capacity { .. }), "{e:?}");
+        let msg = e.to_string();
+        for needle in [
+            "CUDA device 0",
+            "KV pool 128.0 KiB",
+            "activations >= 33.0 KiB",
+            "90%",
+            "170.0 KiB free",
+            "--mem-fraction",
+        ] {
+            assert!(msg.contains(needle), "{needle} not in {msg}");
+        }
+        // A raised --mem-fraction lets it try: 161 KiB of 170 KiB.
+        let cfg = SessionConfig {
+            mem_fraction: 1.0,
+            ..SessionConfig::new(1, 64)
+        };
+        let s = engine.session(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.setup_notes()["cuda_device"], "0");
+        drop(s);
+        drop(engine);
+
+        // A device that does not exist is bad input naming the flag.
+        trtbench::backends::trt::select_device(2);
+        let e = trtbench::backends::open(&dir).err().unwrap();
+        let msg = e.to_string();
+        assert!(
+            e.is_usage() && msg.contains("--device") && msg.contains("CUDA sees 2 device(s)"),
+            "{msg}"
+        );
+    }
+
+    /// The same through the CLI: `--device` reaches the run and the results' environment; the
+    /// default device refuses the point as skipped (exit 2, saved with its reason) until
+    /// `--mem-fraction` is raised.
+    #[test]
+    fn device_and_mem_fraction_through_the_cli() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (t, dir) = engine_dir();
+        let run = |name: &str, extra: &[&str]| {
+            let out = t.path().join(name);
+            let o = assert_cmd::Command::cargo_bin("trtbench")
+                .unwrap()
+                .env("TRTBENCH_DOUBLE_DEVICES", "2")
+                .env("TRTBENCH_DOUBLE_TOTAL_KIB", "170,1048576")
+                .args(["run", "--batch", "1", "--isl", "8", "--osl", "4"])
+                .args(extra)
+                .args(["--warmup", "0", "--runs", "1", "--engine"])
+                .arg(&dir)
+                .arg("--text")
+                .arg("tests/fixtures/edgellm-double/corpus.txt")
+                .arg("--out")
+                .arg(&out)
+                .output()
+                .unwrap();
+            let json: serde_json::Value = std::fs::read(&out)
+                .map(|b| serde_json::from_slice(&b).unwrap())
+                .unwrap_or_default();
+            (o, json)
+        };
+        let (o, r) = run("dev1.json", &["--device", "1"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(r["environment"]["cuda_device"], "1", "{}", r["environment"]);
+        assert_eq!(r["points"][0]["status"], "ok");
+
+        let (o, r) = run("dev0.json", &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("CUDA device 0") && err.contains("--mem-fraction"),
+            "{err}"
+        );
+        assert_eq!(r["points"][0]["status"], "skipped", "{r}");
+        assert!(
+            r["points"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("activations"),
+            "{r}"
+        );
+
+        let (o, r) = run("dev0-all.json", &["--mem-fraction", "1.0"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(r["environment"]["cuda_device"], "0");
+        assert_eq!(r["points"][0]["status"], "ok");
+
+        let (o, _) = run("dev5.json", &["--device", "5"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("--device") && err.contains("CUDA sees 2"),
+            "{err}"
+        );
+    }
+
+    /// `build --backend tensorrt` records the compute capability of the device llm_build
+    /// targets, read from the device (the double says 9.0 here); doctor on an 8.7 device
+    /// refuses that engine and says what to do; and an NVFP4 build is refused on 8.7.
+    #[test]
+    fn build_records_the_target_arch_and_doctor_compares_it() {
+        use trtbench::build::edge_llm::{build_settings, plan, EdgeQuant, Request};
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (t, dir) = engine_dir();
+        let ckpt = t.path().join("qwen3-0.6b");
+        std::fs::create_dir_all(&ckpt).unwrap();
+        std::fs::write(
+            ckpt.join("config.json"),
+            r#"{"model_type":"qwen3","num_hidden_layers":28,"num_attention_heads":16,
+                "num_key_value_heads":8,"head_dim":128,"hidden_size":1024}"#,
+        )
+        .unwrap();
+        let mut req = Request {
+            from: ckpt.clone(),
+            quant: EdgeQuant::Int4Awq,
+            out: Some(t.path().join("eng")),
+            engines_dir: t.path().to_owned(),
+            force: false,
+            plan_only: true,
+            max_batch: Some(1),
+            max_input_len: 256,
+            max_seq_len: Some(512),
+            mem_budget_bytes: None,
+        };
+        let p = {
+            let _k = Knobs::set(&[("TRTBENCH_DOUBLE_SM", "9.0")]);
+            plan(&req).unwrap()
+        };
+        assert_eq!(p.compute_capability.as_deref(), Some("9.0"));
+        let settings = build_settings(&p);
+        assert_eq!(settings["target_arch"], "sm_90");
+        let mut m = trtbench::engine::Manifest::load(&dir).unwrap();
+        m.build = Some(trtbench::engine::BuildInfo {
+            tool: "test".into(),
+            tool_version: "test".into(),
+            wall_s: 0.0,
+            steps: vec![],
+            settings,
+        });
+        m.save(&dir).unwrap();
+
+        let doctor = |sm: &str| {
+            let o = assert_cmd::Command::cargo_bin("trtbench")
+                .unwrap()
+                .env("TRTBENCH_DOUBLE_SM", sm)
+                .args(["doctor", "--json", "--engine"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let device = v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == "device")
+                .unwrap()
+                .clone();
+            (o.status.code(), device)
+        };
+        let (code, d) = doctor("8.7");
+        assert_eq!(code, Some(1), "{d}");
+        assert_eq!(d["status"], "block");
+        let detail = d["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("compute capability 8.7")
+                && detail.contains("built for 9.0 (sm_90)")
+                && detail.contains("rebuild"),
+            "{detail}"
+        );
+        let (code, d) = doctor("9.0");
+        assert_eq!(code, Some(0), "{d}");
+        assert!(d["detail"].as_str().unwrap().contains("matches the engine"));
+
+        // The double's default device is 8.7 (Orin): NVFP4 is refused before any step runs.
+        req.quant = EdgeQuant::Nvfp4;
+        let e = plan(&req).unwrap_err().to_string();
+        assert!(e.contains("10.0") && e.contains("8.7"), "{e}");
+    }
+
     #[test]
     fn inspect_reports_what_tensorrt_logged() {
         let _g = lock();

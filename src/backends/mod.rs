@@ -233,7 +233,7 @@ pub fn fingerprint() -> serde_json::Value {
     if let Some(m) = env.as_object_mut() {
         m.insert("llama_cpp".into(), llama::version().into());
         m.insert("llama_cpp_system_info".into(), llama::system_info().into());
-        for (k, v) in trt::runtime_versions().unwrap_or_default() {
+        for (k, v) in trt::environment().unwrap_or_default() {
             m.insert(k.into(), v.into());
         }
     }

@@ -118,6 +118,7 @@ pub fn run_point(
     let mut cfg = SessionConfig::new(spec.batch, seq);
     cfg.threads = Some(threads);
     cfg.kv_dtype = settings.kv_dtype;
+    cfg.mem_fraction = settings.mem_fraction;
     cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
     let mut session = engine.session(&cfg)?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;

@@ -368,6 +368,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Programs of `steps` not found here.
     pub missing_tools: Vec<String>,
+    /// Compute capability of the device `llm_build` targets ("8.7": the selected CUDA
+    /// device, `--device`), recorded in the manifest; `None` when no device could tell.
+    pub compute_capability: Option<String>,
 }
 
 /// Chooses the build limits: given ones win; otherwise the largest batch whose KV cache
@@ -461,6 +464,11 @@ pub fn plan(r: &Request) -> Result<Plan> {
         ));
     }
     let (limits, limits_source) = limits(r, dims.as_ref(), kv)?;
+    // llm_build compiles for the GPU it runs on: refuse what that GPU cannot run, early.
+    let compute_capability = crate::backends::trt::device_compute_capability();
+    if let Some(sm) = compute_capability.as_deref().and_then(parse_sm) {
+        check_quant_for_device(r.quant, false, sm)?;
+    }
     let mut work_name = out.file_name().unwrap_or_default().to_os_string();
     work_name.push(".work");
     let work_dir = out.with_file_name(work_name);
@@ -491,7 +499,39 @@ pub fn plan(r: &Request) -> Result<Plan> {
         limits_source,
         steps,
         missing_tools,
+        compute_capability,
     })
+}
+
+/// (8, 7) from "8.7".
+fn parse_sm(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The manifest's `build.settings`: the limits, the target device's compute capability
+/// (`compute_capability` "8.7" and `target_arch` "sm_87", which `doctor` compares with the
+/// device's) and the runtime versions when this binary has the runner.
+pub fn build_settings(plan: &Plan) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let lim = plan.limits;
+    let mut settings = std::collections::BTreeMap::new();
+    settings.insert("max_batch".into(), lim.max_batch.into());
+    settings.insert("max_input_len".into(), lim.max_input_len.into());
+    settings.insert("kv_capacity".into(), lim.kv_capacity.into());
+    settings.insert("kv_reserved_bytes".into(), lim.kv_bytes.into());
+    if let Some(cc) = &plan.compute_capability {
+        settings.insert("compute_capability".into(), cc.clone().into());
+        settings.insert(
+            "target_arch".into(),
+            format!("sm_{}", cc.replace('.', "")).into(),
+        );
+    }
+    if let Some(v) = crate::backends::trt::runtime_versions() {
+        for (k, val) in v {
+            settings.insert(k.into(), val.into());
+        }
+    }
+    settings
 }
 
 impl Plan {
@@ -527,21 +567,11 @@ pub fn run(plan: &Plan, on_start: &mut dyn FnMut(usize, &Step)) -> Result<Manife
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut m = manifest_from_engine_dir(out, &name, plan.quant.as_str())?;
-    let lim = plan.limits;
-    let mut settings = std::collections::BTreeMap::new();
-    settings.insert("max_batch".into(), lim.max_batch.into());
-    settings.insert("max_input_len".into(), lim.max_input_len.into());
-    settings.insert("kv_capacity".into(), lim.kv_capacity.into());
-    settings.insert("kv_reserved_bytes".into(), lim.kv_bytes.into());
-    if let Some(v) = crate::backends::trt::runtime_versions() {
-        for (k, val) in v {
-            settings.insert(k.into(), val.into());
-        }
-    }
+    let settings = build_settings(plan);
     m.build = Some(BuildInfo {
         tool: "TensorRT Edge-LLM (quantize, export, llm_build)".into(),
         tool_version: crate::backends::trt::runtime_versions()
-            .and_then(|v| v.get("edgellm").cloned())
+            .and_then(|v| v.get("edge_llm").cloned())
             .unwrap_or_else(|| "unknown".into()),
         wall_s: t.elapsed().as_secs_f64(),
         steps: done,

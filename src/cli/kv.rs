@@ -153,6 +153,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (Some(Err(e)), false) => println!("  engine allocation unknown: {e}"),
         _ => {}
     }
+    if engine_kv.is_some() && !a.json {
+        device_line(&r.dir, a.mem_fraction);
+    }
     if !fits {
         let advice = match (max_batch, max_seq) {
             (0, 0) => "no batch fits this sequence length".to_owned(),
@@ -170,4 +173,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// The selected CUDA device (`--device`) against what a session of this Edge-LLM engine
+/// needs, when this binary can query it (the `tensorrt` feature).
+fn device_line(dir: &std::path::Path, mem_fraction: f64) {
+    use crate::backends::trt;
+    let (Some(free), Ok(need)) = (trt::device_free_bytes(), trt::session_need(dir)) else {
+        return;
+    };
+    let verdict = match trt::memory::check(&need, free, mem_fraction, trt::device()) {
+        Ok(()) => "fits".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    println!(
+        "  CUDA device {}       {} free; a session needs >= {} (engine + KV pool + activations): {verdict}",
+        trt::device(),
+        human_bytes(free),
+        human_bytes(need.total()),
+    );
 }

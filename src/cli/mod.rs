@@ -26,6 +26,10 @@ pub mod tokenizer;
 #[derive(Debug, Parser)]
 #[command(name = "trtbench", version, about, long_about = None)]
 pub struct Cli {
+    /// CUDA device for the TensorRT / Edge-LLM path (engines, inspect, doctor, build):
+    /// an index among the devices CUDA sees, i.e. after CUDA_VISIBLE_DEVICES.
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub device: u32,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -123,6 +127,7 @@ pub fn interactive() -> bool {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::backends::trt::select_device(cli.device);
     let result = match cli.command {
         Command::Fetch(a) => fetch::run(a),
         Command::Run(a) => run::run_one(a),

@@ -118,36 +118,25 @@ pub fn kv_dtype_of(name: &str) -> Option<KvDtype> {
     }
 }
 
-impl EdgeLlmConfig {
-    /// Parses `config.json` text; `path` only names the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| Error::bad_file(path, format!("invalid JSON: {e}")))?;
-        if !v.is_object() {
-            return Err(Error::bad_file(path, "expected a JSON object"));
-        }
-        let num_hidden_layers = positive(&v, "num_hidden_layers", path, "")?;
-        let num_key_value_heads = positive(&v, "num_key_value_heads", path, "")?;
-        let head_dim = positive(&v, "head_dim", path, "")?;
-        let hidden_size = positive(&v, "hidden_size", path, "")?;
-        let vocab_size = positive(&v, "vocab_size", path, "")?;
-        let kv_cache_dtype = field(&v, "kv_cache_dtype", path)?
-            .as_str()
-            .ok_or_else(|| Error::bad_file(path, "field `kv_cache_dtype` must be a string"))?
-            .to_owned();
-        if !matches!(
-            kv_cache_dtype.as_str(),
-            "fp16" | "fp8" | "int8" | "bf16" | "fp32"
-        ) {
-            return Err(Error::bad_file(
-                path,
-                format!(
-                    "field `kv_cache_dtype` is `{kv_cache_dtype}` (Edge-LLM accepts fp16, fp8, int8, bf16, fp32)"
-                ),
-            ));
-        }
+/// `kv_cache_dtype`, one of the names Edge-LLM accepts.
+fn kv_cache_dtype_field(v: &Value, path: &Path) -> Result<String> {
+    let dtype = field(v, "kv_cache_dtype", path)?
+        .as_str()
+        .ok_or_else(|| Error::bad_file(path, "field `kv_cache_dtype` must be a string"))?;
+    if !matches!(dtype, "fp16" | "fp8" | "int8" | "bf16" | "fp32") {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "field `kv_cache_dtype` is `{dtype}` (Edge-LLM accepts fp16, fp8, int8, bf16, fp32)"
+            ),
+        ));
+    }
+    Ok(dtype.to_owned())
+}
 
-        let bc = field(&v, "builder_config", path)?;
+impl BuilderLimits {
+    /// Parses and checks the `builder_config` object as Edge-LLM's runtime does.
+    fn parse(bc: &Value, path: &Path) -> Result<Self> {
         if !bc.is_object() {
             return Err(Error::bad_file(
                 path,
@@ -169,34 +158,58 @@ impl EdgeLlmConfig {
                 })?,
             max_lora_rank: opt_u32(bc, "max_lora_rank", path)?.unwrap_or(0),
         };
-        if u64::from(builder.max_kv_cache_capacity) > MAX_KV_CACHE_CAPACITY {
+        builder.check(path)?;
+        Ok(builder)
+    }
+
+    fn check(&self, path: &Path) -> Result<()> {
+        if u64::from(self.max_kv_cache_capacity) > MAX_KV_CACHE_CAPACITY {
             return Err(Error::bad_file(
                 path,
                 format!(
                     "builder_config.max_kv_cache_capacity {} exceeds {MAX_KV_CACHE_CAPACITY}",
-                    builder.max_kv_cache_capacity
+                    self.max_kv_cache_capacity
                 ),
             ));
         }
-        if builder.max_input_len > builder.max_kv_cache_capacity {
+        if self.max_input_len > self.max_kv_cache_capacity {
             return Err(Error::bad_file(
                 path,
                 format!(
                     "builder_config.max_input_len ({}) cannot be greater than max_kv_cache_capacity ({})",
-                    builder.max_input_len, builder.max_kv_cache_capacity
+                    self.max_input_len, self.max_kv_cache_capacity
                 ),
             ));
         }
-        let min_pages = min_pool_pages(builder.max_batch_size, builder.max_kv_cache_capacity);
-        if builder.max_kv_pool_pages < min_pages {
+        let min_pages = min_pool_pages(self.max_batch_size, self.max_kv_cache_capacity);
+        if self.max_kv_pool_pages < min_pages {
             return Err(Error::bad_file(
                 path,
                 format!(
                     "builder_config.max_kv_pool_pages ({}) is below the minimum active pages ({min_pages})",
-                    builder.max_kv_pool_pages
+                    self.max_kv_pool_pages
                 ),
             ));
         }
+        Ok(())
+    }
+}
+
+impl EdgeLlmConfig {
+    /// Parses `config.json` text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| Error::bad_file(path, format!("invalid JSON: {e}")))?;
+        if !v.is_object() {
+            return Err(Error::bad_file(path, "expected a JSON object"));
+        }
+        let num_hidden_layers = positive(&v, "num_hidden_layers", path, "")?;
+        let num_key_value_heads = positive(&v, "num_key_value_heads", path, "")?;
+        let head_dim = positive(&v, "head_dim", path, "")?;
+        let hidden_size = positive(&v, "hidden_size", path, "")?;
+        let vocab_size = positive(&v, "vocab_size", path, "")?;
+        let kv_cache_dtype = kv_cache_dtype_field(&v, path)?;
+        let builder = BuilderLimits::parse(field(&v, "builder_config", path)?, path)?;
 
         let kv_layers = kv_layers(&v, num_hidden_layers, num_key_value_heads, head_dim, path)?;
 
@@ -350,6 +363,18 @@ pub struct EdgeLlmPlan {
     /// Bytes the runtime allocates for KV at construction: for every KV layer,
     /// `2 × pool_pages × 128 × kv_heads × head_dim × element bytes`.
     pub kv_bytes: u64,
+    /// A lower bound of the activation buffers (see [`activation_floor_bytes`]).
+    pub activation_bytes: u64,
+}
+
+/// A lower bound of what a full-size step needs beside weights and KV: fp32 logits for every
+/// sequence of the largest batch, and one fp16 hidden-state tensor of the largest prefill
+/// (`max_batch × max_input_len × hidden`). TensorRT's execution context needs more (its
+/// `device_memory_bytes`, shown by `trtbench inspect`); only the engine can say how much.
+pub fn activation_floor_bytes(cfg: &EdgeLlmConfig) -> u64 {
+    let b = u64::from(cfg.builder.max_batch_size);
+    b * u64::from(cfg.vocab_size) * 4
+        + b * u64::from(cfg.builder.max_input_len) * u64::from(cfg.hidden_size) * 2
 }
 
 impl EdgeLlmPlan {
@@ -379,6 +404,7 @@ impl EdgeLlmPlan {
             kv_dtype,
             kv,
             kv_bytes,
+            activation_bytes: activation_floor_bytes(cfg),
         })
     }
 

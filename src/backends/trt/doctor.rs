@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::config::{plan_from_config, ENGINE_FILE};
+use super::memory;
+
+/// `--mem-fraction`'s default for sweeps and runs: doctor checks what they would.
+const DEFAULT_MEM_FRACTION: f64 = 0.9;
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -220,15 +223,20 @@ fn device(inputs: &Inputs, engine: Option<&Path>, r: &mut Report) {
             "device",
             Status::Block,
             format!(
-                "{name}, compute capability {sm}, but the engine was built for {w}: TensorRT \
-                 engines only load on the compute capability they were built on; rebuild it here"
+                "CUDA device {}: {name}, compute capability {sm}, but the engine was built for \
+                 {w} (sm_{}): TensorRT engines only load on the compute capability they were \
+                 built for; rebuild the engine on this device (`trtbench build --backend \
+                 tensorrt`) or pick the device it was built for with --device",
+                super::device(),
+                w.replace('.', "")
             ),
         ),
         (Some((name, sm)), _) => r.push(
             "device",
             Status::Ok,
             format!(
-                "{name}, compute capability {sm}{}",
+                "CUDA device {}: {name}, compute capability {sm}{}",
+                super::device(),
                 if want.is_some() {
                     " (matches the engine)"
                 } else {
@@ -250,7 +258,7 @@ fn live_device(inputs: &Inputs) -> Option<(String, String)> {
     if !inputs.live {
         return None;
     }
-    let d = crate::cuda::Device::open(0).ok()?;
+    let d = crate::cuda::Device::open(super::device() as usize).ok()?;
     let (a, b) = d.compute_capability().ok()?;
     Some((d.name().ok()?, format!("{a}.{b}")))
 }
@@ -258,22 +266,6 @@ fn live_device(inputs: &Inputs) -> Option<(String, String)> {
 #[cfg(not(feature = "tensorrt"))]
 fn live_device(_inputs: &Inputs) -> Option<(String, String)> {
     None
-}
-
-/// What the engine reserves at construction: its weights files and the KV pool.
-fn reservation(engine: &Path) -> crate::error::Result<u64> {
-    let plan = plan_from_config(engine)?;
-    let mut weights = 0;
-    for e in std::fs::read_dir(engine)
-        .map_err(|e| crate::error::Error::io(engine, e))?
-        .flatten()
-    {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name == ENGINE_FILE || name.ends_with(".safetensors") {
-            weights += e.metadata().map(|m| m.len()).unwrap_or(0);
-        }
-    }
-    Ok(weights + plan.kv_bytes)
 }
 
 fn memory(inputs: &Inputs, engine: Option<&Path>, r: &mut Report) {
@@ -286,43 +278,49 @@ fn memory(inputs: &Inputs, engine: Option<&Path>, r: &mut Report) {
         }
         return;
     };
-    let need = match reservation(engine) {
+    let need = match super::session_need(engine) {
         Ok(n) => n,
         Err(e) => return r.push("memory", Status::Block, format!("engine: {e}")),
     };
     // On Jetson the GPU allocates system memory: MemAvailable is what the engine can get.
     // On a discrete GPU only the live device can say (with the feature).
-    match meminfo.filter(|_| crate::platform::is_jetson_at(&inputs.root)) {
-        Some(avail) => {
-            let (h_a, h_n) = (
-                crate::units::human_bytes(avail),
-                crate::units::human_bytes(need),
-            );
-            if avail >= need {
-                r.push(
-                    "memory",
-                    Status::Ok,
-                    format!("{h_a} available (unified), engine reserves {h_n} (weights + KV pool)"),
-                );
-            } else {
-                r.push(
-                    "memory",
-                    Status::Block,
-                    format!(
-                        "{h_a} available (unified) < {h_n} the engine reserves (weights + KV \
-                         pool): free memory or rebuild with fewer --maxKVCacheCapacity pages"
-                    ),
-                );
-            }
-        }
-        None => r.push(
+    let device = super::device();
+    let free = if crate::platform::is_jetson_at(&inputs.root) {
+        meminfo.map(|a| (a, "available (unified memory)".to_owned()))
+    } else if inputs.live {
+        super::device_free_bytes().map(|f| (f, format!("free on CUDA device {device}")))
+    } else {
+        None
+    };
+    let Some((free, what)) = free else {
+        return r.push(
             "memory",
             Status::Warn,
             format!(
-                "engine reserves {} (weights + KV pool); device memory not read here (run on \
-                 the GPU machine: `trtbench run` checks it when the engine opens)",
-                crate::units::human_bytes(need)
+                "a session needs >= {} (engine + KV pool + activations); device memory not read \
+                 here (run on the GPU machine: `trtbench run` checks it when the session opens)",
+                crate::units::human_bytes(need.total())
             ),
+        );
+    };
+    // The same check, at the same default fraction, as the one a session makes.
+    match memory::check(&need, free, DEFAULT_MEM_FRACTION, device) {
+        Ok(()) => r.push(
+            "memory",
+            Status::Ok,
+            format!(
+                "{} {what}; a session needs >= {} (engine {} + KV pool {} + activations {})",
+                crate::units::human_bytes(free),
+                crate::units::human_bytes(need.total()),
+                crate::units::human_bytes(need.engine),
+                crate::units::human_bytes(need.kv),
+                crate::units::human_bytes(need.activations),
+            ),
+        ),
+        Err(e) => r.push(
+            "memory",
+            Status::Block,
+            format!("{e}; or rebuild with fewer --maxKVCacheCapacity pages"),
         ),
     }
 }
@@ -367,6 +365,7 @@ fn jetson(env: &Value, r: &mut Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backends::trt::config::ENGINE_FILE;
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel.trim_start_matches('/'));

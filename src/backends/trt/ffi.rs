@@ -64,11 +64,12 @@ pub(crate) mod sys {
         fn trt_library_version() -> String;
         fn trt_header_version() -> String;
         fn edge_llm_version() -> String;
-        fn inspect_engine(path: &str, plugin_path: &str) -> Result<EngineDesc>;
+        fn inspect_engine(path: &str, plugin_path: &str, device: i32) -> Result<EngineDesc>;
         fn open_runner(
             engine_dir: &str,
             plugin_path: &str,
             stream: usize,
+            device: i32,
             ignore_eos: bool,
         ) -> Result<UniquePtr<Runner>>;
         fn capture_decode_graphs(self: Pin<&mut Runner>) -> Result<bool>;

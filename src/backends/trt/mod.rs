@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod doctor;
+pub mod memory;
 pub mod prompt;
 pub mod timing;
 
@@ -19,6 +20,7 @@ mod ffi;
 mod runtime;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +122,112 @@ pub fn runtime_versions() -> Option<std::collections::BTreeMap<&'static str, Str
     None
 }
 
+/// The CUDA device the TensorRT / Edge-LLM path uses (`--device`).
+static DEVICE: AtomicU32 = AtomicU32::new(0);
+
+/// Selects the CUDA device for every later engine, `inspect`, `doctor` and build query of
+/// this process (`--device N`). `N` counts the devices CUDA makes visible, so under
+/// `CUDA_VISIBLE_DEVICES=2,3` device 0 is the physical GPU 2, as in every CUDA program.
+pub fn select_device(ordinal: u32) {
+    DEVICE.store(ordinal, Ordering::Relaxed);
+}
+
+/// The selected CUDA device (0 unless [`select_device`] said otherwise).
+pub fn device() -> u32 {
+    DEVICE.load(Ordering::Relaxed)
+}
+
+/// Runtime facts for the environment fingerprint: [`runtime_versions`], the selected
+/// device (`cuda_device`) and `CUDA_VISIBLE_DEVICES` when set; `None` without the feature.
+pub fn environment() -> Option<std::collections::BTreeMap<&'static str, String>> {
+    let mut m = runtime_versions()?;
+    m.insert("cuda_device", device().to_string());
+    if let Ok(v) = std::env::var("CUDA_VISIBLE_DEVICES") {
+        m.insert("cuda_visible_devices", v);
+    }
+    Some(m)
+}
+
+/// The compute capability of the selected device ("8.7"), for the engine a build makes here:
+/// through CUDA with the feature, else from `nvidia-smi`. `None` when neither can tell.
+pub fn device_compute_capability() -> Option<String> {
+    #[cfg(feature = "tensorrt")]
+    {
+        if let Ok(sm) =
+            crate::cuda::Device::open(device() as usize).and_then(|d| d.compute_capability())
+        {
+            return Some(format!("{}.{}", sm.0, sm.1));
+        }
+    }
+    let cvd = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let id = nvidia_smi_id(device(), cvd.as_deref())?;
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=compute_cap", "--format=csv,noheader"])
+        .arg(format!("--id={id}"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_compute_cap(&text).filter(|_| out.status.success())
+}
+
+/// nvidia-smi's id of CUDA device `ordinal`: nvidia-smi ignores `CUDA_VISIBLE_DEVICES`, so
+/// the ordinal picks an entry of that list (an index or a UUID, both of which `--id` takes).
+pub fn nvidia_smi_id(ordinal: u32, cuda_visible_devices: Option<&str>) -> Option<String> {
+    match cuda_visible_devices {
+        None => Some(ordinal.to_string()),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .nth(ordinal as usize)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    }
+}
+
+/// Free memory of the selected device (`MemAvailable` on an integrated GPU); `None` without
+/// the feature or without a device.
+pub fn device_free_bytes() -> Option<u64> {
+    #[cfg(feature = "tensorrt")]
+    {
+        crate::cuda::Device::open(device() as usize)
+            .and_then(|d| d.free_bytes())
+            .ok()
+    }
+    #[cfg(not(feature = "tensorrt"))]
+    None
+}
+
+/// What a session of the Edge-LLM engine in `dir` needs on the device at construction
+/// (engine and weights files, the KV pool, the activation floor).
+pub fn session_need(dir: &Path) -> Result<memory::Need> {
+    let cfg = config::EdgeLlmConfig::load(dir)?;
+    let plan = config::EdgeLlmPlan::from_config(&cfg)?;
+    let mut engine = 0;
+    for e in std::fs::read_dir(dir)
+        .map_err(|e| crate::error::Error::io(dir, e))?
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == config::ENGINE_FILE || name.ends_with(".safetensors") {
+            engine += e.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    Ok(memory::Need {
+        engine,
+        kv: plan.kv_bytes,
+        activations: plan.activation_bytes,
+    })
+}
+
+/// "8.7" from nvidia-smi's `compute_cap` column (first line).
+pub fn parse_compute_cap(text: &str) -> Option<String> {
+    let line = text.lines().next()?.trim();
+    let (a, b) = line.split_once('.')?;
+    (a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()).then(|| line.to_owned())
+}
+
 /// The Edge-LLM plugin library to load: `TRTBENCH_EDGE_LLM_PLUGIN`, else `EDGELLM_PLUGIN_PATH`
 /// when absolute, else the one found at build time. Never Edge-LLM's relative default.
 pub fn plugin_path() -> Option<PathBuf> {
@@ -137,6 +245,24 @@ pub fn plugin_path() -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compute_cap_from_nvidia_smi() {
+        assert_eq!(super::parse_compute_cap("8.7\n").as_deref(), Some("8.7"));
+        assert_eq!(
+            super::parse_compute_cap("12.1\n9.0\n").as_deref(),
+            Some("12.1")
+        );
+        assert_eq!(super::parse_compute_cap("[N/A]\n"), None);
+        assert_eq!(super::parse_compute_cap(""), None);
+        assert_eq!(super::nvidia_smi_id(1, None).as_deref(), Some("1"));
+        assert_eq!(super::nvidia_smi_id(1, Some("2, 3")).as_deref(), Some("3"));
+        assert_eq!(
+            super::nvidia_smi_id(0, Some("GPU-8f2a")).as_deref(),
+            Some("GPU-8f2a")
+        );
+        assert_eq!(super::nvidia_smi_id(1, Some("2")), None);
+    }
+
     #[cfg(not(feature = "tensorrt"))]
     #[test]
     fn disabled_backend_says_which_feature() {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
 use super::ffi::sys as ffi;
+use super::memory::{self, Need};
 use super::prompt::{runtime_adds_bos, ChatTemplate, PromptBuilder};
 use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
 
@@ -68,7 +69,7 @@ impl EdgeLlmEngine {
                 "Edge-LLM plugin library not found",
             ));
         }
-        let device = Device::open(0)?;
+        let device = Device::open(super::device() as usize)?;
         // Weights: everything the manifest lists except the text files.
         let weights_bytes = manifest
             .files
@@ -159,78 +160,35 @@ pub struct EdgeLlmSession<'e> {
 impl<'e> EdgeLlmSession<'e> {
     fn new(engine: &'e EdgeLlmEngine, cfg: &SessionConfig) -> Result<Self> {
         let plan = &engine.plan;
-        if cfg.max_batch > plan.max_batch {
-            return Err(Error::Capacity {
-                reason: format!(
-                    "batch {} exceeds the engine's max_batch_size {}",
-                    cfg.max_batch, plan.max_batch
-                ),
-            });
-        }
-        if cfg.max_seq > plan.kv_capacity {
-            return Err(Error::Capacity {
-                reason: format!(
-                    "sequence of {} tokens exceeds the engine's max_kv_cache_capacity {}",
-                    cfg.max_seq, plan.kv_capacity
-                ),
-            });
-        }
-        let mut notes = BTreeMap::new();
-        if cfg.kv_dtype != plan.kv_dtype {
-            notes.insert(
-                "kv_dtype".into(),
-                format!(
-                    "{} (fixed when the engine was exported; requested {} ignored)",
-                    plan.kv_dtype.as_str(),
-                    cfg.kv_dtype.as_str()
-                ),
-            );
-        }
+        check_session_limits(plan, cfg)?;
+        let mut notes = kv_notes(plan, cfg);
+        let device = engine.device.ordinal();
+        notes.insert("cuda_device".into(), device.to_string());
         engine.device.bind()?;
         let stream = engine.device.new_stream()?;
+
+        // Edge-LLM reserves the whole KV pool and loads the weights at construction: refuse
+        // before it allocates when that cannot fit the share of free memory we may use.
+        let need = Need {
+            engine: engine.weights_bytes,
+            kv: plan.kv_bytes,
+            activations: plan.activation_bytes,
+        };
         let free_before = engine.device.free_bytes()?;
+        memory::check(&need, free_before, cfg.mem_fraction, device)?;
         let plugin = engine.plugin.to_string_lossy().into_owned();
         let dir = engine.dir.to_string_lossy().into_owned();
-        let mut runner = ffi::open_runner(&dir, &plugin, stream.raw(), true)
+        let mut runner = ffi::open_runner(&dir, &plugin, stream.raw(), device as i32, true)
             .map_err(|e| engine_err("open runtime", e))?;
         let free_after = engine.device.free_bytes()?;
+        notes.extend(memory::notes(&need, free_before, free_after));
 
-        // Memory: Edge-LLM reserves the whole KV pool and loads the weights at construction.
-        // The prediction leaves out activation memory and the CUDA context, so the measured
-        // figure should exceed it; less than 90 % of it means the model of memory is wrong.
-        let measured = free_before.saturating_sub(free_after);
-        let predicted = engine.weights_bytes + plan.kv_bytes;
-        notes.insert("memory_measured_bytes".into(), measured.to_string());
-        notes.insert("memory_predicted_min_bytes".into(), predicted.to_string());
-        notes.insert("kv_formula_bytes".into(), plan.kv_bytes.to_string());
-        // KV as the engine allocates it: the pool from config.json, in its own dtype.
-        notes.insert("kv_allocated_bytes".into(), plan.kv_bytes.to_string());
-        notes.insert("kv_pool_pages".into(), plan.pool_pages.to_string());
-        notes.insert(
-            "kv_pool_tokens".into(),
-            (plan.pool_pages * u64::from(plan.kv.granularity)).to_string(),
-        );
-        notes.insert("kv_engine_dtype".into(), plan.kv_dtype.as_str().into());
-        let verdict = if (measured as f64) < 0.9 * predicted as f64 {
-            format!(
-                "measured {measured} bytes < 90% of the predicted minimum {predicted} (weights + KV); \
-                 the prediction or the measurement is wrong"
-            )
-        } else {
-            "ok: measured >= predicted weights + KV".into()
-        };
-        notes.insert("memory_check".into(), verdict);
-
-        let capture = if cfg.cuda_graphs {
-            Some(
-                runner
-                    .pin_mut()
-                    .capture_decode_graphs()
-                    .map_err(|e| e.to_string()),
-            )
-        } else {
-            None
-        };
+        let capture = cfg.cuda_graphs.then(|| {
+            runner
+                .pin_mut()
+                .capture_decode_graphs()
+                .map_err(|e| e.to_string())
+        });
         let graphs = GraphOutcome::new(cfg.cuda_graphs, capture);
         notes.insert("cuda_graphs".into(), graphs.label());
         notes.insert(
@@ -247,6 +205,52 @@ impl<'e> EdgeLlmSession<'e> {
             notes,
         })
     }
+}
+
+/// A session larger than the engine's build limits is refused before anything allocates.
+fn check_session_limits(plan: &EdgeLlmPlan, cfg: &SessionConfig) -> Result<()> {
+    if cfg.max_batch > plan.max_batch {
+        return Err(Error::Capacity {
+            reason: format!(
+                "batch {} exceeds the engine's max_batch_size {}",
+                cfg.max_batch, plan.max_batch
+            ),
+        });
+    }
+    if cfg.max_seq > plan.kv_capacity {
+        return Err(Error::Capacity {
+            reason: format!(
+                "sequence of {} tokens exceeds the engine's max_kv_cache_capacity {}",
+                cfg.max_seq, plan.kv_capacity
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// KV as the engine allocates it (the pool from config.json, in its own dtype), and the
+/// requested dtype when it differs from the engine's.
+fn kv_notes(plan: &EdgeLlmPlan, cfg: &SessionConfig) -> BTreeMap<String, String> {
+    let mut notes = BTreeMap::new();
+    if cfg.kv_dtype != plan.kv_dtype {
+        notes.insert(
+            "kv_dtype".into(),
+            format!(
+                "{} (fixed when the engine was exported; requested {} ignored)",
+                plan.kv_dtype.as_str(),
+                cfg.kv_dtype.as_str()
+            ),
+        );
+    }
+    notes.insert("kv_formula_bytes".into(), plan.kv_bytes.to_string());
+    notes.insert("kv_allocated_bytes".into(), plan.kv_bytes.to_string());
+    notes.insert("kv_pool_pages".into(), plan.pool_pages.to_string());
+    notes.insert(
+        "kv_pool_tokens".into(),
+        (plan.pool_pages * u64::from(plan.kv.granularity)).to_string(),
+    );
+    notes.insert("kv_engine_dtype".into(), plan.kv_dtype.as_str().into());
+    notes
 }
 
 impl Session for EdgeLlmSession<'_> {
@@ -277,22 +281,7 @@ impl Session for EdgeLlmSession<'_> {
         req: &Request<'_>,
         on_token: &mut dyn FnMut(TokenEvent),
     ) -> Result<Generation> {
-        let plan = &self.engine.plan;
-        if req.output_len == 0 {
-            return Err(Error::config("osl", "output length must be at least 1"));
-        }
-        if req.prompts.is_empty() || req.prompts.len() > plan.max_batch as usize {
-            return Err(Error::Capacity {
-                reason: format!(
-                    "batch of {} prompts (the engine takes 1..={})",
-                    req.prompts.len(),
-                    plan.max_batch
-                ),
-            });
-        }
-        let isl = req.prompts.iter().map(Vec::len).max().unwrap_or(0) as u32;
-        plan.check_point(req.prompts.len() as u32, isl, req.output_len)?;
-
+        check_request(&self.engine.plan, req)?;
         // Text the runtime's tokenizer encodes to exactly the window's length (verified
         // here, before the run; the runtime's own count is checked after it).
         let prompts = req
@@ -315,40 +304,8 @@ impl Session for EdgeLlmSession<'_> {
             .pin_mut()
             .generate(&request)
             .map_err(|e| engine_err("handleRequest", e))?;
-
-        for (i, (&got, p)) in out.input_token_counts.iter().zip(req.prompts).enumerate() {
-            if got as usize != p.len() {
-                return Err(engine_err(
-                    "tokenize",
-                    format!(
-                        "prompt {i} has {} tokens by the engine's tokenizer.json but the runtime \
-                         counted {got} (its tokenizer and the tokenizers crate disagree on this \
-                         text, so the input length would not be exact)",
-                        p.len()
-                    ),
-                ));
-            }
-        }
-        let mut tokens = Vec::with_capacity(out.output_lens.len());
-        let mut at = 0usize;
-        for &n in &out.output_lens {
-            tokens.push(out.output_ids[at..at + n as usize].to_vec());
-            at += n as usize;
-        }
-        if tokens.len() != req.prompts.len()
-            || tokens.iter().any(|t| t.len() != req.output_len as usize)
-        {
-            return Err(engine_err(
-                "handleRequest",
-                format!(
-                    "expected {} sequences of exactly {} tokens, got lengths {:?} (finish reasons {:?})",
-                    req.prompts.len(),
-                    req.output_len,
-                    out.output_lens,
-                    out.finish_reasons
-                ),
-            ));
-        }
+        check_input_counts(&out, req)?;
+        let tokens = split_outputs(&out, req)?;
         let times = phase_times(
             &StageTimes {
                 prefill_ms: out.prefill_ms.clone(),
@@ -384,14 +341,86 @@ impl Session for EdgeLlmSession<'_> {
     }
 }
 
+/// A request the engine cannot run as asked is refused before it reaches the runtime.
+fn check_request(plan: &EdgeLlmPlan, req: &Request<'_>) -> Result<()> {
+    if req.output_len == 0 {
+        return Err(Error::config("osl", "output length must be at least 1"));
+    }
+    if req.prompts.is_empty() || req.prompts.len() > plan.max_batch as usize {
+        return Err(Error::Capacity {
+            reason: format!(
+                "batch of {} prompts (the engine takes 1..={})",
+                req.prompts.len(),
+                plan.max_batch
+            ),
+        });
+    }
+    let isl = req.prompts.iter().map(Vec::len).max().unwrap_or(0) as u32;
+    plan.check_point(req.prompts.len() as u32, isl, req.output_len)
+}
+
+/// The runtime's tokenizer must have counted exactly the tokens the prompt was built for.
+fn check_input_counts(out: &ffi::GenerateOut, req: &Request<'_>) -> Result<()> {
+    for (i, (&got, p)) in out.input_token_counts.iter().zip(req.prompts).enumerate() {
+        if got as usize != p.len() {
+            return Err(engine_err(
+                "tokenize",
+                format!(
+                    "prompt {i} has {} tokens by the engine's tokenizer.json but the runtime \
+                     counted {got} (its tokenizer and the tokenizers crate disagree on this \
+                     text, so the input length would not be exact)",
+                    p.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The flat output ids split per sequence; every sequence must have exactly `output_len`.
+fn split_outputs(out: &ffi::GenerateOut, req: &Request<'_>) -> Result<Vec<Vec<Token>>> {
+    let mut tokens = Vec::with_capacity(out.output_lens.len());
+    let mut at = 0usize;
+    for &n in &out.output_lens {
+        let end = at + n as usize;
+        let ids = out.output_ids.get(at..end).ok_or_else(|| {
+            engine_err(
+                "handleRequest",
+                format!(
+                    "output lengths {:?} exceed the {} ids returned",
+                    out.output_lens,
+                    out.output_ids.len()
+                ),
+            )
+        })?;
+        tokens.push(ids.to_vec());
+        at = end;
+    }
+    if tokens.len() != req.prompts.len()
+        || tokens.iter().any(|t| t.len() != req.output_len as usize)
+    {
+        return Err(engine_err(
+            "handleRequest",
+            format!(
+                "expected {} sequences of exactly {} tokens, got lengths {:?} (finish reasons {:?})",
+                req.prompts.len(),
+                req.output_len,
+                out.output_lens,
+                out.finish_reasons
+            ),
+        ));
+    }
+    Ok(tokens)
+}
+
 /// Describes a serialized TensorRT engine (`trtbench inspect`).
 pub fn inspect(path: &Path, plugin: Option<&Path>) -> Result<super::InspectReport> {
-    let device = Device::open(0)?;
+    let device = Device::open(super::device() as usize)?;
     device.bind()?;
     let plugin = plugin
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let d = ffi::inspect_engine(&path.to_string_lossy(), &plugin)
+    let d = ffi::inspect_engine(&path.to_string_lossy(), &plugin, device.ordinal() as i32)
         .map_err(|e| engine_err("inspect", e))?;
     let profiles = d.nb_profiles.max(0) as usize;
     let split = |flat: &[i64], rank: usize| -> Vec<Vec<i64>> {

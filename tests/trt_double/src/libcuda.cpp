@@ -3,9 +3,12 @@
 // the Edge-LLM double uses (cuMemAlloc/cuMemFree), on the CPU. It is found only through the
 // LD_LIBRARY_PATH that scripts/test-trt-double.sh sets for the tests; nothing else loads it.
 // Events record the host steady clock, so an elapsed time is the host time between records.
-// Knobs: TRTBENCH_DOUBLE_TOTAL_MIB (8192), TRTBENCH_DOUBLE_SM ("8.7"),
-// TRTBENCH_DOUBLE_INTEGRATED (0), TRTBENCH_DOUBLE_FAIL=no_device (cuInit finds no GPU, as in a
-// container started without the NVIDIA runtime). Only CUresult values that exist in the driver
+// Knobs: TRTBENCH_DOUBLE_DEVICES (1), TRTBENCH_DOUBLE_TOTAL_MIB (8192) or
+// TRTBENCH_DOUBLE_TOTAL_KIB (wins when set), each a comma list giving device i the i-th entry
+// (the last one repeats), TRTBENCH_DOUBLE_SM ("8.7"), TRTBENCH_DOUBLE_INTEGRATED (0),
+// TRTBENCH_DOUBLE_FAIL=no_device (cuInit finds no GPU, as in a container started without the
+// NVIDIA runtime). Every device has its own primary context and its own allocations, so work
+// done on the wrong device shows up in another device's free memory. Only CUresult values that exist in the driver
 // API (cuda.h) may be returned: cudarc maps them onto a Rust enum.
 // Types are declared here, not taken from cuda.h, so the exported names are exactly the
 // driver's symbol names (cuda.h maps several to *_v2 with macros).
@@ -38,10 +41,36 @@ struct Stream
     int unused{0};
 };
 
-int gPrimaryContext = 0; // its address is the one context handle
+constexpr int kMAX_DEVICES = 8;
+int gPrimaryContext[kMAX_DEVICES] = {}; // their addresses are the context handles
 std::atomic<bool> gInit{false};
-std::atomic<uint64_t> gAllocated{0};
+std::atomic<uint64_t> gAllocated[kMAX_DEVICES] = {};
 thread_local void* tCurrent = nullptr;
+
+int deviceCount()
+{
+    char const* v = std::getenv("TRTBENCH_DOUBLE_DEVICES");
+    int const n = v && *v ? std::atoi(v) : 1;
+    return n < 1 ? 1 : (n > kMAX_DEVICES ? kMAX_DEVICES : n);
+}
+
+bool validDevice(int dev)
+{
+    return dev >= 0 && dev < deviceCount();
+}
+
+//! The device whose primary context is current on this thread (-1: none).
+int currentDevice()
+{
+    for (int d = 0; d < kMAX_DEVICES; ++d)
+    {
+        if (tCurrent == &gPrimaryContext[d])
+        {
+            return d;
+        }
+    }
+    return -1;
+}
 
 bool failing(char const* what)
 {
@@ -49,10 +78,34 @@ bool failing(char const* what)
     return v != nullptr && std::string(",") .append(v).append(",").find(std::string(",") + what + ",") != std::string::npos;
 }
 
-uint64_t totalBytes()
+//! Entry `dev` of a comma list (the last entry repeats); `dflt` when the list is unset.
+uint64_t listEntry(char const* list, int dev, uint64_t dflt)
 {
-    char const* v = std::getenv("TRTBENCH_DOUBLE_TOTAL_MIB");
-    return (v ? std::strtoull(v, nullptr, 10) : 8192ULL) << 20;
+    if (list == nullptr || *list == '\0')
+    {
+        return dflt;
+    }
+    std::string const s(list);
+    size_t start = 0;
+    for (int i = 0; i < dev; ++i)
+    {
+        size_t const comma = s.find(',', start);
+        if (comma == std::string::npos)
+        {
+            break;
+        }
+        start = comma + 1;
+    }
+    return std::strtoull(s.c_str() + start, nullptr, 10);
+}
+
+uint64_t totalBytes(int dev)
+{
+    if (char const* kib = std::getenv("TRTBENCH_DOUBLE_TOTAL_KIB"))
+    {
+        return listEntry(kib, dev, 0) << 10;
+    }
+    return listEntry(std::getenv("TRTBENCH_DOUBLE_TOTAL_MIB"), dev, 8192) << 20;
 }
 
 int sm(bool major)
@@ -84,7 +137,7 @@ CUresult cuDriverGetVersion(int* v)
 
 CUresult cuDeviceGetCount(int* n)
 {
-    *n = 1;
+    *n = deviceCount();
     return gInit ? kSUCCESS : kNOT_INITIALIZED;
 }
 
@@ -94,17 +147,17 @@ CUresult cuDeviceGet(int* dev, int ordinal)
     {
         return kNOT_INITIALIZED;
     }
-    if (ordinal != 0)
+    if (!validDevice(ordinal))
     {
         return kINVALID_DEVICE;
     }
-    *dev = 0;
+    *dev = ordinal;
     return kSUCCESS;
 }
 
 CUresult cuDeviceGetAttribute(int* value, int attrib, int dev)
 {
-    if (dev != 0)
+    if (!validDevice(dev))
     {
         return kINVALID_DEVICE;
     }
@@ -121,28 +174,33 @@ CUresult cuDeviceGetAttribute(int* value, int attrib, int dev)
 
 CUresult cuDeviceGetName(char* name, int len, int dev)
 {
-    if (dev != 0 || len <= 0)
+    if (!validDevice(dev) || len <= 0)
     {
         return kINVALID_VALUE;
     }
-    std::strncpy(name, "trtbench CPU double", static_cast<size_t>(len) - 1);
+    std::string const n = "trtbench CPU double #" + std::to_string(dev);
+    std::strncpy(name, n.c_str(), static_cast<size_t>(len) - 1);
     name[len - 1] = '\0';
     return kSUCCESS;
 }
 
-CUresult cuDeviceTotalMem_v2(size_t* bytes, int)
+CUresult cuDeviceTotalMem_v2(size_t* bytes, int dev)
 {
-    *bytes = totalBytes();
+    if (!validDevice(dev))
+    {
+        return kINVALID_DEVICE;
+    }
+    *bytes = totalBytes(dev);
     return kSUCCESS;
 }
 
 CUresult cuDevicePrimaryCtxRetain(void** ctx, int dev)
 {
-    if (dev != 0)
+    if (!validDevice(dev))
     {
         return kINVALID_DEVICE;
     }
-    *ctx = &gPrimaryContext;
+    *ctx = &gPrimaryContext[dev];
     return kSUCCESS;
 }
 
@@ -163,6 +221,17 @@ CUresult cuCtxGetCurrent(void** ctx)
     return kSUCCESS;
 }
 
+CUresult cuCtxGetDevice(int* dev)
+{
+    int const d = currentDevice();
+    if (d < 0)
+    {
+        return kINVALID_CONTEXT;
+    }
+    *dev = d;
+    return kSUCCESS;
+}
+
 CUresult cuCtxSynchronize()
 {
     return tCurrent ? kSUCCESS : kINVALID_CONTEXT;
@@ -170,28 +239,31 @@ CUresult cuCtxSynchronize()
 
 CUresult cuMemGetInfo_v2(size_t* free, size_t* total)
 {
-    if (tCurrent == nullptr)
+    int const d = currentDevice();
+    if (d < 0)
     {
         return kINVALID_CONTEXT;
     }
-    *total = totalBytes();
-    *free = *total - gAllocated.load();
+    *total = totalBytes(d);
+    *free = *total - gAllocated[d].load();
     return kSUCCESS;
 }
 
 CUresult cuMemAlloc_v2(uint64_t* ptr, size_t bytes)
 {
-    if (tCurrent == nullptr)
+    int const d = currentDevice();
+    if (d < 0)
     {
         return kINVALID_CONTEXT;
     }
-    if (gAllocated.load() + bytes > totalBytes())
+    if (gAllocated[d].load() + bytes > totalBytes(d))
     {
         return kOUT_OF_MEMORY;
     }
-    gAllocated += bytes;
-    // The pointer is never dereferenced; it carries the size so cuMemFree can return it.
-    auto* block = new uint64_t(bytes);
+    gAllocated[d] += bytes;
+    // The pointer is never dereferenced; it carries the size and the device so cuMemFree can
+    // return it.
+    auto* block = new uint64_t[2]{bytes, static_cast<uint64_t>(d)};
     *ptr = reinterpret_cast<uint64_t>(block);
     return kSUCCESS;
 }
@@ -199,8 +271,8 @@ CUresult cuMemAlloc_v2(uint64_t* ptr, size_t bytes)
 CUresult cuMemFree_v2(uint64_t ptr)
 {
     auto* block = reinterpret_cast<uint64_t*>(ptr);
-    gAllocated -= *block;
-    delete block;
+    gAllocated[block[1]] -= block[0];
+    delete[] block;
     return kSUCCESS;
 }
 
