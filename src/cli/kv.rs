@@ -49,16 +49,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let r = crate::backends::resolve(&a.engine)?;
     super::note_derived(&a.engine, &r);
-    let m = r.manifest;
     // What an Edge-LLM engine allocates is fixed by its config.json, whatever is asked.
-    let engine_kv = (m.backend == crate::engine::BackendKind::EdgeLlm)
+    let engine_kv = (r.manifest.backend == crate::engine::BackendKind::EdgeLlm)
         .then(|| crate::backends::trt::config::plan_from_config(&r.dir));
     let dtype = match (&a.kv_dtype, &engine_kv) {
         (Some(s), _) => KvDtype::parse(s)?,
         (None, Some(Ok(p))) => p.kv_dtype,
         (None, _) => KvDtype::F16,
     };
-    let plan = KvPlan::new(&m.model, dtype, m.backend.kv_granularity());
+    let plan = KvPlan::new(
+        &r.manifest.model,
+        dtype,
+        r.manifest.backend.kv_granularity(),
+    );
     let explicit = match &a.budget {
         Some(s) => Some(
             crate::units::parse_bytes(s)
@@ -67,97 +70,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     let b = BudgetPolicy::kv(a.mem_fraction).resolve(explicit)?;
-    let (available, budget) = (b.available_bytes, b.budget_bytes);
-    let source = match b.source {
-        BudgetSource::Flag(f) => f,
-        BudgetSource::MemAvailable => "MemAvailable (/proc/meminfo)",
+    let f = Figures {
+        total: plan.total_bytes(a.batch, a.seq),
+        max_batch: plan.max_batch(a.seq, b.budget_bytes),
+        max_seq: plan.max_seq(a.batch, b.budget_bytes),
+        available: b.available_bytes,
+        budget: b.budget_bytes,
+        source: match b.source {
+            BudgetSource::Flag(f) => f,
+            BudgetSource::MemAvailable => "MemAvailable (/proc/meminfo)",
+        },
+        plan,
+        dtype,
+        engine_kv,
     };
-    let total = plan.total_bytes(a.batch, a.seq);
-    let max_batch = plan.max_batch(a.seq, budget);
-    let max_seq = plan.max_seq(a.batch, budget);
-    let fits = total <= budget;
     if a.json {
-        let v = serde_json::json!({
-            "engine": m.name,
-            "backend": m.backend.as_str(),
-            "layers": plan.layers,
-            "kv_heads": plan.kv_heads,
-            "head_dim": plan.head_dim,
-            "kv_dtype": dtype.as_str(),
-            "granularity_tokens": plan.granularity,
-            "bytes_per_token": plan.bytes_per_token(),
-            "batch": a.batch,
-            "seq": a.seq,
-            "slot_tokens": plan.slot_tokens(a.seq),
-            "total_bytes": total,
-            "available_bytes": available,
-            "available_source": source,
-            "budget_bytes": budget,
-            "fits": fits,
-            "max_batch_at_seq": max_batch,
-            "max_seq_at_batch": max_seq,
-            "engine_kv": match &engine_kv {
-                Some(Ok(p)) => serde_json::json!({
-                    "kv_allocated_bytes": p.kv_bytes,
-                    "kv_dtype": p.kv_dtype.as_str(),
-                    "pool_pages": p.pool_pages,
-                    "pool_tokens": p.pool_pages * u64::from(p.kv.granularity),
-                    "max_batch": p.max_batch,
-                    "kv_capacity": p.kv_capacity,
-                }),
-                Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
-                None => serde_json::Value::Null,
-            },
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&a, &r.manifest, &f))?
+        );
     } else {
-        println!(
-            "{} ({}): {} layers × {} KV heads × head dim {} × 2 (K,V) × {} B ({})",
-            m.name,
-            m.backend.as_str(),
-            plan.layers,
-            plan.kv_heads,
-            plan.head_dim,
-            dtype.bytes_per_element(),
-            dtype.as_str()
-        );
-        println!("  bytes per token      {:.0}", plan.bytes_per_token());
-        println!(
-            "  batch {} × seq {} ({} tokens per slot, allocated in units of {}): {}",
-            a.batch,
-            a.seq,
-            plan.slot_tokens(a.seq),
-            plan.granularity,
-            human_bytes(total)
-        );
-        println!(
-            "  budget               {} ({:.0}% of {} from {source})",
-            human_bytes(budget),
-            a.mem_fraction * 100.0,
-            human_bytes(available)
-        );
-        println!("  largest batch at seq {}: {max_batch}", a.seq);
-        println!("  longest seq at batch {}: {max_seq}", a.batch);
+        print_text(&a, &r.manifest, &f);
+        if f.engine_kv.is_some() {
+            device_line(&r.dir, a.mem_fraction);
+        }
     }
-    match (&engine_kv, a.json) {
-        (Some(Ok(p)), false) => println!(
-            "  engine allocates     {} of KV at construction (kv_allocated_bytes): {} pool pages × 128 \
-             = {} tokens, {} (max batch {}, KV capacity {} tokens per sequence)",
-            human_bytes(p.kv_bytes),
-            p.pool_pages,
-            p.pool_pages * u64::from(p.kv.granularity),
-            p.kv_dtype.as_str(),
-            p.max_batch,
-            p.kv_capacity,
-        ),
-        (Some(Err(e)), false) => println!("  engine allocation unknown: {e}"),
-        _ => {}
-    }
-    if engine_kv.is_some() && !a.json {
-        device_line(&r.dir, a.mem_fraction);
-    }
-    if !fits {
-        let advice = match (max_batch, max_seq) {
+    if f.total > f.budget {
+        let advice = match (f.max_batch, f.max_seq) {
             (0, 0) => "no batch fits this sequence length".to_owned(),
             (b, 0) => format!("use batch ≤ {b}"),
             (0, s) => format!("use seq ≤ {s}"),
@@ -167,12 +106,108 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "batch {} × seq {} needs {} of KV cache, above the budget of {}: {advice}",
             a.batch,
             a.seq,
-            human_bytes(total),
-            human_bytes(budget)
+            human_bytes(f.total),
+            human_bytes(f.budget)
         ))
         .into());
     }
     Ok(())
+}
+
+/// The plan's figures for the asked batch and sequence length against the budget.
+struct Figures {
+    plan: KvPlan,
+    dtype: KvDtype,
+    total: u64,
+    max_batch: u64,
+    max_seq: u64,
+    available: u64,
+    budget: u64,
+    source: &'static str,
+    /// What an Edge-LLM engine reserves, read from its config.json.
+    engine_kv: Option<crate::Result<crate::backends::trt::config::EdgeLlmPlan>>,
+}
+
+fn json(a: &Args, m: &crate::engine::Manifest, f: &Figures) -> serde_json::Value {
+    let plan = &f.plan;
+    serde_json::json!({
+        "engine": m.name,
+        "backend": m.backend.as_str(),
+        "layers": plan.layers,
+        "kv_heads": plan.kv_heads,
+        "head_dim": plan.head_dim,
+        "kv_dtype": f.dtype.as_str(),
+        "granularity_tokens": plan.granularity,
+        "bytes_per_token": plan.bytes_per_token(),
+        "batch": a.batch,
+        "seq": a.seq,
+        "slot_tokens": plan.slot_tokens(a.seq),
+        "total_bytes": f.total,
+        "available_bytes": f.available,
+        "available_source": f.source,
+        "budget_bytes": f.budget,
+        "fits": f.total <= f.budget,
+        "max_batch_at_seq": f.max_batch,
+        "max_seq_at_batch": f.max_seq,
+        "engine_kv": match &f.engine_kv {
+            Some(Ok(p)) => serde_json::json!({
+                "kv_allocated_bytes": p.kv_bytes,
+                "kv_dtype": p.kv_dtype.as_str(),
+                "pool_pages": p.pool_pages,
+                "pool_tokens": p.pool_pages * u64::from(p.kv.granularity),
+                "max_batch": p.max_batch,
+                "kv_capacity": p.kv_capacity,
+            }),
+            Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
+            None => serde_json::Value::Null,
+        },
+    })
+}
+
+fn print_text(a: &Args, m: &crate::engine::Manifest, f: &Figures) {
+    let plan = &f.plan;
+    println!(
+        "{} ({}): {} layers × {} KV heads × head dim {} × 2 (K,V) × {} B ({})",
+        m.name,
+        m.backend.as_str(),
+        plan.layers,
+        plan.kv_heads,
+        plan.head_dim,
+        f.dtype.bytes_per_element(),
+        f.dtype.as_str()
+    );
+    println!("  bytes per token      {:.0}", plan.bytes_per_token());
+    println!(
+        "  batch {} × seq {} ({} tokens per slot, allocated in units of {}): {}",
+        a.batch,
+        a.seq,
+        plan.slot_tokens(a.seq),
+        plan.granularity,
+        human_bytes(f.total)
+    );
+    println!(
+        "  budget               {} ({:.0}% of {} from {})",
+        human_bytes(f.budget),
+        a.mem_fraction * 100.0,
+        human_bytes(f.available),
+        f.source
+    );
+    println!("  largest batch at seq {}: {}", a.seq, f.max_batch);
+    println!("  longest seq at batch {}: {}", a.batch, f.max_seq);
+    match &f.engine_kv {
+        Some(Ok(p)) => println!(
+            "  engine allocates     {} of KV at construction (kv_allocated_bytes): {} pool pages × 128 \
+             = {} tokens, {} (max batch {}, KV capacity {} tokens per sequence)",
+            human_bytes(p.kv_bytes),
+            p.pool_pages,
+            p.pool_pages * u64::from(p.kv.granularity),
+            p.kv_dtype.as_str(),
+            p.max_batch,
+            p.kv_capacity,
+        ),
+        Some(Err(e)) => println!("  engine allocation unknown: {e}"),
+        None => {}
+    }
 }
 
 /// The selected CUDA device (`--device`) against what a session of this Edge-LLM engine
