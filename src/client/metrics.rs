@@ -225,6 +225,13 @@ fn timings(
     rec.output_tokens = out_tokens;
     rec.ttft_ms = Some(ttft);
     rec.e2e_ms = Some(e2e);
+    if e2e > 0.0 {
+        // The request's own output rate: a per-request sample of output tok/s for compare.
+        extra.insert(
+            "request_output_tok_per_s".into(),
+            out_tokens as f64 / (e2e / 1e3),
+        );
+    }
     if out_tokens > 1 {
         rec.tpot_ms = Some((e2e - ttft) / (out_tokens - 1) as f64);
     }
@@ -444,6 +451,7 @@ mod tests {
             lag: &lag,
             max_lag_ms: 10.0,
             chat: false,
+            timeout: Duration::from_secs(5),
         });
         assert_eq!(a.scalars["completed"], 2.0);
         assert_eq!(a.scalars["failed_http_5xx"], 1.0);
@@ -471,6 +479,7 @@ mod tests {
             lag: &laggy,
             max_lag_ms: 10.0,
             chat: false,
+            timeout: Duration::from_secs(5),
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
