@@ -448,6 +448,63 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
     assert_eq!(server.requests.load(Ordering::Relaxed), 14);
 }
 
+/// What people read is the honest figure: in open loop, the table `load` prints shows
+/// TTFT from the scheduled send (client queueing included), labelled so; the actual-send
+/// figure stays in the JSON. Every load table has a failure-rate column.
+#[test]
+fn cli_open_loop_table_shows_latency_from_the_schedule() {
+    let (_rt, server) = stub_in_background(stub::Config {
+        ttft: Duration::from_millis(20),
+        itl: Duration::from_millis(10),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let data = dir.path().join("prompts.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"Tell me a story\"}\n").unwrap();
+    // 40 req/s through one in-flight slot, each request ~50 ms: requests queue in the client.
+    let assert = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["load", "--url", &server.url(), "--rate", "40", "--arrival"])
+        .args(["constant", "--max-inflight", "1", "--num-prompts", "10"])
+        .args(["--osl", "4", "--warmup", "0", "--dataset"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let table: Vec<Vec<String>> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("## Load tests"))
+        .filter(|l| l.starts_with('|'))
+        .map(|l| l.split('|').map(|c| c.trim().to_owned()).collect())
+        .collect();
+    let col = |name: &str| {
+        let i = table[0].iter().position(|h| h == name);
+        let i = i.unwrap_or_else(|| panic!("no {name:?} column: {stdout}"));
+        table[2][i].clone()
+    };
+    let shown: f64 = col("TTFT ms p50 (from schedule)")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches('*')
+        .parse()
+        .unwrap();
+    assert_eq!(col("failed %"), "0.0%");
+    assert!(stdout.contains("scheduled send time"), "{stdout}");
+    let r = Results::load(&out).unwrap();
+    let p = &r.points[0];
+    let (sched, actual) = (p.summary["ttft_sched_ms"].p50, p.summary["ttft_ms"].p50);
+    assert!(sched > actual + 50.0, "queueing shows: {sched} vs {actual}");
+    assert!((shown - sched).abs() <= 0.01 * sched, "{shown} is {sched}");
+    assert_eq!(p.scalars["failure_pct"], 0.0);
+    let wf = &p.summary["e2e_with_failures_sched_ms"];
+    assert_eq!(wf.n, 10, "every request sent");
+}
+
 #[test]
 fn cli_bad_input_is_a_usage_error_naming_the_flag() {
     let out = assert_cmd::Command::cargo_bin("trtbench")

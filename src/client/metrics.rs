@@ -177,6 +177,7 @@ pub fn request_record(
     if o.retries > 0 {
         extra.insert("retries".into(), f64::from(o.retries));
     }
+    server_timings(o, &mut extra);
     if let Some(c) = o.usage.and_then(|u| u.cached_tokens) {
         extra.insert("cached_tokens".into(), c as f64);
         if rec.input_tokens > 0 {
@@ -200,6 +201,23 @@ pub fn request_record(
     }
     rec.extra = extra;
     (rec, d)
+}
+
+/// The server's own compute times, when it reports them (llama.cpp's `timings`):
+/// `server_prompt_ms` (prompt processing) and `server_tpot_ms` (generation time after the
+/// first token ÷ the tokens after it, as llama.cpp's `predicted_per_token_ms`).
+fn server_timings(o: &Outcome, extra: &mut BTreeMap<String, f64>) {
+    let Some(u) = o.usage else {
+        return;
+    };
+    if let Some(p) = u.server_prompt_us {
+        extra.insert("server_prompt_ms".into(), p as f64 / 1e3);
+    }
+    if let (Some(g), Some(n)) = (u.server_gen_us, u.server_gen_n) {
+        if n > 1 {
+            extra.insert("server_tpot_ms".into(), g as f64 / 1e3 / (n - 1) as f64);
+        }
+    }
 }
 
 /// TTFT, E2EL, TPOT and ITLs of a successful request (at least one text event), with
@@ -376,7 +394,7 @@ mod tests {
         o.usage = usage.map(|n| Usage {
             prompt_tokens: Some(4),
             completion_tokens: Some(n),
-            cached_tokens: None,
+            ..Usage::default()
         });
         o
     }
@@ -525,9 +543,8 @@ mod tests {
         assert_eq!(kind(one_event.clone(), 8, false), Some("too_many_tokens"));
         let mut lying = one_event;
         lying.usage = Some(Usage {
-            prompt_tokens: None,
             completion_tokens: Some(8),
-            cached_tokens: None,
+            ..Usage::default()
         });
         assert_eq!(kind(lying, 8, true), Some("usage_mismatch"));
     }

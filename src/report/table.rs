@@ -20,7 +20,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
         Cell {
             text: s.into(),
             noisy: false,
@@ -29,7 +29,7 @@ impl Cell {
         }
     }
 
-    fn num(s: impl Into<String>) -> Cell {
+    pub fn num(s: impl Into<String>) -> Cell {
         Cell {
             numeric: true,
             ..Cell::text(s)
@@ -507,6 +507,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             PointKind::Engine,
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
+        super::attribution::table(report),
         quality_table(report),
         failed_table(report),
     ]
