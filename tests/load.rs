@@ -310,7 +310,8 @@ fn open_loop_keeps_the_schedule_and_reports_from_it() {
     assert_eq!(p.status, Status::Ok);
     let achieved = p.scalars["achieved_rate_req_per_s"];
     assert!((achieved - 40.0).abs() < 2.0, "achieved {achieved}");
-    assert!(p.scalars["send_lag_p99_ms"] < 5.0);
+    // Generous: one inter-arrival gap (a busy machine delays timers by several ms).
+    assert!(p.scalars["send_lag_p99_ms"] < 25.0);
     assert!(p.requests.iter().all(|q| q.scheduled_s.is_some()));
     for (i, q) in p.requests.iter().enumerate() {
         let s = q.scheduled_s.unwrap();
@@ -335,10 +336,11 @@ fn open_loop_keeps_the_schedule_and_reports_from_it() {
     assert_eq!(p.status, Status::Ok);
     let ttft = p.summary["ttft_ms"].p99;
     let ttft_sched = p.summary["ttft_sched_ms"].p99;
-    assert!(ttft < 30.0, "{ttft}");
+    // Structural, not timed: the queueing (≥ 150 ms by construction) is in the figure
+    // from the schedule and not in the one from the actual send.
     assert!(
-        ttft_sched > 150.0,
-        "queueing shows from the schedule: {ttft_sched}"
+        ttft_sched > 150.0 && ttft_sched > ttft + 100.0,
+        "queueing shows from the schedule: {ttft_sched} vs {ttft}"
     );
     assert!(p.summary["queue_ms"].max > 150.0);
     assert_eq!(p.scalars["peak_in_flight"], 1.0);

@@ -151,7 +151,8 @@ fn with_failures(l: &Level<'_>, out: &mut BTreeMap<String, Summary>) {
         return;
     }
     let timeout_ms = crate::units::ms(l.timeout);
-    let figures: [(&str, fn(&RequestRecord, &Derived) -> Option<f64>); 4] = [
+    type Latency = fn(&RequestRecord, &Derived) -> Option<f64>;
+    let figures: [(&str, Latency); 4] = [
         ("ttft_with_failures_ms", |r, _| r.ttft_ms),
         ("e2e_with_failures_ms", |r, _| r.e2e_ms),
         ("ttft_with_failures_sched_ms", |_, d| d.ttft_sched_ms),
