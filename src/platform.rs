@@ -37,6 +37,22 @@ pub fn read_num<T: std::str::FromStr>(p: &Path) -> Option<T> {
     read_trim(p)?.parse().ok()
 }
 
+/// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat` field 22):
+/// with the pid it identifies a process even after the pid is reused. `None` when no such
+/// process runs (or there is no procfs).
+pub fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    // starttime is field 22 of the full line: the 20th after the command.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`).
+pub fn hostname() -> Option<String> {
+    read_trim(Path::new("/proc/sys/kernel/hostname"))
+}
+
 /// The entries of a directory, sorted; empty when it cannot be read.
 pub fn list_dir(p: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(p)

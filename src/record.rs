@@ -200,6 +200,11 @@ pub struct Point {
     /// Point-level scalars that are not distributions (goodput, achieved rate, perplexity, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scalars: BTreeMap<String, f64>,
+    /// Samples of point-wide figures that are neither per run nor per request: a load
+    /// level's `output_tok_per_s`, `requests_per_s` and `goodput_req_per_s` per full 1 s
+    /// window of its measured phase. `compare` tests these where a scalar has no spread.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub samples: BTreeMap<String, Vec<f64>>,
     #[serde(default)]
     pub memory: Memory,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -228,6 +233,7 @@ impl Point {
             requests: Vec::new(),
             summary: BTreeMap::new(),
             scalars: BTreeMap::new(),
+            samples: BTreeMap::new(),
             memory: Memory::default(),
             warnings: Vec::new(),
             notes: BTreeMap::new(),
@@ -446,7 +452,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    let writer = Writer::this();
+    if let Some(w) = &writer {
+        w.clean_stale(&dir);
+    }
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy());
+    let prefix = format!(".{name}{TEMP_TAG}");
+    let suffix = writer.as_ref().map_or(String::new(), Writer::suffix);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(&suffix)
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
     // Temp files are created 0600; results and manifests are ordinary files.
     #[cfg(unix)]
     {
@@ -464,6 +483,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(&dir, e))?;
     Ok(())
+}
+
+/// Marks the temp files of [`write_atomic`]: `.<file><TEMP_TAG><random>.<pid>.<start>.<host>`.
+pub const TEMP_TAG: &str = ".trtbench-tmp.";
+
+/// The process writing a temp file: host, pid and the pid's start time, so a later save
+/// can tell a writer that died (SIGKILL, power cut) from one still writing.
+#[derive(Debug, Clone, PartialEq)]
+struct Writer {
+    host: String,
+    pid: u32,
+    start: u64,
+}
+
+impl Writer {
+    /// This process; `None` without procfs (then no temp file is ever cleaned).
+    fn this() -> Option<Writer> {
+        let pid = std::process::id();
+        Some(Writer {
+            // Dots separate the fields of the name.
+            host: crate::platform::hostname()?.replace('.', "_"),
+            pid,
+            start: crate::platform::process_start_ticks(pid)?,
+        })
+    }
+
+    fn suffix(&self) -> String {
+        format!(".{}.{}.{}", self.pid, self.start, self.host)
+    }
+
+    /// The writer a temp file name records, if it is one of ours with a writer.
+    fn of(name: &str) -> Option<Writer> {
+        if !name.starts_with('.') || !name.contains(TEMP_TAG) {
+            return None;
+        }
+        let mut f = name.rsplitn(4, '.');
+        let host = f.next()?.to_owned();
+        let start = f.next()?.parse().ok()?;
+        let pid = f.next()?.parse().ok()?;
+        f.next().filter(|rest| rest.contains(TEMP_TAG))?;
+        Some(Writer { host, pid, start })
+    }
+
+    /// Deletes the temp files in `dir` whose writer ran on this host and is gone (no
+    /// process with that pid, or one started at another time). A file of a live writer,
+    /// or of another host sharing the directory, is never touched. Best effort.
+    fn clean_stale(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(w) = Writer::of(&name.to_string_lossy()) else {
+                continue;
+            };
+            let alive = crate::platform::process_start_ticks(w.pid) == Some(w.start);
+            if w.host == self.host && !alive {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -513,6 +593,69 @@ mod tests {
         assert!(back.finished("batch=4,engine=e").is_none());
         // only the target file remains: no temp files left behind
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A temp file of a writer that died is removed by the next save; one of a live
+    /// writer (another process, really running) and files not ours are kept.
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let me = Writer::this().expect("procfs on Linux");
+        let temp_of = |pid: u32, start: u64| {
+            let w = Writer {
+                pid,
+                start,
+                ..me.clone()
+            };
+            let p = dir
+                .path()
+                .join(format!(".r.json{TEMP_TAG}abc123{}", w.suffix()));
+            std::fs::write(&p, b"{half a fi").unwrap();
+            assert_eq!(
+                Writer::of(&p.file_name().unwrap().to_string_lossy()),
+                Some(w)
+            );
+            p
+        };
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let live_start = crate::platform::process_start_ticks(live.id()).unwrap();
+        let mut dead = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let dead_start = crate::platform::process_start_ticks(dead.id()).unwrap();
+        dead.kill().unwrap(); // SIGKILL, as a writer killed mid-save
+        dead.wait().unwrap();
+        let live_tmp = temp_of(live.id(), live_start);
+        let dead_tmp = temp_of(dead.id(), dead_start);
+        // The live pid, but another start time: the pid was reused, the writer is gone.
+        let reused_tmp = temp_of(live.id(), live_start + 1);
+        let other_host = dir.path().join(format!(
+            ".r.json{TEMP_TAG}x.{}.{}.elsewhere",
+            dead.id(),
+            dead_start
+        ));
+        std::fs::write(&other_host, b"x").unwrap();
+        let foreign = dir.path().join(".tmpXYZ");
+        std::fs::write(&foreign, b"x").unwrap();
+
+        Results::new(vec![], serde_json::json!({}))
+            .save(&path)
+            .unwrap();
+        assert!(live_tmp.exists(), "a live writer's temp file was deleted");
+        assert!(!dead_tmp.exists() && !reused_tmp.exists());
+        assert!(other_host.exists() && foreign.exists());
+        live.kill().unwrap();
+        live.wait().unwrap();
+        Results::new(vec![], serde_json::json!({}))
+            .save(&path)
+            .unwrap();
+        assert!(!live_tmp.exists(), "its writer is dead now");
+        Results::load(&path).unwrap();
     }
 
     #[test]

@@ -341,6 +341,11 @@ fn results_file_survives_sigkill_mid_save() {
     }
     // The writer really was rewriting the file while it was killed.
     assert_eq!(seen.len(), 2, "{seen:?}");
+    // Each killed writer's temp file was removed by the next writer's first save; the
+    // last one's goes with this save: nothing but the results file is left.
+    big(300).save(&path).unwrap();
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
 }
 
 #[test]

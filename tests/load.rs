@@ -310,7 +310,8 @@ fn open_loop_keeps_the_schedule_and_reports_from_it() {
     assert_eq!(p.status, Status::Ok);
     let achieved = p.scalars["achieved_rate_req_per_s"];
     assert!((achieved - 40.0).abs() < 2.0, "achieved {achieved}");
-    assert!(p.scalars["send_lag_p99_ms"] < 5.0);
+    // Generous: one inter-arrival gap (a busy machine delays timers by several ms).
+    assert!(p.scalars["send_lag_p99_ms"] < 25.0);
     assert!(p.requests.iter().all(|q| q.scheduled_s.is_some()));
     for (i, q) in p.requests.iter().enumerate() {
         let s = q.scheduled_s.unwrap();
@@ -335,10 +336,11 @@ fn open_loop_keeps_the_schedule_and_reports_from_it() {
     assert_eq!(p.status, Status::Ok);
     let ttft = p.summary["ttft_ms"].p99;
     let ttft_sched = p.summary["ttft_sched_ms"].p99;
-    assert!(ttft < 30.0, "{ttft}");
+    // Structural, not timed: the queueing (≥ 150 ms by construction) is in the figure
+    // from the schedule and not in the one from the actual send.
     assert!(
-        ttft_sched > 150.0,
-        "queueing shows from the schedule: {ttft_sched}"
+        ttft_sched > 150.0 && ttft_sched > ttft + 100.0,
+        "queueing shows from the schedule: {ttft_sched} vs {ttft}"
     );
     assert!(p.summary["queue_ms"].max > 150.0);
     assert_eq!(p.scalars["peak_in_flight"], 1.0);
@@ -446,6 +448,63 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
     assert!(r.environment.is_object());
     // 2 levels × (1 warmup + 6)
     assert_eq!(server.requests.load(Ordering::Relaxed), 14);
+}
+
+/// What people read is the honest figure: in open loop, the table `load` prints shows
+/// TTFT from the scheduled send (client queueing included), labelled so; the actual-send
+/// figure stays in the JSON. Every load table has a failure-rate column.
+#[test]
+fn cli_open_loop_table_shows_latency_from_the_schedule() {
+    let (_rt, server) = stub_in_background(stub::Config {
+        ttft: Duration::from_millis(20),
+        itl: Duration::from_millis(10),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let data = dir.path().join("prompts.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"Tell me a story\"}\n").unwrap();
+    // 40 req/s through one in-flight slot, each request ~50 ms: requests queue in the client.
+    let assert = assert_cmd::Command::cargo_bin("trtbench")
+        .unwrap()
+        .args(["load", "--url", &server.url(), "--rate", "40", "--arrival"])
+        .args(["constant", "--max-inflight", "1", "--num-prompts", "10"])
+        .args(["--osl", "4", "--warmup", "0", "--dataset"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let table: Vec<Vec<String>> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("## Load tests"))
+        .filter(|l| l.starts_with('|'))
+        .map(|l| l.split('|').map(|c| c.trim().to_owned()).collect())
+        .collect();
+    let col = |name: &str| {
+        let i = table[0].iter().position(|h| h == name);
+        let i = i.unwrap_or_else(|| panic!("no {name:?} column: {stdout}"));
+        table[2][i].clone()
+    };
+    let shown: f64 = col("TTFT ms p50 (from schedule)")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches('*')
+        .parse()
+        .unwrap();
+    assert_eq!(col("failed %"), "0.0%");
+    assert!(stdout.contains("scheduled send time"), "{stdout}");
+    let r = Results::load(&out).unwrap();
+    let p = &r.points[0];
+    let (sched, actual) = (p.summary["ttft_sched_ms"].p50, p.summary["ttft_ms"].p50);
+    assert!(sched > actual + 50.0, "queueing shows: {sched} vs {actual}");
+    assert!((shown - sched).abs() <= 0.01 * sched, "{shown} is {sched}");
+    assert_eq!(p.scalars["failure_pct"], 0.0);
+    let wf = &p.summary["e2e_with_failures_sched_ms"];
+    assert_eq!(wf.n, 10, "every request sent");
 }
 
 #[test]

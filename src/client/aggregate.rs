@@ -36,6 +36,9 @@ pub struct Level<'a> {
     /// Above this p99 client lag, the level is marked invalid.
     pub max_lag_ms: f64,
     pub chat: bool,
+    /// Per-request timeout: what a failed request counts as in the latency percentiles
+    /// "with failures".
+    pub timeout: Duration,
 }
 
 /// A level's summaries, scalars and warnings.
@@ -46,6 +49,8 @@ pub struct Aggregate {
     pub warnings: Vec<Warning>,
     /// False when the client's own lag could distort the figures.
     pub valid: bool,
+    /// Level-wide rates per full window of the measured phase (`record::Point::samples`).
+    pub samples: BTreeMap<String, Vec<f64>>,
 }
 
 fn one(value: f64, unit: &str) -> Summary {
@@ -66,12 +71,14 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
         .filter(|(r, _)| r.error.is_none())
         .collect();
     a.summary = distributions(l, &ok);
+    with_failures(l, &mut a.summary);
     let t = Throughput::of(l, &ok);
     t.insert(&mut a);
     failures(l, ok.len(), &mut a);
     streaming(l, &ok, t.output_tokens, &mut a);
     open_loop_rates(l, &mut a);
     goodput(l, &t, &mut a);
+    a.samples = windows(l, &ok);
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
     prompt_cache(&ok, &mut a);
@@ -99,6 +106,15 @@ fn distributions(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<S
     let chunk = ok.iter().flat_map(|(_, d)| d.itl_chunk_ms.iter().copied());
     put("itl_chunk_ms", chunk.collect(), "ms", mono);
     put("e2e_ms", of(|r| r.e2e_ms), "ms", mono);
+    let rates = ok
+        .iter()
+        .filter_map(|(r, _)| r.extra.get("request_output_tok_per_s"));
+    put(
+        "request_output_tok_per_s",
+        rates.copied().collect(),
+        "tok/s",
+        None,
+    );
     put(
         "output_tokens",
         of(|r| Some(r.output_tokens as f64)),
@@ -121,6 +137,97 @@ fn distributions(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<S
         put("send_lag_ms", extra_values(l, "send_lag_ms"), "ms", mono);
     }
     put("event_loop_lag_ms", l.lag.event_loop_ms.clone(), "ms", mono);
+    out
+}
+
+/// TTFT and E2E percentiles over every request sent, a failed or anomalous one counting
+/// as the worst value (as if it had timed out): the request timeout, or the largest
+/// latency seen when a scheduled-time figure is larger. vLLM's and AIPerf's latency
+/// percentiles leave failures out, which flatters an overloaded server: with 5% of
+/// requests timing out, the success-only p99 is still a success. Names end in
+/// `_with_failures_ms` (`_with_failures_sched_ms` from the scheduled send, open loop).
+fn with_failures(l: &Level<'_>, out: &mut BTreeMap<String, Summary>) {
+    if l.records.is_empty() {
+        return;
+    }
+    let timeout_ms = crate::units::ms(l.timeout);
+    type Latency = fn(&RequestRecord, &Derived) -> Option<f64>;
+    let figures: [(&str, Latency); 4] = [
+        ("ttft_with_failures_ms", |r, _| r.ttft_ms),
+        ("e2e_with_failures_ms", |r, _| r.e2e_ms),
+        ("ttft_with_failures_sched_ms", |_, d| d.ttft_sched_ms),
+        ("e2e_with_failures_sched_ms", |_, d| d.e2e_sched_ms),
+    ];
+    for (name, f) in figures {
+        if name.ends_with("_sched_ms") && l.offered_rate.is_none() {
+            continue;
+        }
+        let ok: Vec<Option<f64>> = l
+            .records
+            .iter()
+            .zip(l.derived)
+            .map(|(r, d)| if r.error.is_none() { f(r, d) } else { None })
+            .collect();
+        let worst = ok.iter().flatten().fold(timeout_ms, |m, v| m.max(*v));
+        let values: Vec<f64> = ok.iter().map(|v| v.unwrap_or(worst)).collect();
+        let clock = Some(Clock::HostMonotonic);
+        if let Some(s) = stats::summarize(&values, "ms", clock) {
+            out.insert(name.to_owned(), s);
+        }
+    }
+}
+
+/// Length of the windows level-wide rates are sampled over.
+pub const WINDOW_S: f64 = 1.0;
+
+/// Level-wide rates per full [`WINDOW_S`] window of the measured phase: output tokens
+/// (each token at the time its event arrived: TTFT, then the per-token gaps), completed
+/// requests and, with SLOs, requests meeting them, each per second. These are the
+/// samples `compare` tests throughput and goodput with (a level's single total cannot be
+/// tested); the partial last window is left out. Successful requests only.
+fn windows(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<String, Vec<f64>> {
+    let n = (l.duration.as_secs_f64() / WINDOW_S).floor() as usize;
+    let mut out = BTreeMap::new();
+    if n == 0 {
+        return out;
+    }
+    let slot = |t_s: f64| -> Option<usize> {
+        let k = (t_s / WINDOW_S).floor();
+        (k >= 0.0 && (k as usize) < n).then_some(k as usize)
+    };
+    let (mut tokens, mut done, mut good) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for (r, d) in ok {
+        let (Some(ttft), Some(e2e)) = (r.ttft_ms, r.e2e_ms) else {
+            continue;
+        };
+        let mut t_ms = ttft;
+        let mut times = vec![t_ms];
+        for gap in &r.itl_ms {
+            t_ms += gap;
+            times.push(t_ms);
+        }
+        // Tokens the gaps do not place (none when counts agree) arrive with the end.
+        let rest = (r.output_tokens as usize).saturating_sub(times.len());
+        times.extend(std::iter::repeat_n(e2e, rest));
+        times.truncate(r.output_tokens.max(1) as usize);
+        for t in times {
+            if let Some(k) = slot(r.start_s + t / 1e3) {
+                tokens[k] += 1.0;
+            }
+        }
+        if let Some(k) = slot(r.start_s + e2e / 1e3) {
+            done[k] += 1.0;
+            if l.slo.is_some_and(|s| meets(s, r, d)) {
+                good[k] += 1.0;
+            }
+        }
+    }
+    let per_s = |v: Vec<f64>| v.into_iter().map(|x| x / WINDOW_S).collect::<Vec<f64>>();
+    out.insert("output_tok_per_s".into(), per_s(tokens));
+    out.insert("requests_per_s".into(), per_s(done));
+    if l.slo.is_some() {
+        out.insert("goodput_req_per_s".into(), per_s(good));
+    }
     out
 }
 
@@ -180,6 +287,12 @@ impl Throughput {
         sc.insert("requests".into(), self.requests as f64);
         sc.insert("completed".into(), completed);
         sc.insert("failed".into(), self.requests as f64 - completed);
+        if self.requests > 0 {
+            // Failed or anomalous requests per request sent, in percent: the failure-rate
+            // column of every load table, and what `compare` gates on.
+            let pct = 100.0 * (self.requests as f64 - completed) / self.requests as f64;
+            sc.insert("failure_pct".into(), pct);
+        }
         for (name, v, unit) in rates {
             sc.insert(name.into(), v);
             a.summary.insert(name.into(), one(v, unit));
@@ -436,4 +549,71 @@ pub fn process_cpu_s() -> Option<f64> {
     let utime: f64 = f.get(11)?.parse().ok()?;
     let stime: f64 = f.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(start_s: f64, ttft: f64, itl: &[f64], e2e: f64, error: Option<&str>) -> RequestRecord {
+        RequestRecord {
+            start_s,
+            scheduled_s: None,
+            ttft_ms: error.is_none().then_some(ttft),
+            e2e_ms: Some(e2e),
+            tpot_ms: None,
+            itl_ms: itl.to_vec(),
+            itl_chunk_ms: Vec::new(),
+            input_tokens: 4,
+            output_tokens: if error.is_none() {
+                itl.len() as u64 + 1
+            } else {
+                0
+            },
+            server_input_tokens: None,
+            server_output_tokens: None,
+            http_status: None,
+            error: error.map(str::to_owned),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn failures_count_as_the_timeout_and_windows_place_each_token() {
+        let records = [
+            // tokens at 0.3, 0.8, 1.3, 1.8 s; ends at 1.801 s
+            rec(0.2, 100.0, &[500.0, 500.0, 500.0], 1601.0, None),
+            // two tokens in its first event at 1.6 s, one at 2.6 s; ends at 2.65 s
+            rec(1.5, 100.0, &[0.0, 1000.0], 1150.0, None),
+            rec(0.0, 0.0, &[], 300.0, Some("http_5xx")),
+            // a token at 2.95 s, one at 3.15 s and its end past the last full window
+            rec(2.9, 50.0, &[200.0], 260.0, None),
+        ];
+        let derived = vec![Derived::default(); records.len()];
+        let a = aggregate(&Level {
+            records: &records,
+            derived: &derived,
+            duration: Duration::from_millis(3160),
+            offered_rate: None,
+            slo: None,
+            lag: &ClientLag::default(),
+            max_lag_ms: 10.0,
+            chat: false,
+            timeout: Duration::from_secs(5),
+        });
+        assert_eq!(a.scalars["failure_pct"], 25.0);
+        let wf = &a.summary["e2e_with_failures_ms"];
+        assert_eq!(
+            (wf.n, wf.max),
+            (4, 5000.0),
+            "the failure counts as the timeout"
+        );
+        assert_eq!(wf.p50, (1150.0 + 1601.0) / 2.0);
+        assert_eq!(a.summary["e2e_ms"].n, 3, "success-only figure unchanged");
+        assert_eq!(a.summary["ttft_with_failures_ms"].max, 5000.0);
+        assert!(!a.summary.contains_key("e2e_with_failures_sched_ms"));
+        assert_eq!(a.samples["output_tok_per_s"], vec![2.0, 4.0, 2.0]);
+        assert_eq!(a.samples["requests_per_s"], vec![0.0, 1.0, 1.0]);
+        assert!(!a.samples.contains_key("goodput_req_per_s"), "no SLO");
+    }
 }

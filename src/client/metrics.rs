@@ -177,6 +177,7 @@ pub fn request_record(
     if o.retries > 0 {
         extra.insert("retries".into(), f64::from(o.retries));
     }
+    server_timings(o, &mut extra);
     if let Some(c) = o.usage.and_then(|u| u.cached_tokens) {
         extra.insert("cached_tokens".into(), c as f64);
         if rec.input_tokens > 0 {
@@ -202,6 +203,23 @@ pub fn request_record(
     (rec, d)
 }
 
+/// The server's own compute times, when it reports them (llama.cpp's `timings`):
+/// `server_prompt_ms` (prompt processing) and `server_tpot_ms` (generation time after the
+/// first token ÷ the tokens after it, as llama.cpp's `predicted_per_token_ms`).
+fn server_timings(o: &Outcome, extra: &mut BTreeMap<String, f64>) {
+    let Some(u) = o.usage else {
+        return;
+    };
+    if let Some(p) = u.server_prompt_us {
+        extra.insert("server_prompt_ms".into(), p as f64 / 1e3);
+    }
+    if let (Some(g), Some(n)) = (u.server_gen_us, u.server_gen_n) {
+        if n > 1 {
+            extra.insert("server_tpot_ms".into(), g as f64 / 1e3 / (n - 1) as f64);
+        }
+    }
+}
+
 /// TTFT, E2EL, TPOT and ITLs of a successful request (at least one text event), with
 /// the output token count they are divided by and, in open loop, the latencies from the
 /// scheduled send time.
@@ -225,6 +243,13 @@ fn timings(
     rec.output_tokens = out_tokens;
     rec.ttft_ms = Some(ttft);
     rec.e2e_ms = Some(e2e);
+    if e2e > 0.0 {
+        // The request's own output rate: a per-request sample of output tok/s for compare.
+        extra.insert(
+            "request_output_tok_per_s".into(),
+            out_tokens as f64 / (e2e / 1e3),
+        );
+    }
     if out_tokens > 1 {
         rec.tpot_ms = Some((e2e - ttft) / (out_tokens - 1) as f64);
     }
@@ -369,7 +394,7 @@ mod tests {
         o.usage = usage.map(|n| Usage {
             prompt_tokens: Some(4),
             completion_tokens: Some(n),
-            cached_tokens: None,
+            ..Usage::default()
         });
         o
     }
@@ -444,6 +469,7 @@ mod tests {
             lag: &lag,
             max_lag_ms: 10.0,
             chat: false,
+            timeout: Duration::from_secs(5),
         });
         assert_eq!(a.scalars["completed"], 2.0);
         assert_eq!(a.scalars["failed_http_5xx"], 1.0);
@@ -471,6 +497,7 @@ mod tests {
             lag: &laggy,
             max_lag_ms: 10.0,
             chat: false,
+            timeout: Duration::from_secs(5),
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
@@ -516,9 +543,8 @@ mod tests {
         assert_eq!(kind(one_event.clone(), 8, false), Some("too_many_tokens"));
         let mut lying = one_event;
         lying.usage = Some(Usage {
-            prompt_tokens: None,
             completion_tokens: Some(8),
-            cached_tokens: None,
+            ..Usage::default()
         });
         assert_eq!(kind(lying, 8, true), Some("usage_mismatch"));
     }

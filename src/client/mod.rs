@@ -158,6 +158,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         lag: &run.lag,
         max_lag_ms: cfg.max_lag_ms,
         chat: cfg.endpoint == Endpoint::Chat,
+        timeout: cfg.timeout,
     });
     let mut warnings = agg.warnings;
     warnings.extend(run_warnings(run, level.prompts.len()));
@@ -175,6 +176,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
     point.requests = records;
     point.summary = agg.summary;
     point.scalars = agg.scalars;
+    point.samples = agg.samples;
     point.warnings = warning::sentences(&warnings);
     point
 }

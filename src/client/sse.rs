@@ -142,6 +142,15 @@ pub struct Usage {
         deserialize_with = "cached_tokens"
     )]
     pub cached_tokens: Option<u64>,
+    /// llama.cpp's own `timings` (µs): prompt processing, and generation after the first
+    /// token over `server_gen_n` tokens, to tell server compute from the rest of what the
+    /// client sees (`report::attribution`).
+    #[serde(skip)]
+    pub server_prompt_us: Option<u64>,
+    #[serde(skip)]
+    pub server_gen_us: Option<u64>,
+    #[serde(skip)]
+    pub server_gen_n: Option<u64>,
 }
 
 impl Usage {
@@ -151,6 +160,9 @@ impl Usage {
             prompt_tokens: later.prompt_tokens.or(self.prompt_tokens),
             completion_tokens: later.completion_tokens.or(self.completion_tokens),
             cached_tokens: later.cached_tokens.or(self.cached_tokens),
+            server_prompt_us: later.server_prompt_us.or(self.server_prompt_us),
+            server_gen_us: later.server_gen_us.or(self.server_gen_us),
+            server_gen_n: later.server_gen_n.or(self.server_gen_n),
         }
     }
 }
@@ -164,11 +176,17 @@ fn cached_tokens<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, 
     Ok(Option::<Details>::deserialize(d)?.and_then(|x| x.cached_tokens))
 }
 
-/// llama.cpp's `timings` object: only the prompt tokens reused from its cache matter here.
+/// llama.cpp's `timings` object: prompt tokens reused from its cache, and its own times.
 #[derive(Debug, Clone, Copy, Deserialize)]
 struct Timings {
     #[serde(default)]
     cache_n: Option<u64>,
+    #[serde(default)]
+    prompt_ms: Option<f64>,
+    #[serde(default)]
+    predicted_ms: Option<f64>,
+    #[serde(default)]
+    predicted_n: Option<u64>,
 }
 
 /// What one event means for the measurement.
@@ -237,9 +255,19 @@ pub fn decode(event: &Event) -> Chunk {
             return Chunk::Malformed(format!("{e} in {head:?}"));
         }
     };
-    if let Some(n) = raw.timings.and_then(|t| t.cache_n) {
+    if let Some(t) = raw
+        .timings
+        .filter(|t| t.cache_n.is_some() || t.prompt_ms.is_some())
+    {
+        let us = |ms: Option<f64>| {
+            ms.filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| (v * 1e3).round() as u64)
+        };
         let u = raw.usage.get_or_insert_with(Usage::default);
-        u.cached_tokens = u.cached_tokens.or(Some(n));
+        u.cached_tokens = u.cached_tokens.or(t.cache_n);
+        u.server_prompt_us = us(t.prompt_ms);
+        u.server_gen_us = us(t.predicted_ms);
+        u.server_gen_n = t.predicted_n;
     }
     if let Some(err) = raw.error {
         let msg = err
@@ -369,9 +397,9 @@ mod tests {
                 text: String::new(),
                 finished: false,
                 usage: Some(Usage {
-                    cached_tokens: None,
                     prompt_tokens: Some(5),
-                    completion_tokens: Some(7)
+                    completion_tokens: Some(7),
+                    ..Usage::default()
                 })
             }
         );
@@ -455,6 +483,16 @@ mod tests {
         };
         assert_eq!(cached(openai), Some(48));
         assert_eq!(cached(llama), Some(63));
+        let timed = decode(&data(
+            r#"{"choices":[],"timings":{"cache_n":0,"prompt_n":64,"prompt_ms":12.5,"predicted_n":9,"predicted_ms":40.25}}"#,
+        ));
+        let Chunk::Data { usage: Some(u), .. } = timed else {
+            panic!("{timed:?}")
+        };
+        assert_eq!(
+            (u.server_prompt_us, u.server_gen_us, u.server_gen_n),
+            (Some(12_500), Some(40_250), Some(9))
+        );
         let none = decode(&data(r#"{"choices":[],"usage":{"prompt_tokens":3}}"#));
         assert_eq!(cached(none), None);
     }

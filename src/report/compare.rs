@@ -125,7 +125,12 @@ impl Comparison {
             .iter()
             .map(|(key, what)| format!("{key} {what} in new"));
         let worse = self.changes.iter().filter(|x| x.fails_gate).map(|x| {
-            if is_failure_count(&x.metric) {
+            if x.metric == FAILURE_RATE {
+                format!(
+                    "{} failure rate rose from {:.1}% to {:.1}%",
+                    x.point, x.base, x.new
+                )
+            } else if is_failure_count(&x.metric) {
                 format!("{} {} rose from {} to {}", x.point, x.metric, x.base, x.new)
             } else {
                 format!(
@@ -231,9 +236,11 @@ fn compare_point(b: &Point, n: &Point, o: &Options) -> Vec<Change> {
         .collect();
     // Open loop: latency counts from the scheduled send, so client-side queueing is in
     // it; the actual-send figure would hide a server that fell behind the schedule.
+    // Percentiles "with failures" mix latency and failure rate, each gated on its own.
     if o.metrics.is_empty() {
         let both = |m: &str| b.summary.contains_key(m) && n.summary.contains_key(m);
         metrics.retain(|m| !both(&format!("{}_sched_ms", m.trim_end_matches("_ms"))));
+        metrics.retain(|m| !m.contains("_with_failures"));
     }
     metrics.sort_by_key(|m| {
         (
@@ -247,8 +254,28 @@ fn compare_point(b: &Point, n: &Point, o: &Options) -> Vec<Change> {
         .collect()
 }
 
+/// Fewest windows per side for which a load level's throughput is tested on its
+/// per-window samples (with fewer, a U test has little power and the level's single
+/// total is compared against the threshold instead).
+pub const MIN_WINDOWS: usize = 8;
+
+/// The samples `metric` is tested on: a point's per-window samples when both sides have
+/// enough of them (`record::Point::samples`), else the raw per-run / per-request samples.
+fn samples(b: &Point, n: &Point, metric: &str) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+    let windows = |p: &Point| {
+        p.samples
+            .get(metric)
+            .filter(|w| w.len() >= MIN_WINDOWS)
+            .cloned()
+    };
+    match (windows(b), windows(n)) {
+        (Some(wb), Some(wn)) => (Some(wb), Some(wn)),
+        _ => (raw(b, metric), raw(n, metric)),
+    }
+}
+
 fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Change> {
-    let (rb, rn) = (raw(b, metric), raw(n, metric));
+    let (rb, rn) = samples(b, n, metric);
     let (base, new, n_base, n_new, test) = match (&rb, &rn) {
         (Some(xb), Some(xn)) => (median(xb), median(xn), xb.len(), xn.len(), true),
         _ => {
@@ -268,7 +295,11 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
     let ratio = if base != 0.0 { new / base } else { f64::NAN };
     let change = ratio - 1.0;
     if is_failure_count(metric) {
-        return Some(failure_change(b, metric, base, new, o));
+        // Counts compare only where a side lacks the rate (older files): with both rates
+        // known, a level that sent more requests may fail more without getting worse.
+        let rates = b.scalars.contains_key(FAILURE_RATE) && n.scalars.contains_key(FAILURE_RATE);
+        let gated = metric == FAILURE_RATE || !rates;
+        return Some(failure_change(b, metric, base, new, o, gated));
     }
     let dir = better(metric);
     let worse_by = dir.map(|d| match d {
@@ -323,13 +354,24 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
     })
 }
 
-/// `failed` and `failed_<kind>` scalars of a load level: counts where any rise is worse.
+/// A load level's failed requests per request sent, in percent (`client::aggregate`).
+const FAILURE_RATE: &str = "failure_pct";
+
+/// `failure_pct`, `failed` and `failed_<kind>` scalars of a load level: any rise is worse.
 fn is_failure_count(metric: &str) -> bool {
-    metric == "failed" || metric.starts_with("failed_")
+    metric == FAILURE_RATE || metric == "failed" || metric.starts_with("failed_")
 }
 
-/// A failure count compared: more failures in the new file is a regression of any size.
-fn failure_change(b: &Point, metric: &str, base: f64, new: f64, o: &Options) -> Change {
+/// A failure figure compared: more failures in the new file is a regression of any size
+/// (and fails the gate when `gated`).
+fn failure_change(
+    b: &Point,
+    metric: &str,
+    base: f64,
+    new: f64,
+    o: &Options,
+    gated: bool,
+) -> Change {
     let worse_by = if base > 0.0 {
         new / base - 1.0
     } else if new > 0.0 {
@@ -354,7 +396,7 @@ fn failure_change(b: &Point, metric: &str, base: f64, new: f64, o: &Options) -> 
         p: None,
         worse_by: Some(worse_by),
         verdict,
-        fails_gate: o.fail_if_slower.is_some() && verdict == Verdict::Regressed,
+        fails_gate: gated && o.fail_if_slower.is_some() && verdict == Verdict::Regressed,
     }
 }
 
@@ -620,5 +662,63 @@ mod tests {
         let j = to_json(&compare(&ppl(10.0), &ppl(11.0), &gate()));
         assert_eq!(j["gate"]["passed"], false);
         assert_eq!(j["changes"][0]["metric"], "perplexity");
+    }
+
+    fn windows(key: &str, tok: &[f64], failure_pct: f64, failed: f64) -> Point {
+        let mut p = point(
+            key,
+            PointKind::Load,
+            &[
+                ("output_tok_per_s", median(tok)),
+                ("failure_pct", failure_pct),
+                ("failed", failed),
+            ],
+        );
+        p.samples.insert("output_tok_per_s".into(), tok.to_vec());
+        p
+    }
+
+    #[test]
+    fn load_throughput_is_tested_on_its_windows() {
+        let jitter =
+            |level: f64| -> Vec<f64> { (0..12).map(|i| level + f64::from(i % 5) - 2.0).collect() };
+        let base = results(vec![windows("l", &jitter(100.0), 1.0, 1.0)]);
+        let slower = results(vec![windows("l", &jitter(85.0), 1.0, 1.0)]);
+        let c = compare(&base, &slower, &gate());
+        let tok = c.changes.iter().find(|x| x.metric == "output_tok_per_s");
+        let tok = tok.expect("output_tok_per_s compared");
+        assert_eq!((tok.n_base, tok.n_new), (12, 12), "per-window samples");
+        assert!(tok.p.unwrap() < 0.001 && tok.ratio_ci.is_some(), "{tok:?}");
+        assert_eq!(tok.verdict, Verdict::Regressed);
+        assert!(c.failed(), "{:?}", c.gate_failures());
+        // The same level again, jitter shuffled: a real test, and no change.
+        let mut again = jitter(100.0);
+        again.reverse();
+        let c = compare(
+            &base,
+            &results(vec![windows("l", &again, 1.0, 1.0)]),
+            &gate(),
+        );
+        let tok = c.changes.iter().find(|x| x.metric == "output_tok_per_s");
+        assert_eq!(tok.unwrap().verdict, Verdict::NoChange);
+        assert!(!c.failed(), "{:?}", c.gate_failures());
+        // Too few windows on a side: the level's single figure against the threshold.
+        let short = results(vec![windows("l", &[85.0; 3], 1.0, 1.0)]);
+        let c = compare(&base, &short, &gate());
+        let tok = c.changes.iter().find(|x| x.metric == "output_tok_per_s");
+        assert_eq!(tok.unwrap().verdict, Verdict::Untested);
+        assert!(c.failed());
+    }
+
+    #[test]
+    fn the_gate_follows_the_failure_rate() {
+        let tok = [100.0; 12];
+        let base = results(vec![windows("l", &tok, 1.0, 2.0)]);
+        // More failures, but more requests sent: the same rate passes.
+        let c = compare(&base, &results(vec![windows("l", &tok, 1.0, 4.0)]), &gate());
+        assert!(!c.failed(), "{:?}", c.gate_failures());
+        let c = compare(&base, &results(vec![windows("l", &tok, 2.5, 2.0)]), &gate());
+        let f = c.gate_failures().join("; ");
+        assert!(f.contains("failure rate rose from 1.0% to 2.5%"), "{f}");
     }
 }

@@ -16,6 +16,7 @@ use crate::record::{Point, PointKind, Results, Status, Summary, Tool};
 use crate::stats::bootstrap;
 use crate::stats::samples;
 
+pub mod attribution;
 pub mod chart;
 pub mod compare;
 pub mod csv;

@@ -5,7 +5,7 @@ use super::{
     engine_bytes, fmt_ci_rel, fmt_num, metric_label, ordered_params, param_str, quant, Figure,
     Report, Row,
 };
-use crate::record::PointKind;
+use crate::record::{Point, PointKind};
 use crate::units::human_bytes;
 
 /// One table cell.
@@ -20,7 +20,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
         Cell {
             text: s.into(),
             noisy: false,
@@ -29,7 +29,7 @@ impl Cell {
         }
     }
 
-    fn num(s: impl Into<String>) -> Cell {
+    pub fn num(s: impl Into<String>) -> Cell {
         Cell {
             numeric: true,
             ..Cell::text(s)
@@ -121,7 +121,7 @@ const ENGINE_COLS: [Col; 9] = [
     },
 ];
 
-const LOAD_COLS: [Col; 10] = [
+const LOAD_COLS: [Col; 11] = [
     Col {
         metric: "output_tok_per_s",
         stat: "p50",
@@ -154,6 +154,11 @@ const LOAD_COLS: [Col; 10] = [
         metric: "e2e_ms",
         stat: "p99",
     },
+    // Failed requests counted as the timeout (client::aggregate::with_failures).
+    Col {
+        metric: "e2e_with_failures_ms",
+        stat: "p99",
+    },
     Col {
         metric: "goodput_req_per_s",
         stat: "p50",
@@ -176,15 +181,227 @@ pub fn figures_note(report: &Report) -> String {
     )
 }
 
-fn header(c: &Col, report: &Report, rows: &[&Row]) -> String {
-    // Scalars (tok/J, aggregate throughputs of a load test) have no statistic.
-    let distribution = rows.iter().any(|r| r.point.summary.contains_key(c.metric));
-    let _ = report;
-    if distribution {
-        format!("{} {}", metric_label(c.metric), c.stat)
-    } else {
-        metric_label(c.metric)
+/// The summary a column reads for one point. A load level with a send schedule (open
+/// loop, `--rate`) shows TTFT and E2E from the scheduled send (`ttft_sched_ms`,
+/// `e2e_with_failures_sched_ms`, ...), so time a request waited in the client counts; the
+/// actual-send figures stay in the JSON. `compare` makes the same choice.
+fn metric_of(p: &Point, metric: &'static str) -> String {
+    if p.kind == PointKind::Load {
+        let sched = format!("{}_sched_ms", metric.trim_end_matches("_ms"));
+        if p.summary.contains_key(&sched) {
+            return sched;
+        }
     }
+    metric.to_owned()
+}
+
+/// Whether a load level ran open loop (its latencies count from the schedule).
+fn from_schedule(p: &Point) -> bool {
+    p.kind == PointKind::Load && p.summary.contains_key("ttft_sched_ms")
+}
+
+fn header(c: &Col, rows: &[&Row]) -> String {
+    let (base, with_failures) = match c.metric.strip_suffix("_with_failures_ms") {
+        Some(b) => (format!("{b}_ms"), " with failures"),
+        None => (c.metric.to_owned(), ""),
+    };
+    // Scalars (tok/J, aggregate throughputs of a load test) have no statistic.
+    let distribution = rows
+        .iter()
+        .any(|r| r.point.summary.contains_key(&metric_of(&r.point, c.metric)));
+    let label = metric_label(&base);
+    let mut h = if distribution {
+        format!("{label} {}{with_failures}", c.stat)
+    } else {
+        label
+    };
+    let sched = rows
+        .iter()
+        .filter(|r| metric_of(&r.point, c.metric) != c.metric)
+        .count();
+    if sched == rows.len() {
+        h.push_str(" (from schedule)");
+    } else if sched > 0 {
+        h.push_str(" (open loop: from schedule)");
+    }
+    h
+}
+
+/// Failed requests of a load level and requests sent.
+fn failed_of(p: &Point) -> (usize, usize) {
+    if p.requests.is_empty() {
+        let sc = |k: &str| p.scalars.get(k).copied().unwrap_or(0.0) as usize;
+        return (sc("failed"), sc("requests"));
+    }
+    let failed = p.requests.iter().filter(|q| q.error.is_some()).count();
+    (failed, p.requests.len())
+}
+
+/// A "with failures" percentile that lands on or beyond a failed request (counted as the
+/// timeout) is no latency anyone saw: the cell says so instead of showing the stand-in.
+fn beyond_timeout(p: &Point, metric: &str, stat: &str) -> bool {
+    let q = match stat {
+        "p50" => 0.5,
+        "p90" => 0.9,
+        "p95" => 0.95,
+        "p99" => 0.99,
+        "max" => 1.0,
+        _ => return false,
+    };
+    let (failed, sent) = failed_of(p);
+    // Type-7 quantile position (0-based) among the sorted values, failures last.
+    metric.contains("_with_failures")
+        && failed > 0
+        && q * (sent as f64 - 1.0) > (sent - failed) as f64 - 1.0
+}
+
+/// Prompt-cache hits on a level meant to be cache-free (prompts are unique per run; a
+/// workload that shares prefixes on purpose sets `prompt_cache_expected`).
+fn cache_hits(p: &Point) -> Option<usize> {
+    let hits = *p.scalars.get("cache_hit_requests")? as usize;
+    let expected = p.scalars.get("prompt_cache_expected") == Some(&1.0);
+    (hits > 0 && !expected).then_some(hits)
+}
+
+/// Which optional columns a figure table shows.
+struct Shown<'c> {
+    params: Vec<String>,
+    quant: bool,
+    cols: Vec<&'c Col>,
+    rss: bool,
+    dev: bool,
+    /// A load level whose client lagged: its figures may be distorted (`client_valid` 0).
+    valid: bool,
+    /// A load level meant to be cache-free that the server's prefix cache served.
+    cache: bool,
+}
+
+impl<'c> Shown<'c> {
+    fn of(report: &Report, rows: &[&Row], cols: &'c [Col], kind: PointKind) -> Shown<'c> {
+        let params = ordered_params(rows.iter().copied());
+        let load = kind == PointKind::Load;
+        Shown {
+            quant: !params.iter().any(|p| p == "quant")
+                && rows.iter().any(|r| quant(&r.point).is_some()),
+            params,
+            cols: cols
+                .iter()
+                .filter(|c| {
+                    rows.iter().any(|r| {
+                        let m = metric_of(&r.point, c.metric);
+                        report.figure(&r.point, &m, c.stat).is_some()
+                    })
+                })
+                .collect(),
+            rss: rows.iter().any(|r| r.point.memory.peak_rss_bytes.is_some()),
+            dev: rows
+                .iter()
+                .any(|r| r.point.memory.peak_device_bytes.is_some()),
+            valid: load
+                && rows
+                    .iter()
+                    .any(|r| r.point.scalars.get("client_valid") == Some(&0.0)),
+            cache: load && rows.iter().any(|r| cache_hits(&r.point).is_some()),
+        }
+    }
+
+    fn headers(&self, rows: &[&Row], kind: PointKind) -> Vec<String> {
+        let mut h: Vec<String> = self.params.clone();
+        if self.quant {
+            h.push("quant".into());
+        }
+        if kind == PointKind::Load {
+            h.extend(["ok/sent".to_string(), "failed %".to_string()]);
+        } else {
+            h.push("runs".into());
+        }
+        h.extend(self.cols.iter().map(|c| header(c, rows)));
+        for (on, name) in [
+            (self.rss, "peak RSS"),
+            (self.dev, "peak device mem"),
+            (self.valid, "valid"),
+            (self.cache, "cache-free"),
+        ] {
+            if on {
+                h.push(name.into());
+            }
+        }
+        h
+    }
+
+    fn cells(&self, report: &Report, p: &Point) -> Vec<Cell> {
+        let mut cells: Vec<Cell> = self
+            .params
+            .iter()
+            .map(|k| Cell::text(param_str(p, k)))
+            .collect();
+        if self.quant {
+            cells.push(Cell::text(quant(p).unwrap_or_else(|| "-".into())));
+        }
+        if p.kind == PointKind::Load {
+            let (failed, sent) = failed_of(p);
+            cells.push(Cell::num(format!("{}/{sent}", sent - failed)));
+            cells.push(Cell::num(if sent > 0 {
+                format!("{:.1}%", 100.0 * failed as f64 / sent as f64)
+            } else {
+                "-".into()
+            }));
+        } else {
+            cells.push(Cell::num(p.runs.len().to_string()));
+        }
+        for c in &self.cols {
+            let m = metric_of(p, c.metric);
+            cells.push(match report.figure(p, &m, c.stat) {
+                Some(_) if beyond_timeout(p, &m, c.stat) => Cell::num(">timeout"),
+                Some(f) => Cell::figure(&f, c.stat),
+                None => Cell::num("-"),
+            });
+        }
+        let bytes = |b: Option<u64>| Cell::num(b.map_or("-".into(), human_bytes));
+        if self.rss {
+            cells.push(bytes(p.memory.peak_rss_bytes));
+        }
+        if self.dev {
+            cells.push(bytes(p.memory.peak_device_bytes));
+        }
+        if self.valid {
+            let valid = p.scalars.get("client_valid") != Some(&0.0);
+            cells.push(Cell::text(if valid { "yes" } else { "NO" }));
+        }
+        if self.cache {
+            let ok = p.scalars.get("completed").copied().unwrap_or(0.0) as usize;
+            cells.push(Cell::text(match cache_hits(p) {
+                Some(h) => format!("NO ({h}/{ok} cached)"),
+                None if p.scalars.contains_key("cache_hit_requests") => "yes".into(),
+                None => "-".into(),
+            }));
+        }
+        cells
+    }
+}
+
+/// The note under a load table: the engine/load note, and what the load-only columns mean.
+fn load_note(report: &Report, rows: &[&Row], shown: &Shown) -> String {
+    let mut note = figures_note(report);
+    if rows.iter().any(|r| from_schedule(&r.point)) {
+        note.push_str(
+            " From schedule (open loop, --rate): TTFT and E2E count from each request's \
+             scheduled send time, so time it waited in the client counts; figures from the \
+             actual send are in the JSON (ttft_ms, e2e_ms).",
+        );
+    }
+    note.push_str(
+        " failed %: failed or anomalous requests per request sent. With failures: over \
+         every request sent, a failed one counting as the request timeout; >timeout: the \
+         percentile falls on a failed request.",
+    );
+    if shown.cache {
+        note.push_str(
+            " cache-free NO: the server took more than 10% of some prompts from its prefix \
+             cache, which flatters TTFT.",
+        );
+    }
+    note
 }
 
 fn figure_table(
@@ -197,87 +414,17 @@ fn figure_table(
     if rows.is_empty() {
         return None;
     }
-    let params = ordered_params(rows.iter().copied());
-    let show_quant =
-        !params.iter().any(|p| p == "quant") && rows.iter().any(|r| quant(&r.point).is_some());
-    let cols: Vec<&Col> = cols
-        .iter()
-        .filter(|c| {
-            rows.iter()
-                .any(|r| report.figure(&r.point, c.metric, c.stat).is_some())
-        })
-        .collect();
-    let show_rss = rows.iter().any(|r| r.point.memory.peak_rss_bytes.is_some());
-    let show_dev = rows
-        .iter()
-        .any(|r| r.point.memory.peak_device_bytes.is_some());
-    // A load level whose client lagged: its figures may be distorted (`client_valid` 0).
-    let show_valid = kind == PointKind::Load
-        && rows
-            .iter()
-            .any(|r| r.point.scalars.get("client_valid") == Some(&0.0));
-
-    let mut headers: Vec<String> = params.clone();
-    if show_quant {
-        headers.push("quant".into());
-    }
-    headers.push(if kind == PointKind::Load {
-        "ok/sent".into()
+    let shown = Shown::of(report, rows, cols, kind);
+    let note = if kind == PointKind::Load {
+        load_note(report, rows, &shown)
     } else {
-        "runs".into()
-    });
-    headers.extend(cols.iter().map(|c| header(c, report, rows)));
-    if show_rss {
-        headers.push("peak RSS".into());
-    }
-    if show_dev {
-        headers.push("peak device mem".into());
-    }
-    if show_valid {
-        headers.push("valid".into());
-    }
-    let body = rows
-        .iter()
-        .map(|r| {
-            let p = &r.point;
-            let mut cells: Vec<Cell> = params.iter().map(|k| Cell::text(param_str(p, k))).collect();
-            if show_quant {
-                cells.push(Cell::text(quant(p).unwrap_or_else(|| "-".into())));
-            }
-            cells.push(Cell::num(if kind == PointKind::Load {
-                let ok = p.requests.iter().filter(|q| q.error.is_none()).count();
-                format!("{ok}/{}", p.requests.len())
-            } else {
-                p.runs.len().to_string()
-            }));
-            for c in &cols {
-                cells.push(match report.figure(p, c.metric, c.stat) {
-                    Some(f) => Cell::figure(&f, c.stat),
-                    None => Cell::num("-"),
-                });
-            }
-            if show_rss {
-                cells.push(Cell::num(
-                    p.memory.peak_rss_bytes.map_or("-".into(), human_bytes),
-                ));
-            }
-            if show_dev {
-                cells.push(Cell::num(
-                    p.memory.peak_device_bytes.map_or("-".into(), human_bytes),
-                ));
-            }
-            if show_valid {
-                let valid = p.scalars.get("client_valid") != Some(&0.0);
-                cells.push(Cell::text(if valid { "yes" } else { "NO" }));
-            }
-            cells
-        })
-        .collect();
+        figures_note(report)
+    };
     Some(Table {
         title: title.into(),
-        headers,
-        rows: body,
-        note: Some(figures_note(report)),
+        headers: shown.headers(rows, kind),
+        rows: rows.iter().map(|r| shown.cells(report, &r.point)).collect(),
+        note: Some(note),
     })
 }
 
@@ -360,10 +507,100 @@ pub fn tables(report: &Report) -> Vec<Table> {
             PointKind::Engine,
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
+        super::attribution::table(report),
         quality_table(report),
         failed_table(report),
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestRecord, Results};
+    use std::collections::BTreeMap;
+
+    fn request(e2e: f64, error: Option<&str>) -> RequestRecord {
+        RequestRecord {
+            start_s: 0.0,
+            scheduled_s: Some(0.0),
+            ttft_ms: error.is_none().then_some(e2e / 2.0),
+            e2e_ms: Some(e2e),
+            tpot_ms: None,
+            itl_ms: Vec::new(),
+            itl_chunk_ms: Vec::new(),
+            input_tokens: 4,
+            output_tokens: 4,
+            server_input_tokens: None,
+            server_output_tokens: None,
+            http_status: None,
+            error: error.map(str::to_owned),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// An open-loop level of 10 requests, one failed, 3 served from the prefix cache.
+    fn open_level() -> Point {
+        let mut params = BTreeMap::new();
+        params.insert("rate".to_string(), serde_json::json!(4.0));
+        let mut p = Point::new(PointKind::Load, params);
+        p.requests = (0..9)
+            .map(|i| request(100.0 + f64::from(i), None))
+            .collect();
+        p.requests.push(request(900.0, Some("timeout")));
+        let put = |p: &mut Point, name: &str, v: &[f64]| {
+            let s = crate::stats::summarize(v, "ms", None).unwrap();
+            p.summary.insert(name.into(), s);
+        };
+        put(&mut p, "ttft_ms", &[50.0; 9]);
+        put(&mut p, "ttft_sched_ms", &[700.0; 9]);
+        put(&mut p, "e2e_ms", &[100.0; 9]);
+        put(&mut p, "e2e_sched_ms", &[750.0; 9]);
+        let mut wf = vec![750.0; 9];
+        wf.push(1000.0);
+        put(&mut p, "e2e_with_failures_sched_ms", &wf);
+        put(&mut p, "e2e_with_failures_ms", &wf);
+        p.scalars.insert("completed".into(), 9.0);
+        p.scalars.insert("cache_hit_requests".into(), 3.0);
+        p.scalars.insert("cached_prompt_frac".into(), 0.3);
+        p
+    }
+
+    #[test]
+    fn open_loop_tables_show_the_scheduled_figures_failures_and_cache_hits() {
+        let mut results = Results::new(vec![], serde_json::json!({}));
+        results.points.push(open_level());
+        let report = Report::single(&results, "r.json");
+        let t = &tables(&report)[0];
+        let col = |name: &str| {
+            let i = t.headers.iter().position(|h| h == name);
+            let i = i.unwrap_or_else(|| panic!("no column {name:?} in {:?}", t.headers));
+            t.rows[0][i].text.clone()
+        };
+        assert!(col("TTFT ms p50 (from schedule)").starts_with("700"));
+        assert_eq!(col("failed %"), "10.0%");
+        assert_eq!(col("ok/sent"), "9/10");
+        assert_eq!(col("E2E ms p99 with failures (from schedule)"), ">timeout");
+        assert_eq!(col("cache-free"), "NO (3/9 cached)");
+        assert!(t.note.as_deref().unwrap().contains("scheduled send time"));
+        // The same in Markdown and HTML, which render these tables.
+        let md = crate::report::markdown::render(&report);
+        assert!(md.contains("TTFT ms p50 (from schedule)") && md.contains(">timeout"));
+        let html = crate::report::html::render(&report);
+        assert!(html.contains("failed %") && html.contains("NO (3/9 cached)"));
+        // Closed loop (no schedule): plain headers; a p50 among successes is a figure.
+        let mut closed = open_level();
+        closed.summary.retain(|k, _| !k.contains("sched"));
+        closed.scalars.remove("cache_hit_requests");
+        results.points = vec![closed];
+        let t = &tables(&Report::single(&results, "r.json"))[0];
+        assert!(
+            t.headers.iter().any(|h| h == "TTFT ms p50"),
+            "{:?}",
+            t.headers
+        );
+        assert!(!t.headers.iter().any(|h| h == "cache-free"));
+    }
 }
