@@ -217,3 +217,59 @@ fn sweep_glob_of_gguf_files_runs_each_with_its_own_cache() {
     assert!(models.join("b.gguf.trtbench.json").is_file());
     assert!(!models.join("trtbench.json").exists());
 }
+
+/// Distinct lower-case words of the machine's GPL-3 text (2 to 10 letters), in order.
+fn gpl_words(n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(trtbench::bench::corpus::DEFAULT_TEXT).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| (2..=10).contains(&w.len()) && seen.insert(w.clone()))
+        .take(n)
+        .collect()
+}
+
+/// A SentencePiece ("llama"-type) GGUF works as `--tokenizer` (issue 13.4): llama.cpp
+/// loads it vocab-only, its merges build whole words, unknown characters fall back to
+/// bytes, and prompts made from it re-encode to their exact length through a second,
+/// independent llama.cpp load of the same file.
+#[test]
+fn sentencepiece_gguf_makes_exact_length_prompts() {
+    use crate::support::gguf;
+    use trtbench::backends::llama::VocabModel;
+    use trtbench::client::prompts::{Length, PromptMaker};
+
+    let dir = tempfile::tempdir().unwrap();
+    let words = gpl_words(400);
+    assert!(words.len() >= 300, "{}", words.len());
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let path = dir.path().join("spm-vocab.gguf");
+    gguf::write_spm(&path, &refs);
+
+    let check = VocabModel::load(&path).unwrap();
+    assert_eq!(check.vocab_type(), "spm");
+    let vocab = gguf::spm_vocab(&refs);
+    let id = |piece: &str| vocab.iter().position(|t| t.0 == piece).unwrap() as u32;
+    // SentencePiece: a space prefix, then merges up to the whole word's piece ...
+    assert_eq!(check.tokenize(&words[0], false), [id(&format!("▁{}", words[0]))]);
+    assert_eq!(check.tokenize(&words[0], true), [1, id(&format!("▁{}", words[0]))]);
+    // ... and bytes for what the vocabulary lacks (é is C3 A9 in UTF-8).
+    assert_eq!(check.tokenize("é", false), [id("▁"), 3 + 0xC3, 3 + 0xA9]);
+
+    let tok = trtbench::cli::tokenizer::load(&path).unwrap();
+    assert!(tok.source.contains("spm"), "{}", tok.source);
+    assert_eq!(tok.special_added, 1, "BOS");
+    let maker = PromptMaker::new(tok).unwrap();
+    let isl = Length {
+        mean: 24,
+        spread: 0.5,
+    };
+    let prompts = maker.random(30, isl, Length::fixed(4), 7, 1).unwrap();
+    let mut lengths = std::collections::BTreeSet::new();
+    for p in &prompts {
+        let asked = p.input_tokens.unwrap();
+        lengths.insert(asked);
+        assert_eq!(check.tokenize(&p.text, true).len() as u64, asked, "{:?}", p.text);
+    }
+    assert!(lengths.len() > 3, "lengths drawn: {lengths:?}");
+}
