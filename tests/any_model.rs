@@ -251,8 +251,14 @@ fn sentencepiece_gguf_makes_exact_length_prompts() {
     let vocab = gguf::spm_vocab(&refs);
     let id = |piece: &str| vocab.iter().position(|t| t.0 == piece).unwrap() as u32;
     // SentencePiece: a space prefix, then merges up to the whole word's piece ...
-    assert_eq!(check.tokenize(&words[0], false), [id(&format!("▁{}", words[0]))]);
-    assert_eq!(check.tokenize(&words[0], true), [1, id(&format!("▁{}", words[0]))]);
+    assert_eq!(
+        check.tokenize(&words[0], false),
+        [id(&format!("▁{}", words[0]))]
+    );
+    assert_eq!(
+        check.tokenize(&words[0], true),
+        [1, id(&format!("▁{}", words[0]))]
+    );
     // ... and bytes for what the vocabulary lacks (é is C3 A9 in UTF-8).
     assert_eq!(check.tokenize("é", false), [id("▁"), 3 + 0xC3, 3 + 0xA9]);
 
@@ -269,7 +275,60 @@ fn sentencepiece_gguf_makes_exact_length_prompts() {
     for p in &prompts {
         let asked = p.input_tokens.unwrap();
         lengths.insert(asked);
-        assert_eq!(check.tokenize(&p.text, true).len() as u64, asked, "{:?}", p.text);
+        assert_eq!(
+            check.tokenize(&p.text, true).len() as u64,
+            asked,
+            "{:?}",
+            p.text
+        );
     }
     assert!(lengths.len() > 3, "lengths drawn: {lengths:?}");
+}
+
+/// `run --requests-out FILE.jsonl` (issue 13.7): one row per measured run, the same
+/// figures as the results file's raw runs, warmup never included; a path in a missing
+/// directory is refused before anything runs.
+#[test]
+fn run_writes_one_jsonl_row_per_measured_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, rows) = (dir.path().join("r.json"), dir.path().join("runs.jsonl"));
+    let o = bin()
+        .args(["run", "-m"])
+        .arg(engine())
+        .args([
+            "--isl", "16", "--osl", "4", "--warmup", "1", "--runs", "3", "--out",
+        ])
+        .arg(&out)
+        .arg("--requests-out")
+        .arg(&rows)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_json(&out);
+    let runs = r["points"][0]["runs"].as_array().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rows)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for (i, (row, run)) in lines.iter().zip(runs).enumerate() {
+        assert_eq!(row["run"], i);
+        assert_eq!(row["point"], r["points"][0]["key"]);
+        assert_eq!(row["ttft_ms"], run["ttft_ms"]);
+        assert_eq!(row["itl_ms"].as_array().unwrap().len(), 3);
+        assert_eq!(row["output_tokens"], 4);
+        assert_eq!(row["input_tokens"], 16);
+    }
+    let o = bin()
+        .args(["run", "-m"])
+        .arg(engine())
+        .arg("--out")
+        .arg(dir.path().join("r2.json"))
+        .args(["--requests-out", "/nonexistent/dir/runs.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--requests-out"), "{}", stderr(&o));
+    assert!(!dir.path().join("r2.json").exists());
 }
