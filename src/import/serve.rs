@@ -291,7 +291,7 @@ pub fn aiperf_aggregate(v: &Value, path: &Path) -> Result<Vec<Point>> {
             p.scalars.insert(ours.into(), x);
         }
     }
-    if p.summary.get("ttft_ms").is_none() {
+    if !p.summary.contains_key("ttft_ms") {
         return Err(Error::bad_file(
             path,
             "AIPerf export without time_to_first_token",

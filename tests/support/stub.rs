@@ -510,8 +510,10 @@ mod tokenizer {
 
     /// Token strings by id and ids by string, shared by every stub of the process; id 0
     /// is the BOS token.
-    fn table() -> &'static Mutex<(Vec<String>, HashMap<String, u64>)> {
-        static T: OnceLock<Mutex<(Vec<String>, HashMap<String, u64>)>> = OnceLock::new();
+    type Table = (Vec<String>, HashMap<String, u64>);
+
+    fn table() -> &'static Mutex<Table> {
+        static T: OnceLock<Mutex<Table>> = OnceLock::new();
         T.get_or_init(|| Mutex::new((vec!["<s>".into()], HashMap::from([("<s>".into(), 0)]))))
     }
 
