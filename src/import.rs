@@ -5,8 +5,8 @@
 //! - llama-bench `-o json`: one engine point per test; `pp` tests give `prefill_tok_per_s`
 //!   and `prefill_ms`, `tg` tests `decode_tok_per_s` and `tpot_ms` (time per generated
 //!   token), from its per-repetition samples (`samples_ns`, `samples_ts`).
-//! - `vllm bench serve --save-result` and AIPerf's profile export are recognised but not
-//!   mapped yet (no file made by their real clients here to test against): an error says so.
+//! - `vllm bench serve --save-result` JSON, AIPerf's per-record `profile_export.jsonl` and
+//!   its aggregate `profile_export_aiperf.json`: one load point per file (`serve`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::record::{Clock, Point, PointKind, Status};
+
+mod serve;
 
 /// A peer tool whose results file trtbench recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,28 +62,45 @@ pub struct Imported {
 /// naming it.
 pub fn import(path: &Path) -> Result<Imported> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::bad_file(path, format!("not JSON: {e}")))?;
+    let v: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => match json_lines(&bytes) {
+            Some(lines) => {
+                return Ok(Imported {
+                    format: Format::AiPerf,
+                    points: serve::aiperf_records(&lines, path)?,
+                })
+            }
+            None => return Err(Error::bad_file(path, format!("not JSON: {e}"))),
+        },
+    };
     let format = detect(&v).ok_or_else(|| {
         Error::bad_file(
             path,
             "not a results file trtbench can import (llama-bench -o json, vllm bench serve \
-             --save-result, AIPerf profile export)",
+             --save-result, AIPerf profile_export_aiperf.json or profile_export.jsonl)",
         )
     })?;
     let points = match format {
         Format::LlamaBench => llama_bench(&v, path)?,
-        other => {
-            return Err(Error::bad_file(
-                path,
-                format!(
-                    "{} results are recognised but not imported yet",
-                    other.as_str()
-                ),
-            ))
-        }
+        Format::VllmBenchServe => serve::vllm(&v, path)?,
+        Format::AiPerf => serve::aiperf_aggregate(&v, path)?,
     };
     Ok(Imported { format, points })
+}
+
+/// The lines of an AIPerf per-record export (`{"metadata": ..., "metrics": ...}` each), or
+/// `None` when `bytes` is not that.
+fn json_lines(bytes: &[u8]) -> Option<Vec<Value>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let lines: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    let is_record = |r: &Value| r.get("metadata").is_some() && r.get("metrics").is_some();
+    (!lines.is_empty() && lines.iter().all(is_record)).then_some(lines)
 }
 
 /// Figures llama-bench does not measure (it times whole tests, not single tokens).

@@ -217,3 +217,118 @@ fn sweep_glob_of_gguf_files_runs_each_with_its_own_cache() {
     assert!(models.join("b.gguf.trtbench.json").is_file());
     assert!(!models.join("trtbench.json").exists());
 }
+
+/// Distinct lower-case words of the machine's GPL-3 text (2 to 10 letters), in order.
+fn gpl_words(n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(trtbench::bench::corpus::DEFAULT_TEXT).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| (2..=10).contains(&w.len()) && seen.insert(w.clone()))
+        .take(n)
+        .collect()
+}
+
+/// A SentencePiece ("llama"-type) GGUF works as `--tokenizer` (issue 13.4): llama.cpp
+/// loads it vocab-only, its merges build whole words, unknown characters fall back to
+/// bytes, and prompts made from it re-encode to their exact length through a second,
+/// independent llama.cpp load of the same file.
+#[test]
+fn sentencepiece_gguf_makes_exact_length_prompts() {
+    use crate::support::gguf;
+    use trtbench::backends::llama::VocabModel;
+    use trtbench::client::prompts::{Length, PromptMaker};
+
+    let dir = tempfile::tempdir().unwrap();
+    let words = gpl_words(400);
+    assert!(words.len() >= 300, "{}", words.len());
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let path = dir.path().join("spm-vocab.gguf");
+    gguf::write_spm(&path, &refs);
+
+    let check = VocabModel::load(&path).unwrap();
+    assert_eq!(check.vocab_type(), "spm");
+    let vocab = gguf::spm_vocab(&refs);
+    let id = |piece: &str| vocab.iter().position(|t| t.0 == piece).unwrap() as u32;
+    // SentencePiece: a space prefix, then merges up to the whole word's piece ...
+    assert_eq!(
+        check.tokenize(&words[0], false),
+        [id(&format!("▁{}", words[0]))]
+    );
+    assert_eq!(
+        check.tokenize(&words[0], true),
+        [1, id(&format!("▁{}", words[0]))]
+    );
+    // ... and bytes for what the vocabulary lacks (é is C3 A9 in UTF-8).
+    assert_eq!(check.tokenize("é", false), [id("▁"), 3 + 0xC3, 3 + 0xA9]);
+
+    let tok = trtbench::cli::tokenizer::load(&path).unwrap();
+    assert!(tok.source.contains("spm"), "{}", tok.source);
+    assert_eq!(tok.special_added, 1, "BOS");
+    let maker = PromptMaker::new(tok).unwrap();
+    let isl = Length {
+        mean: 24,
+        spread: 0.5,
+    };
+    let prompts = maker.random(30, isl, Length::fixed(4), 7, 1).unwrap();
+    let mut lengths = std::collections::BTreeSet::new();
+    for p in &prompts {
+        let asked = p.input_tokens.unwrap();
+        lengths.insert(asked);
+        assert_eq!(
+            check.tokenize(&p.text, true).len() as u64,
+            asked,
+            "{:?}",
+            p.text
+        );
+    }
+    assert!(lengths.len() > 3, "lengths drawn: {lengths:?}");
+}
+
+/// `run --requests-out FILE.jsonl` (issue 13.7): one row per measured run, the same
+/// figures as the results file's raw runs, warmup never included; a path in a missing
+/// directory is refused before anything runs.
+#[test]
+fn run_writes_one_jsonl_row_per_measured_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, rows) = (dir.path().join("r.json"), dir.path().join("runs.jsonl"));
+    let o = bin()
+        .args(["run", "-m"])
+        .arg(engine())
+        .args([
+            "--isl", "16", "--osl", "4", "--warmup", "1", "--runs", "3", "--out",
+        ])
+        .arg(&out)
+        .arg("--requests-out")
+        .arg(&rows)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_json(&out);
+    let runs = r["points"][0]["runs"].as_array().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rows)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for (i, (row, run)) in lines.iter().zip(runs).enumerate() {
+        assert_eq!(row["run"], i);
+        assert_eq!(row["point"], r["points"][0]["key"]);
+        assert_eq!(row["ttft_ms"], run["ttft_ms"]);
+        assert_eq!(row["itl_ms"].as_array().unwrap().len(), 3);
+        assert_eq!(row["output_tokens"], 4);
+        assert_eq!(row["input_tokens"], 16);
+    }
+    let o = bin()
+        .args(["run", "-m"])
+        .arg(engine())
+        .arg("--out")
+        .arg(dir.path().join("r2.json"))
+        .args(["--requests-out", "/nonexistent/dir/runs.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--requests-out"), "{}", stderr(&o));
+    assert!(!dir.path().join("r2.json").exists());
+}

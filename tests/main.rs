@@ -11,6 +11,7 @@ mod load;
 mod perplexity;
 mod report;
 mod roofline;
+mod server_tokenizer;
 mod support;
 mod tls;
 mod trt;

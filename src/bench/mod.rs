@@ -12,5 +12,6 @@ pub mod plan;
 pub mod quality;
 pub mod roofline;
 pub mod runner;
+pub mod runs_out;
 pub mod shard;
 pub mod sweep;

@@ -72,7 +72,11 @@ fn build_llama(a: Args) -> anyhow::Result<()> {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    bar.set_message(format!("quantizing {} to {quant}", src.gguf.display()));
+    // One step (llama.cpp's quantize): the final "built ... in N s" line is its plain line.
+    bar.set_message(format!(
+        "[1/1] quantizing {} to {quant}",
+        src.gguf.display()
+    ));
     bar.enable_steady_tick(Duration::from_millis(120));
     let built = build_gguf(&src, &quant, &out, a.force, threads)
         .with_context(|| format!("building {} from {}", out.display(), a.from.display()));

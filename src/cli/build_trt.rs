@@ -90,15 +90,86 @@ pub fn run(req: &Request) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let n = plan.steps.len();
     let t = std::time::Instant::now();
-    edge_llm::run(&plan, &mut |i, s| {
-        eprintln!("[{}/{n}] {}: {}", i + 1, s.name, s.shell_line());
-    })?;
+    let mut progress = StepProgress::new(plan.steps.len());
+    let built = edge_llm::run(&plan, &mut |i, s| progress.start(i, s));
+    progress.finish(built.is_ok());
+    built?;
     println!(
         "built {} in {:.1} s",
         plan.out.display(),
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Progress of the build steps: an indicatif bar (step i/n, elapsed, the step's name) on a
+/// terminal; each step's command line when it starts, and one plain line per finished
+/// step with its wall time, so a long build in a CI log is never silent.
+struct StepProgress {
+    bar: indicatif::ProgressBar,
+    current: Option<(usize, String, std::time::Instant)>,
+    n: usize,
+}
+
+impl StepProgress {
+    fn new(n: usize) -> Self {
+        let bar = if super::interactive() {
+            indicatif::ProgressBar::new(n as u64)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "[{pos}/{len}] {bar:20} [{elapsed_precise}] {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        StepProgress {
+            bar,
+            current: None,
+            n,
+        }
+    }
+
+    fn start(&mut self, i: usize, s: &crate::build::steps::Step) {
+        self.end_current("done");
+        self.line(format!(
+            "[{}/{}] {}: {}",
+            i + 1,
+            self.n,
+            s.name,
+            s.shell_line()
+        ));
+        self.bar.set_position(i as u64);
+        self.bar.set_message(s.name.clone());
+        self.current = Some((i, s.name.clone(), std::time::Instant::now()));
+    }
+
+    /// Above the bar on a terminal; plain stderr otherwise (a hidden bar prints nothing).
+    fn line(&self, text: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+
+    fn end_current(&mut self, how: &str) {
+        if let Some((i, name, t)) = self.current.take() {
+            self.line(format!(
+                "[{}/{}] {name}: {how} in {:.1} s",
+                i + 1,
+                self.n,
+                t.elapsed().as_secs_f64()
+            ));
+            self.bar.set_position(i as u64 + 1);
+        }
+    }
+
+    fn finish(mut self, ok: bool) {
+        self.end_current(if ok { "done" } else { "failed" });
+        self.bar.finish_and_clear();
+    }
 }

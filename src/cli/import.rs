@@ -1,5 +1,6 @@
-//! `trtbench import`: results of llama-bench (and, later, vLLM / AIPerf) as a trtbench
-//! results file, for `report` and `compare`.
+//! `trtbench import`: results of llama-bench, `vllm bench serve --save-result` and AIPerf
+//! (per-record JSONL or aggregate JSON) as a trtbench results file, for `report` and
+//! `compare`.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,8 @@ use crate::record::Results;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Peer results files (llama-bench `-o json`).
+    /// Peer results files: llama-bench `-o json`, `vllm bench serve --save-result` JSON,
+    /// AIPerf `profile_export.jsonl` (per record) or `profile_export_aiperf.json`.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// trtbench results file to write (points are added to it when it exists).

@@ -317,7 +317,23 @@ fn levels(a: &Args) -> Levels {
     }
 }
 
-fn source(a: &Args) -> Result<Source> {
+/// Where the server's tokenizer is reached (as `client::run_load` reaches the server).
+fn target_options(a: &Args, headers: &[(String, String)]) -> client::http::TargetOptions {
+    client::http::TargetOptions {
+        base_url: a.url.clone(),
+        endpoint: a.endpoint,
+        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
+        headers: headers.to_vec(),
+        connect_timeout: Duration::from_secs(10),
+        pool_size: 16,
+        tls: client::http::TlsOptions {
+            cacert: a.cacert.clone(),
+            insecure: a.insecure,
+        },
+    }
+}
+
+fn source(a: &Args, headers: &[(String, String)]) -> Result<Source> {
     let tok = a
         .tokenizer
         .as_deref()
@@ -335,16 +351,23 @@ fn source(a: &Args) -> Result<Source> {
             osl: a.osl.map(|o| len(o, a.osl_spread)),
             prefix_tokens: a.prefix_tokens,
         }),
-        None => Ok(Source::Random {
-            maker: maker.ok_or_else(|| {
-                usage(
-                    "random prompts of exact length need a tokenizer: pass --tokenizer \
-                     <model.gguf | tokenizer.json> (or --dataset FILE)",
-                )
-            })?,
-            isl: len(a.isl, a.isl_spread),
-            osl: len(a.osl.unwrap_or(128), a.osl_spread),
-        }),
+        None => {
+            let (isl, osl) = (
+                len(a.isl, a.isl_spread),
+                len(a.osl.unwrap_or(128), a.osl_spread),
+            );
+            Ok(match maker {
+                Some(maker) => Source::Random { maker, isl, osl },
+                None => Source::Server {
+                    tok: super::tokenizer::from_server(
+                        target_options(a, headers),
+                        a.model.clone(),
+                    )?,
+                    isl,
+                    osl,
+                },
+            })
+        }
     }
 }
 
@@ -400,7 +423,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.insecure {
         eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
     }
-    let source = source(&a)?;
+    let source = source(&a, &v.headers)?;
     let requests_out = a.requests_out.clone();
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -640,7 +663,7 @@ mod tests {
 
     #[test]
     fn random_prompts_need_a_tokenizer() {
-        let e = source(&parse(&["--url", "u", "--concurrency", "1"]))
+        let e = source(&parse(&["--url", "u", "--concurrency", "1"]), &[])
             .err()
             .unwrap()
             .to_string();

@@ -36,6 +36,10 @@ pub struct RunArgs {
     pub measure: MeasureOpts,
     #[command(flatten)]
     pub quality: QualityOpts,
+    /// Also write one JSON object per measured run (point key, run index, TTFT, prefill,
+    /// ITL list, E2E, tokens) to FILE.jsonl, atomically.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub requests_out: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputOpts,
 }
@@ -71,11 +75,16 @@ pub struct SweepArgs {
     pub measure: MeasureOpts,
     #[command(flatten)]
     pub quality: QualityOpts,
+    /// Also write one JSON object per measured run (point key, run index, TTFT, prefill,
+    /// ITL list, E2E, tokens) to FILE.jsonl, atomically.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub requests_out: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputOpts,
 }
 
 pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
+    check_runs_out(a.requests_out.as_deref())?;
     let flags = flag_spec(&a.measure, &a.quality);
     let settings = RunSettings::default().with_spec(&flags)?;
     let plan = expand(
@@ -90,10 +99,12 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = ppl_spec(&flags, &SweepSpec::default(), threads);
     let outcome = execute(plan, &a.output, "run")?;
+    write_runs(a.requests_out.as_deref(), &outcome)?;
     finish(outcome, true, a.quality.baseline.as_deref())
 }
 
 pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
+    check_runs_out(a.requests_out.as_deref())?;
     let spec = match &a.spec {
         Some(p) => SweepSpec::load(p)?,
         None => SweepSpec::default(),
@@ -138,10 +149,38 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     plan.ppl = ppl_spec(&flags, &spec, threads);
     let baseline = a.quality.baseline.clone().or(spec.baseline.clone());
     let outcome = execute(plan, &a.output, "sweep")?;
+    write_runs(a.requests_out.as_deref(), &outcome)?;
     finish(outcome, false, baseline.as_deref())
 }
 
 /// Prints the table and the results path; turns failures into the exit status.
+/// `--requests-out`: the per-run rows of every engine point in the results (kept points of
+/// a resumed file included), also after an interrupt.
+/// `--requests-out` must be writable where it points before anything runs (exit 2).
+fn check_runs_out(path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() || path.is_dir() {
+        return Err(Usage(format!(
+            "--requests-out {}: no such directory to write it in, or it is a directory",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn write_runs(path: Option<&std::path::Path>, o: &Outcome) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        crate::bench::runs_out::write(path, &o.results)
+            .with_context(|| format!("--requests-out {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn finish(o: Outcome, single: bool, baseline: Option<&str>) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();

@@ -1,4 +1,5 @@
-//! `--tokenizer` resolution for `load`: a GGUF (or a directory holding one and no
+//! `--tokenizer` resolution for `load`, and the server's own tokenizer when there is none
+//! (`from_server`). A GGUF (or a directory holding one and no
 //! `tokenizer.json`) goes through llama.cpp's own tokenizer loaded vocab-only, so every
 //! vocabulary type llama.cpp supports works exactly; a `tokenizer.json` or a Hugging Face
 //! model directory goes through `client::tokenizer`. The llama.cpp side is wired here
@@ -8,6 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::backends::llama::VocabModel;
+use crate::client::http::TargetOptions;
+use crate::client::server_tok::ServerTok;
 use crate::client::tokenizer::{Tok, Vocab};
 
 struct LlamaVocab(VocabModel);
@@ -50,5 +53,30 @@ pub fn load(path: &Path) -> crate::Result<Tok> {
             Ok(Tok::from_vocab(Arc::new(LlamaVocab(v)), source))
         }
         None => Tok::load(path),
+    }
+}
+
+/// With no `--tokenizer`: the server's own tokenize endpoint, prompts cut from the
+/// machine's GPL-3 text (the engine sweep's default corpus). Says so on stderr; when the
+/// server has none, the error says what to pass.
+pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result<ServerTok> {
+    let path = crate::bench::corpus::DEFAULT_TEXT;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {path} (the text prompts are cut from): {e}"))?;
+    match ServerTok::connect(opts, model, &text) {
+        Ok(t) => {
+            eprintln!(
+                "no --tokenizer: prompts are made and counted with {} (recorded as \
+                 notes.tokenizer)",
+                t.source
+            );
+            Ok(t)
+        }
+        Err(why) => Err(super::Usage(format!(
+            "random prompts of exact length need a tokenizer and the server's own cannot be \
+             used ({why}): pass --tokenizer <model.gguf | tokenizer.json | HF model \
+             directory> (or --dataset FILE)"
+        ))
+        .into()),
     }
 }

@@ -279,6 +279,40 @@ impl Target {
         })
     }
 
+    /// POSTs `body` as JSON to `url` (with this target's headers and TLS) and reads a JSON
+    /// answer: `(status, body)`, or why there was no JSON answer. Not timed: for side
+    /// requests such as a server's `/tokenize`, never for measured ones.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let send = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .json(body)
+            .send();
+        let resp = tokio::time::timeout(timeout, send)
+            .await
+            .map_err(|_| format!("POST {url}: no answer within {timeout:?}"))?
+            .map_err(|e| format!("POST {url}: {}", self.scrub(&error_chain(&e))))?;
+        let status = resp.status().as_u16();
+        let bytes = tokio::time::timeout(timeout, resp.bytes())
+            .await
+            .map_err(|_| format!("POST {url}: no body within {timeout:?}"))?
+            .map_err(|e| format!("POST {url}: reading the body: {e}"))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok((status, v)),
+            Err(_) if status != 200 => Ok((status, serde_json::Value::Null)),
+            Err(e) => Err(format!(
+                "POST {url}: HTTP {status}, the body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
+            )),
+        }
+    }
+
     /// The first model id served at `{base}/models`.
     pub async fn first_model(&self, base_url: &str, timeout: Duration) -> Result<String, String> {
         let url = format!("{}/models", base(base_url));

@@ -7,7 +7,8 @@
 //! `engine` (a load test knows only the server's HTTP API).
 //!
 //! Files: `sse` (stream parsing), `http` (one timed request), `prompts` + `tokenizer`
-//! (what is sent; GGUF vocabularies through `crate::gguf`), `scheduler` (when it is sent,
+//! (what is sent; GGUF vocabularies through `crate::gguf`), `server_tok` (prompts made
+//! with the server's own `/tokenize` when there is no local tokenizer), `scheduler` (when it is sent,
 //! and the client's own lag), `metrics` (per-request records), `aggregate` (a level's
 //! figures and warnings), `search` (`--find-max-rate`), `run` (a whole load run: every
 //! level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This file runs
@@ -22,6 +23,7 @@ pub mod redact;
 pub mod run;
 pub mod scheduler;
 pub mod search;
+pub mod server_tok;
 pub mod sse;
 pub mod tokenizer;
 

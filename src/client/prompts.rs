@@ -438,6 +438,13 @@ pub enum Source {
         osl: Option<Length>,
         prefix_tokens: usize,
     },
+    /// Random prompts of exact token length, made and counted by the server's own
+    /// tokenizer (no local one given).
+    Server {
+        tok: super::server_tok::ServerTok,
+        isl: Length,
+        osl: Length,
+    },
 }
 
 impl Source {
@@ -446,6 +453,15 @@ impl Source {
         match self {
             Source::Random { maker, .. } => Some(maker.tok().clone()),
             Source::File { maker, .. } => maker.as_ref().map(|m| m.tok().clone()),
+            Source::Server { .. } => None,
+        }
+    }
+
+    /// What prompts are made and counted with, for the results (`notes.tokenizer`).
+    pub fn tokenizer_note(&self) -> Option<String> {
+        match self {
+            Source::Server { tok, .. } => Some(tok.source.clone()),
+            _ => self.tok().map(|t| t.source),
         }
     }
 
@@ -460,6 +476,7 @@ impl Source {
                 prefix_tokens,
             } => file_prompts(entries, n, *osl, maker.as_ref(), *prefix_tokens, seed, salt)
                 .map_err(|reason| Error::config("--dataset", reason)),
+            Source::Server { tok, isl, osl } => tok.random(n, *isl, *osl, seed, salt),
         }
     }
 }

@@ -395,6 +395,9 @@ impl LevelRunner<'_> {
         r.point
             .parameters
             .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
+        if let Some(t) = plan.source.tokenizer_note() {
+            r.point.notes.insert("tokenizer".into(), t);
+        }
         let verdict = LevelVerdict {
             goodput_frac: r.point.scalars.get("goodput_frac").copied().unwrap_or(0.0),
             valid: r.valid,

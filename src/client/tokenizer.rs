@@ -168,96 +168,123 @@ fn pre_tokenizer(pre: &str) -> std::result::Result<Json, String> {
     })
 }
 
-/// Builds a tokenizer from GGUF metadata (see the module docs).
-pub fn from_gguf_metadata(
-    meta: &std::collections::BTreeMap<String, Value>,
-) -> std::result::Result<Tokenizer, String> {
-    let get = |k: &str| {
-        meta.get(k)
-            .ok_or_else(|| format!("metadata key {k} is missing"))
-    };
-    let model = get("tokenizer.ggml.model")?
-        .as_str()
-        .ok_or("tokenizer.ggml.model is not a string")?;
-    if model != "gpt2" {
-        return Err(format!(
-            "tokenizer.ggml.model = {model:?}: only GPT-2 style byte-level BPE vocabularies \
-             can be rebuilt from a GGUF; pass --tokenizer <tokenizer.json>"
-        ));
-    }
-    let tokens = get("tokenizer.ggml.tokens")?
-        .as_array()
-        .ok_or("tokenizer.ggml.tokens is not an array")?;
-    let merges = get("tokenizer.ggml.merges")?
-        .as_array()
-        .ok_or("tokenizer.ggml.merges is not an array")?;
-    let types = meta
-        .get("tokenizer.ggml.token_type")
-        .and_then(Value::as_array)
-        .unwrap_or(&[]);
-    let pre = meta
-        .get("tokenizer.ggml.pre")
-        .and_then(Value::as_str)
-        .unwrap_or("default");
-    let add_bos = meta
-        .get("tokenizer.ggml.add_bos_token")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let bos_id = meta
-        .get("tokenizer.ggml.bos_token_id")
-        .and_then(Value::as_u64);
+/// What a GPT-2 style GGUF vocabulary holds, read from its metadata.
+struct GgufBpe<'a> {
+    tokens: &'a [Value],
+    merges: Vec<&'a str>,
+    types: &'a [Value],
+    pre: &'a str,
+    add_bos: bool,
+    bos_id: Option<u64>,
+}
 
-    let mut vocab = serde_json::Map::with_capacity(tokens.len());
-    let mut added = Vec::new();
-    for (id, t) in tokens.iter().enumerate() {
-        let s = t
+type Meta = std::collections::BTreeMap<String, Value>;
+
+impl<'a> GgufBpe<'a> {
+    /// Reads the `tokenizer.ggml.*` keys; any other model type is refused, naming it.
+    fn read(meta: &'a Meta) -> std::result::Result<Self, String> {
+        let get = |k: &str| {
+            meta.get(k)
+                .ok_or_else(|| format!("metadata key {k} is missing"))
+        };
+        let model = get("tokenizer.ggml.model")?
             .as_str()
-            .ok_or("tokenizer.ggml.tokens holds a non-string")?;
-        vocab.insert(s.to_owned(), json!(id));
-        // llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
-        let ty = types.get(id).and_then(Value::as_u64).unwrap_or(1);
-        if ty == 3 || ty == 4 {
-            added.push(
-                json!({"id": id, "content": s, "single_word": false, "lstrip": false,
-                              "rstrip": false, "normalized": false, "special": ty == 3}),
-            );
+            .ok_or("tokenizer.ggml.model is not a string")?;
+        if model != "gpt2" {
+            return Err(format!(
+                "tokenizer.ggml.model = {model:?}: only GPT-2 style byte-level BPE \
+                 vocabularies can be rebuilt from a GGUF; pass --tokenizer <tokenizer.json>"
+            ));
         }
-    }
-    let merges: Vec<&str> = merges
-        .iter()
-        .map(|m| m.as_str().ok_or("tokenizer.ggml.merges holds a non-string"))
-        .collect::<std::result::Result<_, _>>()?;
-
-    let post_processor = match (add_bos, bos_id) {
-        (true, Some(id)) => {
-            let bos = tokens
-                .get(id as usize)
+        let merges = get("tokenizer.ggml.merges")?
+            .as_array()
+            .ok_or("tokenizer.ggml.merges is not an array")?
+            .iter()
+            .map(|m| m.as_str().ok_or("tokenizer.ggml.merges holds a non-string"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(GgufBpe {
+            tokens: get("tokenizer.ggml.tokens")?
+                .as_array()
+                .ok_or("tokenizer.ggml.tokens is not an array")?,
+            merges,
+            types: meta
+                .get("tokenizer.ggml.token_type")
+                .and_then(Value::as_array)
+                .unwrap_or(&[]),
+            pre: meta
+                .get("tokenizer.ggml.pre")
                 .and_then(Value::as_str)
-                .ok_or("tokenizer.ggml.bos_token_id is out of range")?;
-            json!({"type": "TemplateProcessing",
-                   "single": [{"SpecialToken": {"id": bos, "type_id": 0}},
-                              {"Sequence": {"id": "A", "type_id": 0}}],
-                   "pair": [{"SpecialToken": {"id": bos, "type_id": 0}},
-                            {"Sequence": {"id": "A", "type_id": 0}},
-                            {"Sequence": {"id": "B", "type_id": 1}}],
-                   "special_tokens": {bos: {"id": bos, "ids": [id], "tokens": [bos]}}})
+                .unwrap_or("default"),
+            add_bos: meta
+                .get("tokenizer.ggml.add_bos_token")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            bos_id: meta
+                .get("tokenizer.ggml.bos_token_id")
+                .and_then(Value::as_u64),
+        })
+    }
+
+    /// The BPE vocabulary (string → id) and the added tokens: control and user-defined
+    /// tokens stay whole.
+    fn vocab(&self) -> std::result::Result<(serde_json::Map<String, Json>, Vec<Json>), String> {
+        let mut vocab = serde_json::Map::with_capacity(self.tokens.len());
+        let mut added = Vec::new();
+        for (id, t) in self.tokens.iter().enumerate() {
+            let s = t
+                .as_str()
+                .ok_or("tokenizer.ggml.tokens holds a non-string")?;
+            vocab.insert(s.to_owned(), json!(id));
+            // llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user-defined,
+            // 5 unused, 6 byte
+            let ty = self.types.get(id).and_then(Value::as_u64).unwrap_or(1);
+            if ty == 3 || ty == 4 {
+                added.push(json!({"id": id, "content": s, "single_word": false,
+                                  "lstrip": false, "rstrip": false, "normalized": false,
+                                  "special": ty == 3}));
+            }
         }
-        _ => Json::Null,
-    };
+        Ok((vocab, added))
+    }
+
+    /// BOS in front of every text when the GGUF asks for it.
+    fn post_processor(&self) -> std::result::Result<Json, String> {
+        let (true, Some(id)) = (self.add_bos, self.bos_id) else {
+            return Ok(Json::Null);
+        };
+        let bos = self
+            .tokens
+            .get(id as usize)
+            .and_then(Value::as_str)
+            .ok_or("tokenizer.ggml.bos_token_id is out of range")?;
+        Ok(json!({"type": "TemplateProcessing",
+               "single": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                          {"Sequence": {"id": "A", "type_id": 0}}],
+               "pair": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                        {"Sequence": {"id": "A", "type_id": 0}},
+                        {"Sequence": {"id": "B", "type_id": 1}}],
+               "special_tokens": {bos: {"id": bos, "ids": [id], "tokens": [bos]}}}))
+    }
+}
+
+/// Builds a tokenizer from GGUF metadata (see the module docs).
+pub fn from_gguf_metadata(meta: &Meta) -> std::result::Result<Tokenizer, String> {
+    let g = GgufBpe::read(meta)?;
+    let (vocab, added) = g.vocab()?;
     let doc = json!({
         "version": "1.0",
         "truncation": null,
         "padding": null,
         "added_tokens": added,
         "normalizer": null,
-        "pre_tokenizer": pre_tokenizer(pre)?,
-        "post_processor": post_processor,
+        "pre_tokenizer": pre_tokenizer(g.pre)?,
+        "post_processor": g.post_processor()?,
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
                     "use_regex": true},
         "model": {"type": "BPE", "dropout": null, "unk_token": null,
                   "continuing_subword_prefix": null, "end_of_word_suffix": null,
                   "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                  "vocab": vocab, "merges": merges}
+                  "vocab": vocab, "merges": g.merges}
     });
     let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
     text.parse::<Tokenizer>()

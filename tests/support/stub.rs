@@ -47,6 +47,27 @@ pub enum Fault {
     FloodOneEvent(usize),
 }
 
+/// The stub's own tokenizer, served at `/tokenize` and `/detokenize` (404 when `None`).
+/// Its tokens are words, a word over 6 letters split after its 4th ("▁abcd" + "efg"), so
+/// cutting a token window at a word's middle and re-tokenizing its text can change the
+/// count, as with a real subword vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tokenize {
+    #[default]
+    None,
+    /// llama.cpp's shapes; adds no special token.
+    LlamaCpp,
+    /// vLLM's shapes (`count`, `tokens`; `prompt` back); adds a BOS token by default.
+    Vllm,
+    /// A 200 answer whose body is not JSON.
+    Malformed,
+    /// vLLM's shapes with a `count` one above the tokens listed.
+    CountMismatch,
+    /// llama.cpp's shapes, but every text counts an odd number of tokens: an even length
+    /// can never be met.
+    OddCounts,
+}
+
 /// How the stub streams.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -67,6 +88,7 @@ pub struct Config {
     /// Use CRLF line ends in the SSE body.
     pub crlf: bool,
     pub fault: Fault,
+    pub tokenize: Tokenize,
 }
 
 impl Default for Config {
@@ -81,6 +103,7 @@ impl Default for Config {
             split_events: false,
             crlf: false,
             fault: Fault::None,
+            tokenize: Tokenize::None,
         }
     }
 }
@@ -188,6 +211,10 @@ async fn serve(stream: TcpStream, cfg: Arc<Config>, counter: Arc<AtomicUsize>) {
                 .await
             }
             ("GET", "/health") => json_response(&mut wr, 200, r#"{"status":"ok"}"#).await,
+            ("POST", p @ ("/tokenize" | "/detokenize")) if cfg.tokenize != Tokenize::None => {
+                let (status, body) = tokenizer::answer(cfg.tokenize, p, &req.body);
+                json_response(&mut wr, status, &body).await
+            }
             ("POST", p) if p.ends_with("/completions") => {
                 counter.fetch_add(1, Ordering::Relaxed);
                 stream_completion(&mut wr, &cfg, &req).await
@@ -271,7 +298,10 @@ impl Asked {
                 .get("prompt")
                 .and_then(|p| p.as_str())
                 .or_else(|| body.pointer("/messages/0/content").and_then(|p| p.as_str()))
-                .map_or(0, |p| p.split_whitespace().count()),
+                .map_or(0, |p| match cfg.tokenize {
+                    Tokenize::None => p.split_whitespace().count(),
+                    mode => tokenizer::count(mode, p, true),
+                }),
         }
     }
 }
@@ -467,4 +497,120 @@ async fn send<W: AsyncWriteExt + Unpin>(w: &mut W, split: bool, ev: String) -> s
 async fn finish<W: AsyncWriteExt + Unpin>(w: &mut W) -> std::io::Result<()> {
     w.write_all(b"0\r\n\r\n").await?;
     w.flush().await
+}
+
+/// The stub's `/tokenize` and `/detokenize` (see [`Tokenize`]).
+mod tokenizer {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use serde_json::{json, Value};
+
+    use super::Tokenize;
+
+    /// Token strings by id and ids by string, shared by every stub of the process; id 0
+    /// is the BOS token.
+    type Table = (Vec<String>, HashMap<String, u64>);
+
+    fn table() -> &'static Mutex<Table> {
+        static T: OnceLock<Mutex<Table>> = OnceLock::new();
+        T.get_or_init(|| Mutex::new((vec!["<s>".into()], HashMap::from([("<s>".into(), 0)]))))
+    }
+
+    fn pieces(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for w in text.split_whitespace() {
+            let chars: Vec<char> = w.chars().collect();
+            if chars.len() > 6 {
+                out.push(format!("▁{}", chars[..4].iter().collect::<String>()));
+                out.push(chars[4..].iter().collect());
+            } else {
+                out.push(format!("▁{w}"));
+            }
+        }
+        out
+    }
+
+    fn ids(mode: Tokenize, text: &str, special: bool) -> Vec<u64> {
+        let mut t = table().lock().unwrap();
+        let mut out: Vec<u64> = Vec::new();
+        if special && matches!(mode, Tokenize::Vllm | Tokenize::CountMismatch) {
+            out.push(0);
+        }
+        for p in pieces(text) {
+            let id = match t.1.get(&p) {
+                Some(&id) => id,
+                None => {
+                    let id = t.0.len() as u64;
+                    t.0.push(p.clone());
+                    t.1.insert(p, id);
+                    id
+                }
+            };
+            out.push(id);
+        }
+        if mode == Tokenize::OddCounts && out.len() % 2 == 0 {
+            out.push(out.last().copied().unwrap_or(1));
+        }
+        out
+    }
+
+    /// Tokens the stub counts in a prompt it is sent (`usage.prompt_tokens`).
+    pub fn count(mode: Tokenize, text: &str, special: bool) -> usize {
+        ids(mode, text, special).len()
+    }
+
+    fn text(ids: &[u64]) -> String {
+        let t = table().lock().unwrap();
+        let s: String = ids
+            .iter()
+            .filter(|&&i| i != 0)
+            .filter_map(|&i| t.0.get(i as usize))
+            .map(|p| p.replace('▁', " "))
+            .collect();
+        s.trim_start().to_owned()
+    }
+
+    /// Status and body of a `/tokenize` or `/detokenize` request.
+    pub fn answer(mode: Tokenize, path: &str, body: &[u8]) -> (u16, String) {
+        if mode == Tokenize::Malformed {
+            return (200, "tokens: [1, 2".into());
+        }
+        let req: Value = serde_json::from_slice(body).unwrap_or_default();
+        let vllm = matches!(mode, Tokenize::Vllm | Tokenize::CountMismatch);
+        let bad = (400, r#"{"error":{"message":"bad request"}}"#.to_owned());
+        if path == "/tokenize" {
+            let (field, special_key, default) = if vllm {
+                ("prompt", "add_special_tokens", true)
+            } else {
+                ("content", "add_special", false)
+            };
+            let Some(content) = req.get(field).and_then(Value::as_str) else {
+                // llama.cpp answers an empty list; vLLM refuses the request
+                return if vllm {
+                    bad
+                } else {
+                    (200, r#"{"tokens":[]}"#.into())
+                };
+            };
+            let special = req
+                .get(special_key)
+                .and_then(Value::as_bool)
+                .unwrap_or(default);
+            let ids = ids(mode, content, special);
+            let v = if vllm {
+                let extra = usize::from(mode == Tokenize::CountMismatch);
+                json!({"count": ids.len() + extra, "max_model_len": 2048, "tokens": ids})
+            } else {
+                json!({ "tokens": ids })
+            };
+            return (200, v.to_string());
+        }
+        let Some(list) = req.get("tokens").and_then(Value::as_array) else {
+            return bad;
+        };
+        let ids: Vec<u64> = list.iter().filter_map(Value::as_u64).collect();
+        let field = if vllm { "prompt" } else { "content" };
+        (200, json!({ field: text(&ids) }).to_string())
+    }
 }
