@@ -17,7 +17,9 @@ use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
 use crate::client::run::{FinishedLevel, Probe};
 use crate::client::scheduler::{Arrival, Shape};
-use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
+use crate::client::{
+    self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, Settings, WorkloadParams,
+};
 use crate::record::Status;
 
 /// Benchmark an OpenAI-compatible server (`/v1/completions` or `/v1/chat/completions`).
@@ -361,23 +363,25 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         },
         url: a.url,
         model: a.model,
-        endpoint: a.endpoint,
         headers: v.headers,
         tls: crate::client::http::TlsOptions {
             cacert: a.cacert,
             insecure: a.insecure,
         },
-        extra_body: v.extra_body,
+        settings: Settings {
+            endpoint: a.endpoint,
+            timeout: v.timeout,
+            duration: v.duration,
+            ignore_eos: a.ignore_eos,
+            slo: v.slo,
+            max_lag_ms: a.max_client_lag_ms,
+            max_consecutive_errors: a.max_consecutive_errors,
+            extra_body: v.extra_body,
+        },
         levels: v.levels,
         source,
         num_prompts: a.num_prompts,
         warmup: a.warmup,
-        timeout: v.timeout,
-        duration: v.duration,
-        ignore_eos: a.ignore_eos,
-        slo: v.slo,
-        max_lag_ms: a.max_client_lag_ms,
-        max_consecutive_errors: a.max_consecutive_errors,
         seed: a.seed,
         salt: a.salt.unwrap_or_else(rand::random),
         resume: a.resume,

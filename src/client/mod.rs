@@ -41,12 +41,12 @@ use tokenizer::Tok;
 use crate::warning::{self, Warning};
 pub use run::{run_load, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
 
-/// Settings shared by every level of a run.
+/// How every request of a run is sent and judged: set once by the plan, read by every
+/// level (the one place these settings live).
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub target: Arc<Target>,
-    pub model: String,
+pub struct Settings {
     pub endpoint: Endpoint,
+    /// Per-request timeout.
     pub timeout: Duration,
     /// Measured phase length, when bounded by time.
     pub duration: Option<Duration>,
@@ -55,9 +55,18 @@ pub struct Config {
     /// p99 client lag above which a level is marked invalid.
     pub max_lag_ms: f64,
     pub max_consecutive_errors: usize,
-    pub tok: Option<Tok>,
     /// Extra JSON fields merged into every request body.
     pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a run found out once it connected: the target, the model name, the tokenizer,
+/// beside the plan's [`Settings`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Arc<Target>,
+    pub model: String,
+    pub tok: Option<Tok>,
+    pub settings: Settings,
 }
 
 /// One level: a load shape and its prompts.
@@ -97,29 +106,29 @@ pub async fn run_level_reporting(
     let started_unix_s = record::unix_now();
     let body = |p: &Prompt| {
         http::body(
-            cfg.endpoint,
+            cfg.settings.endpoint,
             &cfg.model,
             &p.text,
             p.output_tokens,
-            cfg.ignore_eos,
-            &cfg.extra_body,
+            cfg.settings.ignore_eos,
+            &cfg.settings.extra_body,
         )
     };
     let plan = scheduler::SendPlan {
         shape: level.shape,
         bodies: Arc::new(level.prompts.iter().map(body).collect()),
         warmup: level.warmup.iter().map(body).collect(),
-        duration: cfg.duration,
-        timeout: cfg.timeout,
+        duration: cfg.settings.duration,
+        timeout: cfg.settings.timeout,
         seed: level.seed,
-        max_consecutive_errors: cfg.max_consecutive_errors,
+        max_consecutive_errors: cfg.settings.max_consecutive_errors,
         progress,
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);
     for o in &mut run.outcomes {
         let asked = level.prompts[o.index].output_tokens;
-        metrics::validate(o, asked, cfg.ignore_eos, cfg.tok.as_ref());
+        metrics::validate(o, asked, cfg.settings.ignore_eos, cfg.tok.as_ref());
     }
     let mut point = level_point(cfg, &level, &run);
     point.started_unix_s = started_unix_s;
@@ -154,10 +163,10 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         derived: &derived,
         duration,
         offered_rate,
-        slo: cfg.slo.as_ref(),
+        slo: cfg.settings.slo.as_ref(),
         lag: &run.lag,
-        max_lag_ms: cfg.max_lag_ms,
-        chat: cfg.endpoint == Endpoint::Chat,
+        max_lag_ms: cfg.settings.max_lag_ms,
+        chat: cfg.settings.endpoint == Endpoint::Chat,
     });
     let mut warnings = agg.warnings;
     warnings.extend(run_warnings(run, level.prompts.len()));

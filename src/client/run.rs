@@ -14,12 +14,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
-use super::http::{Endpoint, Target, TargetOptions};
-use super::metrics::Slo;
+use super::http::{Target, TargetOptions};
 use super::prompts::{self, Source};
 use super::scheduler::{Arrival, RequestDone, Shape};
 use super::search::RateSearch;
-use super::{run_level_reporting, Config, Level, LevelResult};
+use super::{run_level_reporting, Config, Level, LevelResult, Settings};
 use crate::error::{Error, Result};
 use crate::record::{Point, Results};
 
@@ -84,14 +83,13 @@ pub struct LoadPlan {
     pub url: String,
     /// Model name to send; `None` asks the server (`{url}/models`).
     pub model: Option<String>,
-    pub endpoint: Endpoint,
     /// Sent as a Bearer token when set.
     pub api_key: Option<String>,
     pub headers: Vec<(String, String)>,
     /// https verification (`--cacert`, `--insecure`).
     pub tls: super::http::TlsOptions,
-    /// Extra JSON fields merged into every request body.
-    pub extra_body: serde_json::Map<String, Value>,
+    /// How each request is sent and judged (endpoint, timeout, SLOs, ...).
+    pub settings: Settings,
     pub levels: Levels,
     pub source: Source,
     pub workload: WorkloadParams,
@@ -99,15 +97,6 @@ pub struct LoadPlan {
     pub num_prompts: Option<usize>,
     /// Warmup requests per level (distinct prompts, never measured).
     pub warmup: usize,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Measured phase length, when bounded by time.
-    pub duration: Option<Duration>,
-    pub ignore_eos: bool,
-    pub slo: Option<Slo>,
-    /// p99 client lag above which a level is invalid.
-    pub max_lag_ms: f64,
-    pub max_consecutive_errors: usize,
     pub seed: u64,
     /// Mixed into the prompt texts (not their lengths) so that no two runs send the same
     /// prompts to a server's prefix cache; recorded in every point as `salt`.
@@ -250,7 +239,7 @@ pub async fn run_load(
 async fn connect(plan: &LoadPlan) -> Result<Config> {
     let target = Target::new(&TargetOptions {
         base_url: plan.url.clone(),
-        endpoint: plan.endpoint,
+        endpoint: plan.settings.endpoint,
         api_key: plan.api_key.clone(),
         headers: plan.headers.clone(),
         connect_timeout: CONNECT_TIMEOUT,
@@ -273,15 +262,8 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
     Ok(Config {
         target: Arc::new(target),
         model,
-        endpoint: plan.endpoint,
-        timeout: plan.timeout,
-        duration: plan.duration,
-        ignore_eos: plan.ignore_eos,
-        slo: plan.slo,
-        max_lag_ms: plan.max_lag_ms,
-        max_consecutive_errors: plan.max_consecutive_errors,
         tok: plan.source.tok(),
-        extra_body: plan.extra_body.clone(),
+        settings: plan.settings.clone(),
     })
 }
 
@@ -291,8 +273,8 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     let mut p: BTreeMap<String, Value> = BTreeMap::new();
     p.insert("url".into(), json!(super::redact::url(&plan.url)));
     p.insert("model".into(), json!(model));
-    p.insert("endpoint".into(), json!(plan.endpoint.as_str()));
-    p.insert("ignore_eos".into(), json!(plan.ignore_eos));
+    p.insert("endpoint".into(), json!(plan.settings.endpoint.as_str()));
+    p.insert("ignore_eos".into(), json!(plan.settings.ignore_eos));
     p.insert("seed".into(), json!(plan.seed));
     if plan.tls.insecure {
         p.insert("tls_insecure".into(), json!(true));
@@ -315,7 +297,7 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     if w.osl_spread > 0.0 {
         p.insert("osl_spread".into(), json!(w.osl_spread));
     }
-    if let Some(d) = plan.duration {
+    if let Some(d) = plan.settings.duration {
         p.insert("duration_s".into(), json!(d.as_secs_f64()));
     }
     p
@@ -368,7 +350,7 @@ impl LevelRunner<'_> {
         extra: BTreeMap<String, Value>,
     ) -> Result<LevelVerdict> {
         let plan = self.plan;
-        let n = prompt_count(plan.num_prompts, shape, plan.duration);
+        let n = prompt_count(plan.num_prompts, shape, plan.settings.duration);
         let mut params = self.base.clone();
         params.extend(extra);
         shape_parameters(shape, &mut params);
