@@ -12,6 +12,8 @@ use clap::ArgAction;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Usage;
+
+mod fleet;
 use crate::client::http::Endpoint;
 use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
@@ -144,6 +146,8 @@ pub struct Args {
     /// Stop a level after this many failed requests in a row.
     #[arg(long, default_value_t = 32)]
     pub max_consecutive_errors: usize,
+    #[command(flatten)]
+    pub fleet: fleet::FleetArgs,
 }
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -178,6 +182,7 @@ struct Validated {
     slo: Option<Slo>,
     headers: Vec<(String, String)>,
     extra_body: serde_json::Map<String, serde_json::Value>,
+    fleet: fleet::Fleet,
 }
 
 fn validate(a: &Args) -> Result<Validated> {
@@ -217,6 +222,7 @@ fn validate(a: &Args) -> Result<Validated> {
         slo,
         headers: headers(&a.headers)?,
         extra_body: extra_body(a.extra_body.as_deref())?,
+        fleet: a.fleet.validate(a.find_max_rate)?,
     })
 }
 
@@ -383,6 +389,8 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         num_prompts: a.num_prompts,
         warmup: a.warmup,
         seed: a.seed,
+        worker: v.fleet.worker,
+        start_at: v.fleet.start_at,
         salt: a.salt.unwrap_or_else(rand::random),
         resume: a.resume,
         output: a.output,

@@ -36,6 +36,9 @@ pub struct Level<'a> {
     /// Above this p99 client lag, the level is marked invalid.
     pub max_lag_ms: f64,
     pub chat: bool,
+    /// The workload shares prompt prefixes on purpose (`--workload shared-prefix`): cache
+    /// hits are what it measures, not a warning.
+    pub cache_expected: bool,
 }
 
 /// A level's summaries, scalars and warnings.
@@ -74,7 +77,7 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     goodput(l, &t, &mut a);
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
-    prompt_cache(&ok, &mut a);
+    prompt_cache(&ok, l.cache_expected, &mut a);
     client_health(l, t.duration_s, &mut a);
     a.scalars
         .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
@@ -359,7 +362,7 @@ fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &m
 /// Prompt tokens the server reported taken from its prefix cache: the mean fraction, and
 /// a warning when any request had more than 10% (prompts are all distinct, so a level
 /// is meant to be cache-free; a shared BOS token is below that).
-fn prompt_cache(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+fn prompt_cache(ok: &[(&RequestRecord, &Derived)], expected: bool, a: &mut Aggregate) {
     let fracs: Vec<f64> = ok
         .iter()
         .filter_map(|(r, _)| r.extra.get("cached_frac").copied())
@@ -371,7 +374,7 @@ fn prompt_cache(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
     let hits = fracs.iter().filter(|f| **f > 0.1).count();
     a.scalars.insert("cached_prompt_frac".into(), mean);
     a.scalars.insert("cache_hit_requests".into(), hits as f64);
-    if hits > 0 {
+    if hits > 0 && !expected {
         a.warnings.push(Warning::PromptCacheHits {
             hits,
             requests: ok.len(),

@@ -15,6 +15,7 @@
 //! never depends on `env`, `backends`, `bench` or `report`.
 
 pub mod aggregate;
+pub mod fleet;
 pub mod http;
 pub mod metrics;
 pub mod prompts;
@@ -79,6 +80,10 @@ pub struct Level {
     pub parameters: BTreeMap<String, serde_json::Value>,
     /// Seed of the arrival process.
     pub seed: u64,
+    /// Start the measured phase (after warmup) at this wall-clock instant (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
+    /// The prompts share prefixes on purpose: prefix-cache hits are expected.
+    pub cache_expected: bool,
 }
 
 /// The point a level produced, and whether it was cut short by Ctrl-C.
@@ -123,6 +128,7 @@ pub async fn run_level_reporting(
         seed: level.seed,
         max_consecutive_errors: cfg.settings.max_consecutive_errors,
         progress,
+        start_at: level.start_at,
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);
@@ -167,6 +173,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         lag: &run.lag,
         max_lag_ms: cfg.settings.max_lag_ms,
         chat: cfg.settings.endpoint == Endpoint::Chat,
+        cache_expected: level.cache_expected,
     });
     let mut warnings = agg.warnings;
     warnings.extend(run_warnings(run, level.prompts.len()));
@@ -180,6 +187,9 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
     };
     point.error = error;
     point.wall_s = run.wall.as_secs_f64();
+    // The wall-clock instant of `t0`, so workers' samples line up when merged.
+    let since_t0 = run.t0.elapsed().as_secs_f64();
+    point.t0_unix_s = Some(record::unix_now() - since_t0);
     point.warmup_runs = run.warmup_done as u32;
     point.requests = records;
     point.summary = agg.summary;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
+use super::fleet::{Worker, SHARD_PARAM};
 use super::http::{Target, TargetOptions};
 use super::prompts::{self, Source};
 use super::scheduler::{Arrival, RequestDone, Shape};
@@ -101,6 +102,10 @@ pub struct LoadPlan {
     /// Mixed into the prompt texts (not their lengths) so that no two runs send the same
     /// prompts to a server's prefix cache; recorded in every point as `salt`.
     pub salt: u64,
+    /// This process is one worker of a fleet: it sends its share of every level.
+    pub worker: Option<Worker>,
+    /// The first level's measured phase starts at this wall-clock instant (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
     /// Keep the levels of an existing `output` that finished (status ok) and run the rest.
     pub resume: bool,
     /// Results file, rewritten after every level.
@@ -206,6 +211,7 @@ pub async fn run_load(
         results,
         stop,
         index: 0,
+        start_at: plan.start_at,
         observer,
     };
     let mut search = None;
@@ -339,6 +345,8 @@ struct LevelRunner<'a> {
     stop: watch::Receiver<bool>,
     /// Levels run so far: seeds each level's prompts.
     index: u64,
+    /// Taken by the first level run.
+    start_at: Option<std::time::SystemTime>,
     observer: &'a mut dyn Observer,
 }
 
@@ -350,18 +358,31 @@ impl LevelRunner<'_> {
         extra: BTreeMap<String, Value>,
     ) -> Result<LevelVerdict> {
         let plan = self.plan;
-        let n = prompt_count(plan.num_prompts, shape, plan.settings.duration);
+        let total = prompt_count(plan.num_prompts, shape, plan.settings.duration);
         let mut params = self.base.clone();
         params.extend(extra);
+        // A worker's point records the whole level (its key is the level's), so the
+        // workers' files merge into the point one client at the whole load would make.
         shape_parameters(shape, &mut params);
-        params.insert("num_prompts".into(), json!(n));
+        params.insert("num_prompts".into(), json!(total));
         params.insert("warmup".into(), json!(plan.warmup));
-        let seed = prompts::level_seed(plan.seed, self.index);
-        let warm_seed = prompts::level_seed(plan.seed ^ 0x5741_524D, self.index);
+        let mix = plan.worker.map_or(0, Worker::seed_mix);
+        let seed = prompts::level_seed(plan.seed ^ mix, self.index);
+        let warm_seed = prompts::level_seed(plan.seed ^ mix ^ 0x5741_524D, self.index);
         self.index += 1;
         let key = crate::record::point_key(&params);
         if let Some(done) = self.finished(&key) {
             return Ok(done);
+        }
+        let (shape, n) = match plan.worker {
+            Some(w) => (w.shape(shape)?, w.share(total)),
+            None => (shape, total),
+        };
+        if n == 0 {
+            return Err(Error::config(
+                "--num-prompts",
+                format!("{total} prompts leave this worker none: give at least one per worker"),
+            ));
         }
         self.observer.level_preparing(shape, n);
         let level = Level {
@@ -370,6 +391,8 @@ impl LevelRunner<'_> {
             warmup: plan.source.prompts(plan.warmup, warm_seed, plan.salt)?,
             parameters: params,
             seed,
+            start_at: self.start_at.take(),
+            cache_expected: false,
         };
         self.observer.level_started(shape, n);
         let mut r = self.run_observed(level).await;
@@ -377,6 +400,11 @@ impl LevelRunner<'_> {
         r.point
             .parameters
             .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
+        if let Some(w) = plan.worker {
+            r.point
+                .parameters
+                .insert(SHARD_PARAM.into(), json!(w.label()));
+        }
         let verdict = LevelVerdict {
             goodput_frac: r.point.scalars.get("goodput_frac").copied().unwrap_or(0.0),
             valid: r.valid,

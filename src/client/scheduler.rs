@@ -102,6 +102,9 @@ pub struct SendPlan {
     pub max_consecutive_errors: usize,
     /// Told of every measured request as it finishes (progress display); never of warmup.
     pub progress: Option<mpsc::UnboundedSender<RequestDone>>,
+    /// Start the measured phase at this wall-clock instant (after warmup): the workers of
+    /// a fleet start together.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 /// One measured request finished: what a progress display shows.
@@ -332,6 +335,13 @@ pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool
     shared.consecutive_errors.store(0, Ordering::Relaxed);
     shared.abort.store(false, Ordering::Relaxed);
     shared.measuring.store(true, Ordering::Relaxed);
+    if let Some(at) = plan.start_at {
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = super::fleet::wait_until(at) => {}
+            _ = stopped(&mut stop) => {}
+        }
+    }
 
     let done = Arc::new(AtomicBool::new(false));
     let monitor = spawn_lag_monitor(done.clone(), Duration::from_millis(10));
