@@ -5,6 +5,7 @@ mod bad_input;
 mod bad_input_load;
 mod build;
 mod cli;
+mod fleet;
 mod import;
 mod layers;
 mod load;

@@ -444,6 +444,7 @@ mod tests {
             lag: &lag,
             max_lag_ms: 10.0,
             chat: false,
+            cache_expected: false,
         });
         assert_eq!(a.scalars["completed"], 2.0);
         assert_eq!(a.scalars["failed_http_5xx"], 1.0);
@@ -471,6 +472,7 @@ mod tests {
             lag: &laggy,
             max_lag_ms: 10.0,
             chat: false,
+            cache_expected: false,
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
