@@ -74,6 +74,7 @@ fn level(shape: Shape, n: usize, osl: u64, warmup: usize) -> Level {
         seed: 1,
         start_at: None,
         cache_expected: false,
+        offsets: None,
     }
 }
 

@@ -16,3 +16,4 @@ mod support;
 mod tls;
 mod trt;
 mod util;
+mod workload;

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Usage;
 
 mod fleet;
+mod workload;
 use crate::client::http::Endpoint;
 use crate::client::metrics::{parse_ms, Slo};
 use crate::client::prompts::{self, Length, PromptMaker, Source};
@@ -148,6 +149,8 @@ pub struct Args {
     pub max_consecutive_errors: usize,
     #[command(flatten)]
     pub fleet: fleet::FleetArgs,
+    #[command(flatten)]
+    pub workload: workload::WorkloadArgs,
 }
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -183,10 +186,13 @@ struct Validated {
     headers: Vec<(String, String)>,
     extra_body: serde_json::Map<String, serde_json::Value>,
     fleet: fleet::Fleet,
+    shared_prefix: Option<crate::client::shared_prefix::SharedPrefix>,
+    trace: Option<crate::client::trace::Trace>,
 }
 
 fn validate(a: &Args) -> Result<Validated> {
     check_ranges(a)?;
+    let trace = a.workload.trace()?;
     let slo = a
         .slo
         .as_deref()
@@ -212,7 +218,7 @@ fn validate(a: &Args) -> Result<Validated> {
         return Err(usage("--max-client-lag-ms must be a positive number"));
     }
     Ok(Validated {
-        levels: levels(a),
+        levels: levels(a, trace.as_ref()),
         duration: a
             .duration
             .as_deref()
@@ -223,6 +229,8 @@ fn validate(a: &Args) -> Result<Validated> {
         headers: headers(&a.headers)?,
         extra_body: extra_body(a.extra_body.as_deref())?,
         fleet: a.fleet.validate(a.find_max_rate)?,
+        shared_prefix: a.workload.shared_prefix(a.isl)?,
+        trace,
     })
 }
 
@@ -230,10 +238,11 @@ fn validate(a: &Args) -> Result<Validated> {
 fn check_ranges(a: &Args) -> Result<()> {
     let modes = usize::from(!a.concurrency.is_empty())
         + usize::from(!a.rate.is_empty() && !a.find_max_rate)
-        + usize::from(a.find_max_rate);
+        + usize::from(a.find_max_rate)
+        + usize::from(a.workload.trace.is_some());
     if modes != 1 {
         return Err(usage(
-            "give exactly one of --concurrency LIST, --rate LIST or --find-max-rate",
+            "give exactly one of --concurrency LIST, --rate LIST, --find-max-rate or --trace FILE",
         ));
     }
     if a.concurrency.contains(&0) {
@@ -294,8 +303,14 @@ fn extra_body(raw: Option<&str>) -> Result<serde_json::Map<String, serde_json::V
 }
 
 /// The levels the mode flags ask for (after `check_ranges`).
-fn levels(a: &Args) -> Levels {
-    if a.find_max_rate {
+fn levels(a: &Args, trace: Option<&crate::client::trace::Trace>) -> Levels {
+    if let Some(t) = trace {
+        Levels::Shapes(vec![Shape::Open {
+            rate: t.rate(),
+            arrival: Arrival::Trace,
+            max_inflight: a.max_inflight,
+        }])
+    } else if a.find_max_rate {
         Levels::MaxRate(MaxRateSearch {
             start_req_per_s: a.rate.first().copied().unwrap_or(1.0),
             max_req_per_s: a.max_rate,
@@ -325,7 +340,7 @@ fn levels(a: &Args) -> Levels {
     }
 }
 
-fn source(a: &Args) -> Result<Source> {
+fn source(a: &Args, v: &Validated) -> Result<Source> {
     let tok = a
         .tokenizer
         .as_deref()
@@ -335,6 +350,11 @@ fn source(a: &Args) -> Result<Source> {
         .map(|t| PromptMaker::new(t).context("--tokenizer"))
         .transpose()?;
     let len = |mean: u64, spread: f64| Length { mean, spread };
+    if v.shared_prefix.is_some() && a.dataset.is_some() {
+        return Err(usage(
+            "--workload shared-prefix makes its own prompts: drop --dataset",
+        ));
+    }
     match &a.dataset {
         Some(path) => Ok(Source::File {
             entries: prompts::read_file(path)
@@ -343,16 +363,26 @@ fn source(a: &Args) -> Result<Source> {
             osl: a.osl.map(|o| len(o, a.osl_spread)),
             prefix_tokens: a.prefix_tokens,
         }),
-        None => Ok(Source::Random {
-            maker: maker.ok_or_else(|| {
+        None => {
+            let maker = maker.ok_or_else(|| {
                 usage(
                     "random prompts of exact length need a tokenizer: pass --tokenizer \
                      <model.gguf | tokenizer.json> (or --dataset FILE)",
                 )
-            })?,
-            isl: len(a.isl, a.isl_spread),
-            osl: len(a.osl.unwrap_or(128), a.osl_spread),
-        }),
+            })?;
+            let (isl, osl) = (
+                len(a.isl, a.isl_spread),
+                len(a.osl.unwrap_or(128), a.osl_spread),
+            );
+            Ok(match (v.shared_prefix, &v.trace) {
+                (_, Some(t)) => Source::Trace {
+                    maker,
+                    trace: t.clone(),
+                },
+                (Some(sp), None) => workload::WorkloadArgs::source(sp, maker, isl, osl),
+                (None, None) => Source::Random { maker, isl, osl },
+            })
+        }
     }
 }
 
@@ -366,6 +396,12 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
             osl: a.osl,
             isl_spread: a.isl_spread,
             osl_spread: a.osl_spread,
+            shared_prefix: v.shared_prefix,
+            trace: a
+                .workload
+                .trace
+                .clone()
+                .map(|p| (p, a.workload.trace_speed)),
         },
         url: a.url,
         model: a.model,
@@ -412,7 +448,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.insecure {
         eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
     }
-    let source = source(&a)?;
+    let source = source(&a, &v)?;
     let requests_out = a.requests_out.clone();
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -652,7 +688,8 @@ mod tests {
 
     #[test]
     fn random_prompts_need_a_tokenizer() {
-        let e = source(&parse(&["--url", "u", "--concurrency", "1"]))
+        let a = parse(&["--url", "u", "--concurrency", "1"]);
+        let e = source(&a, &validate(&a).unwrap())
             .err()
             .unwrap()
             .to_string();

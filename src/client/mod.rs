@@ -23,8 +23,10 @@ pub mod redact;
 pub mod run;
 pub mod scheduler;
 pub mod search;
+pub mod shared_prefix;
 pub mod sse;
 pub mod tokenizer;
+pub mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,6 +86,8 @@ pub struct Level {
     pub start_at: Option<std::time::SystemTime>,
     /// The prompts share prefixes on purpose: prefix-cache hits are expected.
     pub cache_expected: bool,
+    /// Open loop: the send offset of each prompt (trace replay), else drawn.
+    pub offsets: Option<Vec<Duration>>,
 }
 
 /// The point a level produced, and whether it was cut short by Ctrl-C.
@@ -129,6 +133,7 @@ pub async fn run_level_reporting(
         max_consecutive_errors: cfg.settings.max_consecutive_errors,
         progress,
         start_at: level.start_at,
+        offsets: level.offsets.clone(),
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);

@@ -39,6 +39,10 @@ pub struct WorkloadParams {
     pub osl: Option<u64>,
     pub isl_spread: f64,
     pub osl_spread: f64,
+    /// `--trace FILE` and its `--trace-speed`.
+    pub trace: Option<(PathBuf, f64)>,
+    /// `--workload shared-prefix`: how many prefixes, of how many tokens.
+    pub shared_prefix: Option<super::shared_prefix::SharedPrefix>,
 }
 
 /// The `--find-max-rate` search: open-loop probes from `start_req_per_s`, doubling or
@@ -285,17 +289,26 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     if plan.tls.insecure {
         p.insert("tls_insecure".into(), json!(true));
     }
-    match &w.dataset {
-        Some(d) => {
+    match (&w.dataset, &w.trace) {
+        (_, Some((t, speed))) => {
+            p.insert("trace".into(), json!(t.display().to_string()));
+            p.insert("trace_speed".into(), json!(speed));
+        }
+        (Some(d), None) => {
             p.insert("dataset".into(), json!(d.display().to_string()));
             if let Some(o) = w.osl {
                 p.insert("osl".into(), json!(o));
             }
         }
-        None => {
+        (None, None) => {
             p.insert("isl".into(), json!(w.isl));
             p.insert("osl".into(), json!(w.osl.unwrap_or(128)));
         }
+    }
+    if let Some(sp) = w.shared_prefix {
+        p.insert("workload".into(), json!("shared-prefix"));
+        p.insert("prefixes".into(), json!(sp.prefixes));
+        p.insert("prefix_len".into(), json!(sp.prefix_len));
     }
     if w.isl_spread > 0.0 {
         p.insert("isl_spread".into(), json!(w.isl_spread));
@@ -358,7 +371,13 @@ impl LevelRunner<'_> {
         extra: BTreeMap<String, Value>,
     ) -> Result<LevelVerdict> {
         let plan = self.plan;
-        let total = prompt_count(plan.num_prompts, shape, plan.settings.duration);
+        let total = match &plan.source {
+            // A trace replays its own requests (the first --num-prompts of them).
+            Source::Trace { trace, .. } => plan
+                .num_prompts
+                .map_or(trace.entries.len(), |n| n.min(trace.entries.len())),
+            _ => prompt_count(plan.num_prompts, shape, plan.settings.duration),
+        };
         let mut params = self.base.clone();
         params.extend(extra);
         // A worker's point records the whole level (its key is the level's), so the
@@ -385,14 +404,16 @@ impl LevelRunner<'_> {
             ));
         }
         self.observer.level_preparing(shape, n);
+        let (prompts, offsets) = self.prompts(total, n, seed)?;
         let level = Level {
             shape,
-            prompts: plan.source.prompts(n, seed, plan.salt)?,
+            prompts,
+            offsets,
             warmup: plan.source.prompts(plan.warmup, warm_seed, plan.salt)?,
             parameters: params,
             seed,
             start_at: self.start_at.take(),
-            cache_expected: false,
+            cache_expected: plan.source.shares_prefixes(),
         };
         self.observer.level_started(shape, n);
         let mut r = self.run_observed(level).await;
@@ -422,6 +443,28 @@ impl LevelRunner<'_> {
             });
         }
         Ok(verdict)
+    }
+
+    /// The `n` measured prompts of this worker's share of a level of `total`, with their
+    /// send offsets when they replay a trace (a worker takes every count-th request, so
+    /// the workers' shares spread over the whole trace).
+    fn prompts(
+        &self,
+        total: usize,
+        n: usize,
+        seed: u64,
+    ) -> Result<(Vec<prompts::Prompt>, Option<Vec<Duration>>)> {
+        let plan = self.plan;
+        match &plan.source {
+            Source::Trace { maker, trace } => {
+                let picked: Vec<usize> = (0..total)
+                    .filter(|i| plan.worker.is_none_or(|w| i % w.count == w.index - 1))
+                    .collect();
+                let p = trace.prompts(maker, &picked, seed, plan.salt)?;
+                Ok((p, Some(trace.offsets(&picked))))
+            }
+            _ => Ok((plan.source.prompts(n, seed, plan.salt)?, None)),
+        }
     }
 
     /// With `resume`, the verdict of a level the results file already holds finished.

@@ -27,6 +27,9 @@ pub enum Arrival {
     Poisson,
     /// Every 1/R seconds exactly.
     Constant,
+    /// At the times of a recorded trace (`--trace`).
+    #[value(skip)]
+    Trace,
 }
 
 impl Arrival {
@@ -34,6 +37,7 @@ impl Arrival {
         match self {
             Arrival::Poisson => "poisson",
             Arrival::Constant => "constant",
+            Arrival::Trace => "trace",
         }
     }
 }
@@ -68,7 +72,9 @@ pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duratio
     let mut out = Vec::with_capacity(n);
     let mut t = 0.0f64;
     match arrival {
-        Arrival::Constant => {
+        // A trace's times come with its requests (`SendPlan::offsets`); evenly spaced
+        // here only if none were given.
+        Arrival::Constant | Arrival::Trace => {
             for i in 0..n {
                 out.push(Duration::from_secs_f64(i as f64 / rate));
             }
@@ -105,6 +111,9 @@ pub struct SendPlan {
     /// Start the measured phase at this wall-clock instant (after warmup): the workers of
     /// a fleet start together.
     pub start_at: Option<std::time::SystemTime>,
+    /// Open loop: each measured request's send offset, instead of drawing them from the
+    /// arrival process (trace replay).
+    pub offsets: Option<Vec<Duration>>,
 }
 
 /// One measured request finished: what a progress display shows.
@@ -420,7 +429,10 @@ async fn open_loop(
     spec: OpenSpec,
     mut stop: watch::Receiver<bool>,
 ) -> (Vec<Outcome>, bool) {
-    let offsets = schedule(plan.bodies.len(), spec.rate, spec.arrival, plan.seed);
+    let offsets = match &plan.offsets {
+        Some(o) => o.clone(),
+        None => schedule(plan.bodies.len(), spec.rate, spec.arrival, plan.seed),
+    };
     let sem = spec
         .max_inflight
         .map(|k| Arc::new(Semaphore::new(k.max(1))));
