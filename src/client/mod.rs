@@ -9,7 +9,9 @@
 //! Files: `sse` (stream parsing), `http` (one timed request), `prompts` + `tokenizer`
 //! (what is sent; GGUF vocabularies through `crate::gguf`), `scheduler` (when it is sent,
 //! and the client's own lag), `metrics` (per-request records), `aggregate` (a level's
-//! figures and warnings), `search` (`--find-max-rate`), `run` (a whole load run: every
+//! figures and warnings), `search` (`--find-max-rate`), `shared_prefix` and `trace` (the
+//! shared-prefix and trace-replay workloads), `fleet` (a worker's share of a level,
+//! `--start-at`, merging workers' files), `run` (a whole load run: every
 //! level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This file runs
 //! one level. The environment fingerprint is passed in by the caller: `client`
 //! never depends on `env`, `backends`, `bench` or `report`.
