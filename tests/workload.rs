@@ -71,7 +71,11 @@ fn trace_replay_sends_the_traces_lengths_at_its_times() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let p = Results::load(&out).unwrap().points.remove(0);
         assert_eq!(p.parameters["arrival"], "trace");
         let mut got: Vec<(u64, u64)> = p
@@ -98,9 +102,15 @@ fn trace_replay_sends_the_traces_lengths_at_its_times() {
         sent.sort_by(f64::total_cmp);
         let gaps: Vec<f64> = sent.windows(2).map(|w| w[1] - w[0]).collect();
         let long = gaps.iter().filter(|g| **g > 0.5).count();
-        assert_eq!(long, 2, "{file}: two long gaps between three bursts: {gaps:?}");
+        assert_eq!(
+            long, 2,
+            "{file}: two long gaps between three bursts: {gaps:?}"
+        );
         let span = sent.last().unwrap() - sent[0];
-        assert!((1.5..2.5).contains(&span), "{file}: replay span {span:.3} s, trace 1.57 s / 2");
+        assert!(
+            (1.5..2.5).contains(&span),
+            "{file}: replay span {span:.3} s, trace 1.57 s / 2"
+        );
     }
 }
 
@@ -150,7 +160,8 @@ fn shared_prefix_prompts_share_n_prefixes_and_keep_their_length() {
     let p = Results::load(&out).unwrap().points.remove(0);
     assert_eq!(p.parameters["workload"], "shared-prefix");
     assert_eq!(p.parameters["prefixes"], 3);
-    let tok = trtbench::client::tokenizer::Tok::load(&util::engine()).unwrap();
+    let gguf = util::engine().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let tok = trtbench::client::tokenizer::Tok::load(&gguf).unwrap();
     let prompts: Vec<String> = server
         .bodies
         .lock()
@@ -206,7 +217,14 @@ fn e2e_llama_server_shared_prefix_hits_the_cache() {
     let unique = run("unique.json", &[]);
     let shared = run(
         "shared.json",
-        &["--workload", "shared-prefix", "--prefixes", "2", "--prefix-len", "448"],
+        &[
+            "--workload",
+            "shared-prefix",
+            "--prefixes",
+            "2",
+            "--prefix-len",
+            "448",
+        ],
     );
     let frac = shared.scalars["cached_prompt_frac"];
     // 14 of 16 requests reuse a prefix of 448 of 512 tokens: about 0.77 at best.
@@ -217,5 +235,8 @@ fn e2e_llama_server_shared_prefix_hits_the_cache() {
         shared.warnings
     );
     let (a, b) = (unique.summary["ttft_ms"].p50, shared.summary["ttft_ms"].p50);
-    assert!(b < a, "TTFT p50 with a cached prefix {b:.1} ms, without {a:.1} ms");
+    assert!(
+        b < a,
+        "TTFT p50 with a cached prefix {b:.1} ms, without {a:.1} ms"
+    );
 }
