@@ -169,14 +169,20 @@ fn from_env(
     }
     if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
         let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-        let n = match shards {
-            Some(n) => n,
-            None => num("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
-                Error::config(
+        let n = match (shards, num("SLURM_ARRAY_TASK_COUNT")?) {
+            (Some(n), Some(c)) if n != c => {
+                return Err(Error::config(
+                    "--shards",
+                    format!("{n} workers given, but SLURM_ARRAY_TASK_COUNT is {c}"),
+                ))
+            }
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => {
+                return Err(Error::config(
                     "--shard",
                     "auto: SLURM_ARRAY_TASK_COUNT is not set; pass --shards N",
-                )
-            })?,
+                ))
+            }
         };
         let i = id.checked_sub(min).ok_or_else(|| {
             Error::config(
