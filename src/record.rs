@@ -186,6 +186,10 @@ pub struct Point {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<serde_json::Value>,
     pub started_unix_s: f64,
+    /// Wall-clock instant (unix seconds) the request times `start_s` count from (load
+    /// points): lines up the samples of workers on several machines when they are merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t0_unix_s: Option<f64>,
     pub wall_s: f64,
     pub warmup_runs: u32,
     /// Raw per-run samples (engine points).
@@ -227,6 +231,7 @@ impl Point {
             parameters,
             engine: None,
             started_unix_s: unix_now(),
+            t0_unix_s: None,
             wall_s: 0.0,
             warmup_runs: 0,
             runs: Vec::new(),

@@ -14,7 +14,7 @@ use trtbench::client::http::{Endpoint, Target, TargetOptions};
 use trtbench::client::metrics::Slo;
 use trtbench::client::prompts::Prompt;
 use trtbench::client::scheduler::{Arrival, Shape};
-use trtbench::client::{run_level, Config, Level, LevelResult};
+use trtbench::client::{run_level, Config, Level, LevelResult, Settings};
 use trtbench::record::{PointKind, Results, Status};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -39,15 +39,17 @@ fn config(url: &str, endpoint: Endpoint, timeout: Duration) -> Config {
     Config {
         target: Arc::new(target),
         model: "stub-model".into(),
-        endpoint,
-        timeout,
-        duration: None,
-        ignore_eos: true,
-        slo: None,
-        max_lag_ms: 10.0,
-        max_consecutive_errors: 1000,
         tok: None,
-        extra_body: Default::default(),
+        settings: Settings {
+            endpoint,
+            timeout,
+            duration: None,
+            ignore_eos: true,
+            slo: None,
+            max_lag_ms: 10.0,
+            max_consecutive_errors: 1000,
+            extra_body: Default::default(),
+        },
     }
 }
 
@@ -70,6 +72,9 @@ fn level(shape: Shape, n: usize, osl: u64, warmup: usize) -> Level {
         warmup: prompts(warmup, osl),
         parameters,
         seed: 1,
+        start_at: None,
+        cache_expected: false,
+        offsets: None,
     }
 }
 
@@ -279,7 +284,7 @@ fn unreachable_server_is_a_connect_failure() {
         Endpoint::Completions,
         Duration::from_secs(2),
     );
-    cfg.max_consecutive_errors = 5;
+    cfg.settings.max_consecutive_errors = 5;
     let r = run(&cfg, level(closed(1), 50, 4, 0));
     let p = &r.point;
     assert_eq!(p.status, Status::Error);
@@ -359,7 +364,7 @@ fn goodput_counts_requests_within_slo() {
         let mut cfg = config(&server.url(), Endpoint::Completions, Duration::from_secs(5));
         let mut out = Vec::new();
         for slo in ["ttft=500ms,tpot=50ms", "ttft=10ms"] {
-            cfg.slo = Some(Slo::parse(slo).unwrap());
+            cfg.settings.slo = Some(Slo::parse(slo).unwrap());
             let (_tx, rx) = tokio::sync::watch::channel(false);
             out.push(run_level(&cfg, level(closed(2), 6, 4, 0), rx).await);
         }
@@ -380,7 +385,7 @@ fn duration_bounds_the_measured_phase() {
     let r = rt.block_on(async move {
         let server = stub::Server::start(sc, 0).await.unwrap();
         let mut cfg = config(&server.url(), Endpoint::Completions, Duration::from_secs(5));
-        cfg.duration = Some(Duration::from_millis(500));
+        cfg.settings.duration = Some(Duration::from_millis(500));
         let (_tx, rx) = tokio::sync::watch::channel(false);
         // each request ~90 ms; 1000 prompts would take 45 s at concurrency 2
         run_level(&cfg, level(closed(2), 1000, 10, 0), rx).await

@@ -115,12 +115,7 @@ pub fn run_point(
     let wall = Instant::now();
     let threads = threads_for(settings);
     let seq = spec.depth + spec.isl + spec.osl;
-    let mut cfg = SessionConfig::new(spec.batch, seq);
-    cfg.threads = Some(threads);
-    cfg.kv_dtype = settings.kv_dtype;
-    cfg.mem_fraction = settings.mem_fraction;
-    cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
-    let mut session = engine.session(&cfg)?;
+    let mut session = engine.session(&session_config(spec, settings, threads))?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
 
@@ -177,6 +172,17 @@ pub fn run_point(
     );
     point.warnings = crate::warning::sentences(&crate::warning::point(&point));
     Ok(point)
+}
+
+/// The session a point needs: its batch, depth + isl + osl tokens per sequence, and the
+/// run settings.
+fn session_config(spec: &PointSpec, settings: &RunSettings, threads: u32) -> SessionConfig {
+    let mut cfg = SessionConfig::new(spec.batch, spec.depth + spec.isl + spec.osl);
+    cfg.threads = Some(threads);
+    cfg.kv_dtype = settings.kv_dtype;
+    cfg.mem_fraction = settings.mem_fraction;
+    cfg.cuda_graphs = spec.cuda_graphs.unwrap_or(true);
+    cfg
 }
 
 /// KV figures of a point: bytes per token from the plan, and what the engine itself

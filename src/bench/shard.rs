@@ -11,6 +11,11 @@
 //! `len % n` shards take the extra item), not a round-robin deal: plans are ordered
 //! engine-major, so contiguous slices make each machine load as few engines as possible,
 //! and concatenating shards 1..=n gives back the plan in its original order.
+//!
+//! `--shard auto` ([`ShardArg::Auto`]) reads the worker's index from the scheduler that
+//! started it: `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job, 0-based; the count from
+//! `--shards`, since Kubernetes does not export `completions`) or `SLURM_ARRAY_TASK_ID`
+//! with `SLURM_ARRAY_TASK_MIN` and `SLURM_ARRAY_TASK_COUNT` (a Slurm job array of step 1).
 
 use std::fmt;
 use std::str::FromStr;
@@ -95,6 +100,105 @@ impl fmt::Display for ShardSpec {
     }
 }
 
+/// `--shard`: a fixed `i/n`, or `auto` (from the scheduler's environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    Fixed(ShardSpec),
+    Auto,
+}
+
+impl FromStr for ShardArg {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        if s.trim() == "auto" {
+            return Ok(ShardArg::Auto);
+        }
+        s.parse().map(ShardArg::Fixed)
+    }
+}
+
+impl ShardArg {
+    /// The shard this process runs. `shards` is `--shards` (the worker count, needed
+    /// under Kubernetes); `env` reads an environment variable (`std::env::var` in the CLI).
+    pub fn resolve(
+        self,
+        shards: Option<usize>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ShardSpec, Error> {
+        let spec = match self {
+            ShardArg::Fixed(s) => s,
+            ShardArg::Auto => from_env(shards, &env)?,
+        };
+        if let Some(n) = shards.filter(|n| *n != spec.count) {
+            return Err(Error::config(
+                "--shards",
+                format!("{n} workers given, but the shard is {spec}"),
+            ));
+        }
+        Ok(spec)
+    }
+}
+
+/// The shard a Kubernetes Indexed Job or a Slurm job array gave this process.
+fn from_env(
+    shards: Option<usize>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ShardSpec, Error> {
+    let num = |key: &str| -> Result<Option<usize>, Error> {
+        env(key)
+            .map(|v| {
+                v.trim().parse::<usize>().map_err(|_| {
+                    Error::config(
+                        "--shard",
+                        format!("auto: {key}={v:?} is not a whole number"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+        let n = shards.ok_or_else(|| {
+            Error::config(
+                "--shards",
+                "--shard auto under Kubernetes (JOB_COMPLETION_INDEX is set) needs the \
+                 worker count: pass --shards N (the Job's `completions`)",
+            )
+        })?;
+        return ShardSpec::new(i + 1, n);
+    }
+    if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let n = match (shards, num("SLURM_ARRAY_TASK_COUNT")?) {
+            (Some(n), Some(c)) if n != c => {
+                return Err(Error::config(
+                    "--shards",
+                    format!("{n} workers given, but SLURM_ARRAY_TASK_COUNT is {c}"),
+                ))
+            }
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => {
+                return Err(Error::config(
+                    "--shard",
+                    "auto: SLURM_ARRAY_TASK_COUNT is not set; pass --shards N",
+                ))
+            }
+        };
+        let i = id.checked_sub(min).ok_or_else(|| {
+            Error::config(
+                "--shard",
+                format!("auto: SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"),
+            )
+        })?;
+        return ShardSpec::new(i + 1, n);
+    }
+    Err(Error::config(
+        "--shard",
+        "auto: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID \
+         (Slurm job array) is set; pass --shard i/n",
+    ))
+}
+
 /// The items of shard `spec` out of `items`, in their original order.
 pub fn shard<T>(items: Vec<T>, spec: ShardSpec) -> Vec<T> {
     let r = spec.range(items.len());
@@ -139,6 +243,50 @@ mod tests {
             .map(|i| shard(vec![7u32], ShardSpec::new(i, 3).unwrap()))
             .collect();
         assert_eq!(parts, vec![vec![7], vec![], vec![]]);
+    }
+
+    #[test]
+    fn auto_reads_kubernetes_and_slurm() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "2")]);
+        assert_eq!(
+            ShardArg::Auto.resolve(Some(3), k8s).unwrap().to_string(),
+            "3/3"
+        );
+        let e = ShardArg::Auto.resolve(None, k8s).unwrap_err().to_string();
+        assert!(e.contains("--shards"), "{e}");
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "11"),
+            ("SLURM_ARRAY_TASK_MIN", "10"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(
+            ShardArg::Auto.resolve(None, slurm).unwrap().to_string(),
+            "2/4"
+        );
+        let e = ShardArg::Auto
+            .resolve(Some(5), slurm)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--shards"), "{e}");
+        let none = env(&[]);
+        let e = ShardArg::Auto.resolve(None, none).unwrap_err().to_string();
+        assert!(e.contains("JOB_COMPLETION_INDEX"), "{e}");
+        let bad = env(&[("JOB_COMPLETION_INDEX", "x")]);
+        let e = ShardArg::Auto
+            .resolve(Some(2), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("JOB_COMPLETION_INDEX"), "{e}");
+        let fixed: ShardArg = "2/5".parse().unwrap();
+        assert_eq!(fixed.resolve(None, none).unwrap().to_string(), "2/5");
     }
 
     proptest! {

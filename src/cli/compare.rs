@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::record::Results;
 use crate::report::compare::{compare, render, to_json, Options};
 
 use super::Usage;
@@ -33,9 +32,9 @@ fn parse_alpha(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Baseline results file.
+    /// Baseline results file (or a quoted glob of fleet workers' files, merged).
     pub base: PathBuf,
-    /// New results file, compared against the baseline.
+    /// New results file (or a quoted glob of workers' files), compared against the baseline.
     pub new: PathBuf,
     /// Exit 1 when any metric is significantly worse by more than this (e.g. 5%), a
     /// single-valued figure (throughput, goodput, perplexity) is worse by more than this,
@@ -58,9 +57,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let base =
-        Results::load(&a.base).with_context(|| format!("reading base {}", a.base.display()))?;
-    let new = Results::load(&a.new).with_context(|| format!("reading new {}", a.new.display()))?;
+    // A side may be a glob of fleet workers' files ('w*.json'): their samples are pooled.
+    let load = crate::client::fleet::load_merged;
+    let base = load(&a.base).with_context(|| format!("reading base {}", a.base.display()))?;
+    let new = load(&a.new).with_context(|| format!("reading new {}", a.new.display()))?;
     let opts = Options {
         noise: a.noise,
         alpha: a.alpha,

@@ -9,16 +9,21 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::ArgAction;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Usage;
+
+mod fleet;
+mod progress;
+mod source;
+mod workload;
 use crate::client::http::Endpoint;
 use crate::client::metrics::{parse_ms, Slo};
-use crate::client::prompts::{self, Length, PromptMaker, Source};
-use crate::client::run::{FinishedLevel, Probe};
+use crate::client::prompts::Source;
 use crate::client::scheduler::{Arrival, Shape};
-use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
+use crate::client::{self, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Settings, WorkloadParams};
 use crate::record::Status;
+use progress::Progress;
+use source::source;
 
 /// Benchmark an OpenAI-compatible server (`/v1/completions` or `/v1/chat/completions`).
 #[derive(Debug, clap::Args)]
@@ -142,6 +147,10 @@ pub struct Args {
     /// Stop a level after this many failed requests in a row.
     #[arg(long, default_value_t = 32)]
     pub max_consecutive_errors: usize,
+    #[command(flatten)]
+    pub fleet: fleet::FleetArgs,
+    #[command(flatten)]
+    pub workload: workload::WorkloadArgs,
 }
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -176,10 +185,14 @@ struct Validated {
     slo: Option<Slo>,
     headers: Vec<(String, String)>,
     extra_body: serde_json::Map<String, serde_json::Value>,
+    fleet: fleet::Fleet,
+    shared_prefix: Option<crate::client::shared_prefix::SharedPrefix>,
+    trace: Option<crate::client::trace::Trace>,
 }
 
 fn validate(a: &Args) -> Result<Validated> {
     check_ranges(a)?;
+    let trace = a.workload.trace()?;
     let slo = a
         .slo
         .as_deref()
@@ -205,7 +218,7 @@ fn validate(a: &Args) -> Result<Validated> {
         return Err(usage("--max-client-lag-ms must be a positive number"));
     }
     Ok(Validated {
-        levels: levels(a),
+        levels: levels(a, trace.as_ref()),
         duration: a
             .duration
             .as_deref()
@@ -215,6 +228,9 @@ fn validate(a: &Args) -> Result<Validated> {
         slo,
         headers: headers(&a.headers)?,
         extra_body: extra_body(a.extra_body.as_deref())?,
+        fleet: a.fleet.validate(a.find_max_rate)?,
+        shared_prefix: a.workload.shared_prefix(a.isl)?,
+        trace,
     })
 }
 
@@ -222,10 +238,11 @@ fn validate(a: &Args) -> Result<Validated> {
 fn check_ranges(a: &Args) -> Result<()> {
     let modes = usize::from(!a.concurrency.is_empty())
         + usize::from(!a.rate.is_empty() && !a.find_max_rate)
-        + usize::from(a.find_max_rate);
+        + usize::from(a.find_max_rate)
+        + usize::from(a.workload.trace.is_some());
     if modes != 1 {
         return Err(usage(
-            "give exactly one of --concurrency LIST, --rate LIST or --find-max-rate",
+            "give exactly one of --concurrency LIST, --rate LIST, --find-max-rate or --trace FILE",
         ));
     }
     if a.concurrency.contains(&0) {
@@ -286,8 +303,14 @@ fn extra_body(raw: Option<&str>) -> Result<serde_json::Map<String, serde_json::V
 }
 
 /// The levels the mode flags ask for (after `check_ranges`).
-fn levels(a: &Args) -> Levels {
-    if a.find_max_rate {
+fn levels(a: &Args, trace: Option<&crate::client::trace::Trace>) -> Levels {
+    if let Some(t) = trace {
+        Levels::Shapes(vec![Shape::Open {
+            rate: t.rate(),
+            arrival: Arrival::Trace,
+            max_inflight: a.max_inflight,
+        }])
+    } else if a.find_max_rate {
         Levels::MaxRate(MaxRateSearch {
             start_req_per_s: a.rate.first().copied().unwrap_or(1.0),
             max_req_per_s: a.max_rate,
@@ -317,60 +340,6 @@ fn levels(a: &Args) -> Levels {
     }
 }
 
-/// Where the server's tokenizer is reached (as `client::run_load` reaches the server).
-fn target_options(a: &Args, headers: &[(String, String)]) -> client::http::TargetOptions {
-    client::http::TargetOptions {
-        base_url: a.url.clone(),
-        endpoint: a.endpoint,
-        api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
-        headers: headers.to_vec(),
-        connect_timeout: Duration::from_secs(10),
-        pool_size: 16,
-        tls: client::http::TlsOptions {
-            cacert: a.cacert.clone(),
-            insecure: a.insecure,
-        },
-    }
-}
-
-fn source(a: &Args, headers: &[(String, String)]) -> Result<Source> {
-    let tok = a
-        .tokenizer
-        .as_deref()
-        .map(|p| super::tokenizer::load(p).with_context(|| format!("--tokenizer {}", p.display())))
-        .transpose()?;
-    let maker = tok
-        .map(|t| PromptMaker::new(t).context("--tokenizer"))
-        .transpose()?;
-    let len = |mean: u64, spread: f64| Length { mean, spread };
-    match &a.dataset {
-        Some(path) => Ok(Source::File {
-            entries: prompts::read_file(path)
-                .with_context(|| format!("--dataset {}", path.display()))?,
-            maker,
-            osl: a.osl.map(|o| len(o, a.osl_spread)),
-            prefix_tokens: a.prefix_tokens,
-        }),
-        None => {
-            let (isl, osl) = (
-                len(a.isl, a.isl_spread),
-                len(a.osl.unwrap_or(128), a.osl_spread),
-            );
-            Ok(match maker {
-                Some(maker) => Source::Random { maker, isl, osl },
-                None => Source::Server {
-                    tok: super::tokenizer::from_server(
-                        target_options(a, headers),
-                        a.model.clone(),
-                    )?,
-                    isl,
-                    osl,
-                },
-            })
-        }
-    }
-}
-
 /// The whole run, validated: what `client::run_load` takes.
 fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
     LoadPlan {
@@ -381,27 +350,37 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
             osl: a.osl,
             isl_spread: a.isl_spread,
             osl_spread: a.osl_spread,
+            shared_prefix: v.shared_prefix,
+            trace: a
+                .workload
+                .trace
+                .clone()
+                .map(|p| (p, a.workload.trace_speed)),
         },
         url: a.url,
         model: a.model,
-        endpoint: a.endpoint,
         headers: v.headers,
         tls: crate::client::http::TlsOptions {
             cacert: a.cacert,
             insecure: a.insecure,
         },
-        extra_body: v.extra_body,
+        settings: Settings {
+            endpoint: a.endpoint,
+            timeout: v.timeout,
+            duration: v.duration,
+            ignore_eos: a.ignore_eos,
+            slo: v.slo,
+            max_lag_ms: a.max_client_lag_ms,
+            max_consecutive_errors: a.max_consecutive_errors,
+            extra_body: v.extra_body,
+        },
         levels: v.levels,
         source,
         num_prompts: a.num_prompts,
         warmup: a.warmup,
-        timeout: v.timeout,
-        duration: v.duration,
-        ignore_eos: a.ignore_eos,
-        slo: v.slo,
-        max_lag_ms: a.max_client_lag_ms,
-        max_consecutive_errors: a.max_consecutive_errors,
         seed: a.seed,
+        worker: v.fleet.worker,
+        start_at: v.fleet.start_at,
         salt: a.salt.unwrap_or_else(rand::random),
         resume: a.resume,
         output: a.output,
@@ -423,7 +402,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.insecure {
         eprintln!("WARNING: --insecure: the server's TLS certificate is NOT verified (recorded as tls_insecure in the results)");
     }
-    let source = source(&a, &v.headers)?;
+    let source = source(&a, &v)?;
     let requests_out = a.requests_out.clone();
     let plan = plan(a, v, source);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -530,98 +509,6 @@ fn finish(o: &LoadOutcome, output: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Progress on stderr: a bar per level on a terminal (requests done, failures), else one
-/// plain line per finished level, so a long run is never silent in a log.
-struct Progress {
-    bar: Option<ProgressBar>,
-    failed: u64,
-    output_tokens: u64,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            bar: None,
-            failed: 0,
-            output_tokens: 0,
-        }
-    }
-
-    fn clear(&mut self) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
-    }
-}
-
-impl Observer for Progress {
-    fn level_preparing(&mut self, shape: Shape, prompts: usize) {
-        eprintln!("{shape}: preparing {prompts} prompts");
-    }
-
-    fn level_started(&mut self, shape: Shape, prompts: usize) {
-        eprintln!("{shape}: running");
-        self.failed = 0;
-        self.output_tokens = 0;
-        if super::interactive() {
-            let bar =
-                ProgressBar::with_draw_target(Some(prompts as u64), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_message(shape.to_string());
-            self.bar = Some(bar);
-        }
-    }
-
-    fn request_finished(&mut self, ok: bool, output_tokens: u64) {
-        self.failed += u64::from(!ok);
-        self.output_tokens += output_tokens;
-        if let Some(b) = &self.bar {
-            b.inc(1);
-            if self.failed > 0 {
-                b.set_message(format!("{} failed", self.failed));
-            }
-        }
-    }
-
-    fn level_finished(&mut self, level: &FinishedLevel<'_>) {
-        self.clear();
-        let p = level.point;
-        for w in &p.warnings {
-            eprintln!("  warning: {w}");
-        }
-        let sc = |k: &str| p.scalars.get(k).copied().unwrap_or(0.0);
-        let ttft = p
-            .summary
-            .get("ttft_ms")
-            .map_or("-".into(), |s| format!("{:.1}", s.p50));
-        eprintln!(
-            "{}: {}/{} ok, {:.2} req/s, {:.1} out tok/s, TTFT p50 {ttft} ms{}; saved to {}",
-            level.shape,
-            sc("completed"),
-            p.requests.len(),
-            sc("requests_per_s"),
-            sc("output_tok_per_s"),
-            if level.valid { "" } else { ", INVALID" },
-            level.saved_to.display()
-        );
-    }
-
-    fn search_probe(&mut self, probe: &Probe) {
-        eprintln!(
-            "probe {}: {:.3} req/s -> {:.1}% of requests met the SLOs: {}",
-            probe.index,
-            probe.rate_req_per_s,
-            probe.goodput_frac * 100.0,
-            if probe.pass { "pass" } else { "fail" }
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +550,8 @@ mod tests {
 
     #[test]
     fn random_prompts_need_a_tokenizer() {
-        let e = source(&parse(&["--url", "u", "--concurrency", "1"]), &[])
+        let a = parse(&["--url", "u", "--concurrency", "1"]);
+        let e = source(&a, &validate(&a).unwrap())
             .err()
             .unwrap()
             .to_string();

@@ -53,7 +53,8 @@ pub fn load_all(files: &[PathBuf]) -> anyhow::Result<Report> {
             Results::load(f).with_context(|| format!("reading results file {}", f.display()))?;
         inputs.push((f.display().to_string(), r));
     }
-    Ok(Report::merge(inputs))
+    // Workers of one load level (`load --shard i/n`) pool their raw samples first.
+    Ok(Report::merge(crate::client::fleet::merge_workers(inputs)))
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {

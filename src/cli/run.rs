@@ -68,9 +68,13 @@ pub struct SweepArgs {
     /// CUDA graphs axis for GPU engines: `on`, `off` or `on,off`.
     #[arg(long)]
     pub cuda_graphs: Option<String>,
-    /// Run only shard i of n (1-based, contiguous slices of the plan): `--shard 2/4`.
+    /// Run only shard i of n (1-based, contiguous slices of the plan): `--shard 2/4`, or
+    /// `auto` from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm job array.
     #[arg(long)]
-    pub shard: Option<crate::bench::shard::ShardSpec>,
+    pub shard: Option<crate::bench::shard::ShardArg>,
+    /// Number of shards, with `--shard auto` under Kubernetes (the Job's completions).
+    #[arg(long)]
+    pub shards: Option<usize>,
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
@@ -140,6 +144,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     let depth = pick_list("--depth", a.depth.as_deref(), spec.depth.as_ref())?;
     plan = crate::bench::depth::with_depths(plan, &depth.unwrap_or_default());
     if let Some(sh) = a.shard {
+        let sh = sh.resolve(a.shards, |k| std::env::var(k).ok())?;
         plan.points = crate::bench::shard::shard(plan.points, sh);
         if plan.points.is_empty() {
             eprintln!("shard {sh}: no points fall in this shard");

@@ -39,6 +39,9 @@ pub struct Level<'a> {
     /// Per-request timeout: what a failed request counts as in the latency percentiles
     /// "with failures".
     pub timeout: Duration,
+    /// The workload shares prompt prefixes on purpose (`--workload shared-prefix`): cache
+    /// hits are what it measures, not a warning.
+    pub cache_expected: bool,
 }
 
 /// A level's summaries, scalars and warnings.
@@ -81,7 +84,7 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     a.samples = windows(l, &ok);
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
-    prompt_cache(&ok, &mut a);
+    prompt_cache(&ok, l.cache_expected, &mut a);
     client_health(l, t.duration_s, &mut a);
     a.scalars
         .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
@@ -472,7 +475,7 @@ fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &m
 /// Prompt tokens the server reported taken from its prefix cache: the mean fraction, and
 /// a warning when any request had more than 10% (prompts are all distinct, so a level
 /// is meant to be cache-free; a shared BOS token is below that).
-fn prompt_cache(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+fn prompt_cache(ok: &[(&RequestRecord, &Derived)], expected: bool, a: &mut Aggregate) {
     let fracs: Vec<f64> = ok
         .iter()
         .filter_map(|(r, _)| r.extra.get("cached_frac").copied())
@@ -484,7 +487,11 @@ fn prompt_cache(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
     let hits = fracs.iter().filter(|f| **f > 0.1).count();
     a.scalars.insert("cached_prompt_frac".into(), mean);
     a.scalars.insert("cache_hit_requests".into(), hits as f64);
-    if hits > 0 {
+    if expected {
+        // Tables mark cache hits of a level meant to be cache-free; this one is not.
+        a.scalars.insert("prompt_cache_expected".into(), 1.0);
+    }
+    if hits > 0 && !expected {
         a.warnings.push(Warning::PromptCacheHits {
             hits,
             requests: ok.len(),
@@ -600,6 +607,7 @@ mod tests {
             max_lag_ms: 10.0,
             chat: false,
             timeout: Duration::from_secs(5),
+            cache_expected: false,
         });
         assert_eq!(a.scalars["failure_pct"], 25.0);
         let wf = &a.summary["e2e_with_failures_ms"];

@@ -470,6 +470,7 @@ mod tests {
             max_lag_ms: 10.0,
             chat: false,
             timeout: Duration::from_secs(5),
+            cache_expected: false,
         });
         assert_eq!(a.scalars["completed"], 2.0);
         assert_eq!(a.scalars["failed_http_5xx"], 1.0);
@@ -498,6 +499,7 @@ mod tests {
             max_lag_ms: 10.0,
             chat: false,
             timeout: Duration::from_secs(5),
+            cache_expected: false,
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);

@@ -10,12 +10,15 @@
 //! (what is sent; GGUF vocabularies through `crate::gguf`), `server_tok` (prompts made
 //! with the server's own `/tokenize` when there is no local tokenizer), `scheduler` (when it is sent,
 //! and the client's own lag), `metrics` (per-request records), `aggregate` (a level's
-//! figures and warnings), `search` (`--find-max-rate`), `run` (a whole load run: every
+//! figures and warnings), `search` (`--find-max-rate`), `shared_prefix` and `trace` (the
+//! shared-prefix and trace-replay workloads), `fleet` (a worker's share of a level,
+//! `--start-at`, merging workers' files), `run` (a whole load run: every
 //! level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This file runs
 //! one level. The environment fingerprint is passed in by the caller: `client`
 //! never depends on `env`, `backends`, `bench` or `report`.
 
 pub mod aggregate;
+pub mod fleet;
 pub mod http;
 pub mod metrics;
 pub mod prompts;
@@ -24,8 +27,10 @@ pub mod run;
 pub mod scheduler;
 pub mod search;
 pub mod server_tok;
+pub mod shared_prefix;
 pub mod sse;
 pub mod tokenizer;
+pub mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,12 +48,12 @@ use tokenizer::Tok;
 use crate::warning::{self, Warning};
 pub use run::{run_load, Levels, LoadOutcome, LoadPlan, MaxRateSearch, Observer, WorkloadParams};
 
-/// Settings shared by every level of a run.
+/// How every request of a run is sent and judged: set once by the plan, read by every
+/// level (the one place these settings live).
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub target: Arc<Target>,
-    pub model: String,
+pub struct Settings {
     pub endpoint: Endpoint,
+    /// Per-request timeout.
     pub timeout: Duration,
     /// Measured phase length, when bounded by time.
     pub duration: Option<Duration>,
@@ -57,9 +62,18 @@ pub struct Config {
     /// p99 client lag above which a level is marked invalid.
     pub max_lag_ms: f64,
     pub max_consecutive_errors: usize,
-    pub tok: Option<Tok>,
     /// Extra JSON fields merged into every request body.
     pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a run found out once it connected: the target, the model name, the tokenizer,
+/// beside the plan's [`Settings`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Arc<Target>,
+    pub model: String,
+    pub tok: Option<Tok>,
+    pub settings: Settings,
 }
 
 /// One level: a load shape and its prompts.
@@ -72,6 +86,12 @@ pub struct Level {
     pub parameters: BTreeMap<String, serde_json::Value>,
     /// Seed of the arrival process.
     pub seed: u64,
+    /// Start the measured phase (after warmup) at this wall-clock instant (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
+    /// The prompts share prefixes on purpose: prefix-cache hits are expected.
+    pub cache_expected: bool,
+    /// Open loop: the send offset of each prompt (trace replay), else drawn.
+    pub offsets: Option<Vec<Duration>>,
 }
 
 /// The point a level produced, and whether it was cut short by Ctrl-C.
@@ -99,29 +119,31 @@ pub async fn run_level_reporting(
     let started_unix_s = record::unix_now();
     let body = |p: &Prompt| {
         http::body(
-            cfg.endpoint,
+            cfg.settings.endpoint,
             &cfg.model,
             &p.text,
             p.output_tokens,
-            cfg.ignore_eos,
-            &cfg.extra_body,
+            cfg.settings.ignore_eos,
+            &cfg.settings.extra_body,
         )
     };
     let plan = scheduler::SendPlan {
         shape: level.shape,
         bodies: Arc::new(level.prompts.iter().map(body).collect()),
         warmup: level.warmup.iter().map(body).collect(),
-        duration: cfg.duration,
-        timeout: cfg.timeout,
+        duration: cfg.settings.duration,
+        timeout: cfg.settings.timeout,
         seed: level.seed,
-        max_consecutive_errors: cfg.max_consecutive_errors,
+        max_consecutive_errors: cfg.settings.max_consecutive_errors,
         progress,
+        start_at: level.start_at,
+        offsets: level.offsets.clone(),
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);
     for o in &mut run.outcomes {
         let asked = level.prompts[o.index].output_tokens;
-        metrics::validate(o, asked, cfg.ignore_eos, cfg.tok.as_ref());
+        metrics::validate(o, asked, cfg.settings.ignore_eos, cfg.tok.as_ref());
     }
     let mut point = level_point(cfg, &level, &run);
     point.started_unix_s = started_unix_s;
@@ -156,11 +178,12 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         derived: &derived,
         duration,
         offered_rate,
-        slo: cfg.slo.as_ref(),
+        slo: cfg.settings.slo.as_ref(),
         lag: &run.lag,
-        max_lag_ms: cfg.max_lag_ms,
-        chat: cfg.endpoint == Endpoint::Chat,
-        timeout: cfg.timeout,
+        max_lag_ms: cfg.settings.max_lag_ms,
+        chat: cfg.settings.endpoint == Endpoint::Chat,
+        timeout: cfg.settings.timeout,
+        cache_expected: level.cache_expected,
     });
     let mut warnings = agg.warnings;
     warnings.extend(run_warnings(run, level.prompts.len()));
@@ -174,10 +197,19 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
     };
     point.error = error;
     point.wall_s = run.wall.as_secs_f64();
+    // The wall-clock instant of `t0`, so workers' samples line up when merged.
+    let since_t0 = run.t0.elapsed().as_secs_f64();
+    point.t0_unix_s = Some(record::unix_now() - since_t0);
     point.warmup_runs = run.warmup_done as u32;
     point.requests = records;
     point.summary = agg.summary;
     point.scalars = agg.scalars;
+    // What a failed request counts as in the "with failures" percentiles, kept so that a
+    // merge of fleet workers' files (client::fleet) recomputes them the same way.
+    point.scalars.insert(
+        "request_timeout_s".into(),
+        cfg.settings.timeout.as_secs_f64(),
+    );
     point.samples = agg.samples;
     point.warnings = warning::sentences(&warnings);
     point

@@ -430,6 +430,19 @@ pub enum Source {
         isl: Length,
         osl: Length,
     },
+    /// Random prompts of exact token length sharing a few prefixes on purpose
+    /// (`--workload shared-prefix`, see `client::shared_prefix`).
+    SharedPrefix {
+        maker: PromptMaker,
+        spec: super::shared_prefix::SharedPrefix,
+        isl: Length,
+        osl: Length,
+    },
+    /// A recorded trace's lengths (and, through the scheduler, its arrival times).
+    Trace {
+        maker: PromptMaker,
+        trace: super::trace::Trace,
+    },
     /// Prompts from a file, each with `prefix_tokens` unique random words in front (needs
     /// a tokenizer; without one the prompts are sent as they are).
     File {
@@ -451,7 +464,9 @@ impl Source {
     /// The tokenizer prompts are made and counted with, when there is one.
     pub fn tok(&self) -> Option<Tok> {
         match self {
-            Source::Random { maker, .. } => Some(maker.tok().clone()),
+            Source::Random { maker, .. }
+            | Source::SharedPrefix { maker, .. }
+            | Source::Trace { maker, .. } => Some(maker.tok().clone()),
             Source::File { maker, .. } => maker.as_ref().map(|m| m.tok().clone()),
             Source::Server { .. } => None,
         }
@@ -465,10 +480,25 @@ impl Source {
         }
     }
 
+    /// Whether the prompts share prefixes on purpose (prefix-cache hits are expected).
+    pub fn shares_prefixes(&self) -> bool {
+        matches!(self, Source::SharedPrefix { .. })
+    }
+
     /// `n` prompts from `seed`.
     pub fn prompts(&self, n: usize, seed: u64, salt: u64) -> Result<Vec<Prompt>> {
         match self {
             Source::Random { maker, isl, osl } => maker.random(n, *isl, *osl, seed, salt),
+            Source::SharedPrefix {
+                maker,
+                spec,
+                isl,
+                osl,
+            } => super::shared_prefix::prompts(maker, *spec, n, *isl, *osl, seed, salt),
+            Source::Trace { maker, trace } => {
+                let all: Vec<usize> = (0..n).map(|i| i % trace.entries.len()).collect();
+                trace.prompts(maker, &all, seed, salt)
+            }
             Source::File {
                 entries,
                 maker,

@@ -14,12 +14,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
-use super::http::{Endpoint, Target, TargetOptions};
-use super::metrics::Slo;
+use super::fleet::{Worker, SHARD_PARAM};
+use super::http::{Target, TargetOptions};
 use super::prompts::{self, Source};
 use super::scheduler::{Arrival, RequestDone, Shape};
 use super::search::RateSearch;
-use super::{run_level_reporting, Config, Level, LevelResult};
+use super::{run_level_reporting, Config, Level, LevelResult, Settings};
 use crate::error::{Error, Result};
 use crate::record::{Point, Results};
 
@@ -39,6 +39,10 @@ pub struct WorkloadParams {
     pub osl: Option<u64>,
     pub isl_spread: f64,
     pub osl_spread: f64,
+    /// `--trace FILE` and its `--trace-speed`.
+    pub trace: Option<(PathBuf, f64)>,
+    /// `--workload shared-prefix`: how many prefixes, of how many tokens.
+    pub shared_prefix: Option<super::shared_prefix::SharedPrefix>,
 }
 
 /// The `--find-max-rate` search: open-loop probes from `start_req_per_s`, doubling or
@@ -84,14 +88,13 @@ pub struct LoadPlan {
     pub url: String,
     /// Model name to send; `None` asks the server (`{url}/models`).
     pub model: Option<String>,
-    pub endpoint: Endpoint,
     /// Sent as a Bearer token when set.
     pub api_key: Option<String>,
     pub headers: Vec<(String, String)>,
     /// https verification (`--cacert`, `--insecure`).
     pub tls: super::http::TlsOptions,
-    /// Extra JSON fields merged into every request body.
-    pub extra_body: serde_json::Map<String, Value>,
+    /// How each request is sent and judged (endpoint, timeout, SLOs, ...).
+    pub settings: Settings,
     pub levels: Levels,
     pub source: Source,
     pub workload: WorkloadParams,
@@ -99,19 +102,14 @@ pub struct LoadPlan {
     pub num_prompts: Option<usize>,
     /// Warmup requests per level (distinct prompts, never measured).
     pub warmup: usize,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Measured phase length, when bounded by time.
-    pub duration: Option<Duration>,
-    pub ignore_eos: bool,
-    pub slo: Option<Slo>,
-    /// p99 client lag above which a level is invalid.
-    pub max_lag_ms: f64,
-    pub max_consecutive_errors: usize,
     pub seed: u64,
     /// Mixed into the prompt texts (not their lengths) so that no two runs send the same
     /// prompts to a server's prefix cache; recorded in every point as `salt`.
     pub salt: u64,
+    /// This process is one worker of a fleet: it sends its share of every level.
+    pub worker: Option<Worker>,
+    /// The first level's measured phase starts at this wall-clock instant (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
     /// Keep the levels of an existing `output` that finished (status ok) and run the rest.
     pub resume: bool,
     /// Results file, rewritten after every level.
@@ -217,6 +215,7 @@ pub async fn run_load(
         results,
         stop,
         index: 0,
+        start_at: plan.start_at,
         observer,
     };
     let mut search = None;
@@ -250,7 +249,7 @@ pub async fn run_load(
 async fn connect(plan: &LoadPlan) -> Result<Config> {
     let target = Target::new(&TargetOptions {
         base_url: plan.url.clone(),
-        endpoint: plan.endpoint,
+        endpoint: plan.settings.endpoint,
         api_key: plan.api_key.clone(),
         headers: plan.headers.clone(),
         connect_timeout: CONNECT_TIMEOUT,
@@ -273,15 +272,8 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
     Ok(Config {
         target: Arc::new(target),
         model,
-        endpoint: plan.endpoint,
-        timeout: plan.timeout,
-        duration: plan.duration,
-        ignore_eos: plan.ignore_eos,
-        slo: plan.slo,
-        max_lag_ms: plan.max_lag_ms,
-        max_consecutive_errors: plan.max_consecutive_errors,
         tok: plan.source.tok(),
-        extra_body: plan.extra_body.clone(),
+        settings: plan.settings.clone(),
     })
 }
 
@@ -291,23 +283,32 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     let mut p: BTreeMap<String, Value> = BTreeMap::new();
     p.insert("url".into(), json!(super::redact::url(&plan.url)));
     p.insert("model".into(), json!(model));
-    p.insert("endpoint".into(), json!(plan.endpoint.as_str()));
-    p.insert("ignore_eos".into(), json!(plan.ignore_eos));
+    p.insert("endpoint".into(), json!(plan.settings.endpoint.as_str()));
+    p.insert("ignore_eos".into(), json!(plan.settings.ignore_eos));
     p.insert("seed".into(), json!(plan.seed));
     if plan.tls.insecure {
         p.insert("tls_insecure".into(), json!(true));
     }
-    match &w.dataset {
-        Some(d) => {
+    match (&w.dataset, &w.trace) {
+        (_, Some((t, speed))) => {
+            p.insert("trace".into(), json!(t.display().to_string()));
+            p.insert("trace_speed".into(), json!(speed));
+        }
+        (Some(d), None) => {
             p.insert("dataset".into(), json!(d.display().to_string()));
             if let Some(o) = w.osl {
                 p.insert("osl".into(), json!(o));
             }
         }
-        None => {
+        (None, None) => {
             p.insert("isl".into(), json!(w.isl));
             p.insert("osl".into(), json!(w.osl.unwrap_or(128)));
         }
+    }
+    if let Some(sp) = w.shared_prefix {
+        p.insert("workload".into(), json!("shared-prefix"));
+        p.insert("prefixes".into(), json!(sp.prefixes));
+        p.insert("prefix_len".into(), json!(sp.prefix_len));
     }
     if w.isl_spread > 0.0 {
         p.insert("isl_spread".into(), json!(w.isl_spread));
@@ -315,7 +316,7 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
     if w.osl_spread > 0.0 {
         p.insert("osl_spread".into(), json!(w.osl_spread));
     }
-    if let Some(d) = plan.duration {
+    if let Some(d) = plan.settings.duration {
         p.insert("duration_s".into(), json!(d.as_secs_f64()));
     }
     p
@@ -357,6 +358,8 @@ struct LevelRunner<'a> {
     stop: watch::Receiver<bool>,
     /// Levels run so far: seeds each level's prompts.
     index: u64,
+    /// Taken by the first level run.
+    start_at: Option<std::time::SystemTime>,
     observer: &'a mut dyn Observer,
 }
 
@@ -368,36 +371,53 @@ impl LevelRunner<'_> {
         extra: BTreeMap<String, Value>,
     ) -> Result<LevelVerdict> {
         let plan = self.plan;
-        let n = prompt_count(plan.num_prompts, shape, plan.duration);
+        let total = match &plan.source {
+            // A trace replays its own requests (the first --num-prompts of them).
+            Source::Trace { trace, .. } => plan
+                .num_prompts
+                .map_or(trace.entries.len(), |n| n.min(trace.entries.len())),
+            _ => prompt_count(plan.num_prompts, shape, plan.settings.duration),
+        };
         let mut params = self.base.clone();
         params.extend(extra);
+        // A worker's point records the whole level (its key is the level's), so the
+        // workers' files merge into the point one client at the whole load would make.
         shape_parameters(shape, &mut params);
-        params.insert("num_prompts".into(), json!(n));
+        params.insert("num_prompts".into(), json!(total));
         params.insert("warmup".into(), json!(plan.warmup));
-        let seed = prompts::level_seed(plan.seed, self.index);
-        let warm_seed = prompts::level_seed(plan.seed ^ 0x5741_524D, self.index);
+        let mix = plan.worker.map_or(0, Worker::seed_mix);
+        let seed = prompts::level_seed(plan.seed ^ mix, self.index);
+        let warm_seed = prompts::level_seed(plan.seed ^ mix ^ 0x5741_524D, self.index);
         self.index += 1;
         let key = crate::record::point_key(&params);
         if let Some(done) = self.finished(&key) {
             return Ok(done);
         }
+        let (shape, n) = match plan.worker {
+            Some(w) => (w.shape(shape)?, w.share(total)),
+            None => (shape, total),
+        };
+        if n == 0 {
+            return Err(Error::config(
+                "--num-prompts",
+                format!("{total} prompts leave this worker none: give at least one per worker"),
+            ));
+        }
         self.observer.level_preparing(shape, n);
+        let (prompts, offsets) = self.prompts(total, n, seed)?;
         let level = Level {
             shape,
-            prompts: plan.source.prompts(n, seed, plan.salt)?,
+            prompts,
+            offsets,
             warmup: plan.source.prompts(plan.warmup, warm_seed, plan.salt)?,
             parameters: params,
             seed,
+            start_at: self.start_at.take(),
+            cache_expected: plan.source.shares_prefixes(),
         };
         self.observer.level_started(shape, n);
         let mut r = self.run_observed(level).await;
-        // After the key is made: runs that differ only in their salt are the same point.
-        r.point
-            .parameters
-            .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
-        if let Some(t) = plan.source.tokenizer_note() {
-            r.point.notes.insert("tokenizer".into(), t);
-        }
+        self.label(&mut r.point);
         let verdict = LevelVerdict {
             goodput_frac: r.point.scalars.get("goodput_frac").copied().unwrap_or(0.0),
             valid: r.valid,
@@ -415,6 +435,45 @@ impl LevelRunner<'_> {
             });
         }
         Ok(verdict)
+    }
+
+    /// What a finished level's point records beyond its key: the salt (runs that differ
+    /// only in their salt are the same point), the tokenizer and the worker.
+    fn label(&self, point: &mut crate::record::Point) {
+        let plan = self.plan;
+        point
+            .parameters
+            .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
+        if let Some(t) = plan.source.tokenizer_note() {
+            point.notes.insert("tokenizer".into(), t);
+        }
+        if let Some(w) = plan.worker {
+            point
+                .parameters
+                .insert(SHARD_PARAM.into(), json!(w.label()));
+        }
+    }
+
+    /// The `n` measured prompts of this worker's share of a level of `total`, with their
+    /// send offsets when they replay a trace (a worker takes every count-th request, so
+    /// the workers' shares spread over the whole trace).
+    fn prompts(
+        &self,
+        total: usize,
+        n: usize,
+        seed: u64,
+    ) -> Result<(Vec<prompts::Prompt>, Option<Vec<Duration>>)> {
+        let plan = self.plan;
+        match &plan.source {
+            Source::Trace { maker, trace } => {
+                let picked: Vec<usize> = (0..total)
+                    .filter(|i| plan.worker.is_none_or(|w| i % w.count == w.index - 1))
+                    .collect();
+                let p = trace.prompts(maker, &picked, seed, plan.salt)?;
+                Ok((p, Some(trace.offsets(&picked))))
+            }
+            _ => Ok((plan.source.prompts(n, seed, plan.salt)?, None)),
+        }
     }
 
     /// With `resume`, the verdict of a level the results file already holds finished.

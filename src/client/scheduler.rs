@@ -27,6 +27,9 @@ pub enum Arrival {
     Poisson,
     /// Every 1/R seconds exactly.
     Constant,
+    /// At the times of a recorded trace (`--trace`).
+    #[value(skip)]
+    Trace,
 }
 
 impl Arrival {
@@ -34,6 +37,7 @@ impl Arrival {
         match self {
             Arrival::Poisson => "poisson",
             Arrival::Constant => "constant",
+            Arrival::Trace => "trace",
         }
     }
 }
@@ -68,7 +72,9 @@ pub fn schedule(n: usize, rate: f64, arrival: Arrival, seed: u64) -> Vec<Duratio
     let mut out = Vec::with_capacity(n);
     let mut t = 0.0f64;
     match arrival {
-        Arrival::Constant => {
+        // A trace's times come with its requests (`SendPlan::offsets`); evenly spaced
+        // here only if none were given.
+        Arrival::Constant | Arrival::Trace => {
             for i in 0..n {
                 out.push(Duration::from_secs_f64(i as f64 / rate));
             }
@@ -102,6 +108,12 @@ pub struct SendPlan {
     pub max_consecutive_errors: usize,
     /// Told of every measured request as it finishes (progress display); never of warmup.
     pub progress: Option<mpsc::UnboundedSender<RequestDone>>,
+    /// Start the measured phase at this wall-clock instant (after warmup): the workers of
+    /// a fleet start together.
+    pub start_at: Option<std::time::SystemTime>,
+    /// Open loop: each measured request's send offset, instead of drawing them from the
+    /// arrival process (trace replay).
+    pub offsets: Option<Vec<Duration>>,
 }
 
 /// One measured request finished: what a progress display shows.
@@ -316,6 +328,28 @@ async fn warmup(shared: &Arc<Shared>, plan: &SendPlan, stop: &watch::Receiver<bo
     w.len()
 }
 
+/// Warmup, then the counters reset for the measured phase and, for a fleet worker, the
+/// wait for `--start-at`. Returns how many warmup requests were sent.
+async fn before_measuring(
+    shared: &Arc<Shared>,
+    plan: &SendPlan,
+    stop: &watch::Receiver<bool>,
+) -> usize {
+    let warmup_done = warmup(shared, plan, stop).await;
+    // Warmup failures do not count towards aborting the measured phase.
+    shared.consecutive_errors.store(0, Ordering::Relaxed);
+    shared.abort.store(false, Ordering::Relaxed);
+    shared.measuring.store(true, Ordering::Relaxed);
+    if let Some(at) = plan.start_at {
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = super::fleet::wait_until(at) => {}
+            _ = stopped(&mut stop) => {}
+        }
+    }
+    warmup_done
+}
+
 /// Runs one level: warmup (closed loop, never measured), then the measured phase.
 pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool>) -> Run {
     let shared = Arc::new(Shared {
@@ -327,11 +361,7 @@ pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool
         progress: plan.progress.clone(),
         measuring: AtomicBool::new(false),
     });
-    let warmup_done = warmup(&shared, &plan, &stop).await;
-    // Warmup failures do not count towards aborting the measured phase.
-    shared.consecutive_errors.store(0, Ordering::Relaxed);
-    shared.abort.store(false, Ordering::Relaxed);
-    shared.measuring.store(true, Ordering::Relaxed);
+    let warmup_done = before_measuring(&shared, &plan, &stop).await;
 
     let done = Arc::new(AtomicBool::new(false));
     let monitor = spawn_lag_monitor(done.clone(), Duration::from_millis(10));
@@ -410,7 +440,10 @@ async fn open_loop(
     spec: OpenSpec,
     mut stop: watch::Receiver<bool>,
 ) -> (Vec<Outcome>, bool) {
-    let offsets = schedule(plan.bodies.len(), spec.rate, spec.arrival, plan.seed);
+    let offsets = match &plan.offsets {
+        Some(o) => o.clone(),
+        None => schedule(plan.bodies.len(), spec.rate, spec.arrival, plan.seed),
+    };
     let sem = spec
         .max_inflight
         .map(|k| Arc::new(Semaphore::new(k.max(1))));

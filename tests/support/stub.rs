@@ -113,6 +113,8 @@ pub struct Server {
     pub addr: std::net::SocketAddr,
     /// Completion requests received so far.
     pub requests: Arc<AtomicUsize>,
+    /// Their JSON bodies, in arrival order (what the client sent: prompts, histories).
+    pub bodies: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -124,6 +126,8 @@ impl Server {
         let requests = Arc::new(AtomicUsize::new(0));
         let config = Arc::new(config);
         let counter = requests.clone();
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
         let task = tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();
             loop {
@@ -131,7 +135,7 @@ impl Server {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let _ = stream.set_nodelay(true);
-                        conns.spawn(serve(stream, config.clone(), counter.clone()));
+                        conns.spawn(serve(stream, config.clone(), counter.clone(), seen.clone()));
                     }
                     Some(_) = conns.join_next(), if !conns.is_empty() => {}
                 }
@@ -140,6 +144,7 @@ impl Server {
         Ok(Server {
             addr,
             requests,
+            bodies,
             task,
         })
     }
@@ -196,7 +201,12 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Opti
     Some(Request { method, path, body })
 }
 
-async fn serve(stream: TcpStream, cfg: Arc<Config>, counter: Arc<AtomicUsize>) {
+async fn serve(
+    stream: TcpStream,
+    cfg: Arc<Config>,
+    counter: Arc<AtomicUsize>,
+    bodies: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut wr = BufWriter::with_capacity(16 * 1024, wr);
@@ -217,6 +227,11 @@ async fn serve(stream: TcpStream, cfg: Arc<Config>, counter: Arc<AtomicUsize>) {
             }
             ("POST", p) if p.ends_with("/completions") => {
                 counter.fetch_add(1, Ordering::Relaxed);
+                let body = serde_json::from_slice(&req.body).unwrap_or_default();
+                bodies
+                    .lock()
+                    .expect("no panics while holding it")
+                    .push(body);
                 stream_completion(&mut wr, &cfg, &req).await
             }
             _ => json_response(&mut wr, 404, r#"{"error":{"message":"not found"}}"#).await,
