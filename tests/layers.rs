@@ -4,7 +4,7 @@
 //! and the two modules named.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Top-level modules and their layer: a module may use only modules on lower layers.
 /// Keep this table and the diagram in docs/ARCHITECTURE.md in step.
@@ -32,17 +32,6 @@ const LAYERS: &[(&str, u32)] = &[
 
 /// `lib.rs` declares the modules; `main.rs` is the binary, over everything.
 const ROOT_FILES: &[&str] = &["lib.rs", "main.rs"];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// Strips `//` comments (doc comments included) and string literals' contents, so paths
 /// in prose or messages do not count.
@@ -148,7 +137,7 @@ fn imports_point_down_only() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let layers: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    crate::util::rust_files(&src, &mut files);
     files.sort();
     let mut bad = Vec::new();
     let mut unknown = Vec::new();

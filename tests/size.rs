@@ -3,21 +3,10 @@
 //! among the comment lines directly above the function, `//! Long: why` in the module doc).
 //! Test modules (`#[cfg(test)] mod tests`) are not counted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const MAX_FN_LINES: usize = 80;
 const MAX_FILE_LINES: usize = 600;
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// The name of the function a line starts, with its indentation, if it starts one.
 fn fn_start(line: &str) -> Option<(usize, &str)> {
@@ -88,7 +77,7 @@ fn check(rel: &str, text: &str) -> Vec<String> {
 fn no_long_function_or_file_without_a_reason() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    crate::util::rust_files(&src, &mut files);
     files.sort();
     let mut bad = Vec::new();
     for f in &files {

@@ -42,16 +42,30 @@ impl Length {
     pub fn fixed(mean: u64) -> Self {
         Length { mean, spread: 0.0 }
     }
+    /// The shortest length `sample` can draw.
+    pub fn shortest(&self) -> u64 {
+        ((self.mean as f64) * (1.0 - self.spread.max(0.0)))
+            .round()
+            .max(1.0) as u64
+    }
     pub fn sample(&self, rng: &mut impl Rng) -> u64 {
         if self.spread <= 0.0 {
             return self.mean.max(1);
         }
-        let lo = ((self.mean as f64) * (1.0 - self.spread)).round().max(1.0) as u64;
+        let lo = self.shortest();
         let hi = ((self.mean as f64) * (1.0 + self.spread))
             .round()
             .max(lo as f64) as u64;
         rng.gen_range(lo..=hi)
     }
+}
+
+/// The first words of a prompt: two prompts sharing them would share a prefix-cache entry.
+pub fn start_words(text: &str) -> String {
+    text.split_whitespace()
+        .take(8)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Derives the seed of one level (and of its warmup) from the run's seed, so levels never
@@ -199,12 +213,7 @@ impl PromptMaker {
                 .exact(len, &mut words)
                 .map_err(|reason| Error::config("--isl", reason))?;
             // Two prompts sharing their first words would share a prefix-cache entry.
-            let head: String = text
-                .split_whitespace()
-                .take(8)
-                .collect::<Vec<_>>()
-                .join(" ");
-            if !seen.insert(head) {
+            if !seen.insert(start_words(&text)) {
                 continue;
             }
             out.push(Prompt {
@@ -219,7 +228,7 @@ impl PromptMaker {
     /// Refuses up front `n` prompts that cannot all start differently: the shortest
     /// prompt's first (at most 8) text tokens allow `candidates ^ k` different starts.
     fn check_distinct(&self, n: usize, isl: Length) -> Result<()> {
-        let shortest = ((isl.mean as f64) * (1.0 - isl.spread)).round().max(1.0) as u64;
+        let shortest = isl.shortest();
         let k = shortest
             .saturating_sub(self.tok.special_added as u64)
             .clamp(1, 8);

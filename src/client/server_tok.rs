@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use super::http::{Target, TargetOptions};
-use super::prompts::{level_seed, Length, Prompt};
+use super::prompts::{level_seed, start_words, Length, Prompt};
 use crate::error::{Error, Result};
 
 /// Per request; a tokenize call is cheap, a slow one means something is wrong.
@@ -339,7 +339,7 @@ impl ServerTok {
             .await?;
             for ((&i, text), count) in pending.iter().zip(texts).zip(counts) {
                 let win = &mut w[i];
-                if count == win.len && heads.insert(head_words(&text)) {
+                if count == win.len && heads.insert(start_words(&text)) {
                     done[i] = Some(text);
                 } else if count == win.len {
                     // Same start as another prompt: a prefix cache would share it.
@@ -379,14 +379,6 @@ impl ServerTok {
 /// A word whose tokenization shows what the server adds around a prompt.
 fn probe_word() -> &'static str {
     "Hello"
-}
-
-/// The first words of a prompt: two prompts sharing them would share a cache entry.
-fn head_words(text: &str) -> String {
-    text.split_whitespace()
-        .take(8)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// One prompt being made: `head` tokens from `a`, then `body` tokens from `b` (indices

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::prompts::{level_seed, Length, Prompt, PromptMaker};
+use super::prompts::{level_seed, start_words, Length, Prompt, PromptMaker};
 use crate::error::{Error, Result};
 
 /// The shape of a shared-prefix workload.
@@ -37,7 +37,7 @@ pub fn prompts(
     salt: u64,
 ) -> Result<Vec<Prompt>> {
     let special = maker.tok().special_added as u64;
-    let shortest = ((isl.mean as f64) * (1.0 - isl.spread)).round() as u64;
+    let shortest = isl.shortest();
     if shortest < sp.prefix_len + special + 1 {
         return Err(Error::config(
             "--prefix-len",
@@ -80,11 +80,7 @@ pub fn prompts(
             continue;
         };
         // The suffix's first words tell requests of one prefix apart.
-        let suffix_head: String = text[head.len()..]
-            .split_whitespace()
-            .take(8)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let suffix_head = start_words(&text[head.len()..]);
         if !seen.insert((out.len() % heads.len(), suffix_head)) {
             continue;
         }
