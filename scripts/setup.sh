@@ -5,7 +5,8 @@
 # usage: scripts/setup.sh            everything
 #        scripts/setup.sh packages   only the apt packages (scripts/test.sh overlaps the rest)
 # env:   TRTBENCH_EXTRA_PKGS     more apt packages to install
-#        TRTBENCH_CARGO_CONFIG   a `--config` value for the build (scripts/test.sh sets one)
+#        TRTBENCH_CARGO_CONFIG   a `--config` value for the build
+#        CARGO_TARGET_DIR        cargo's target dir (scripts/test.sh builds into target/ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -28,4 +29,4 @@ fi
 [ "$what" = packages ] && exit 0
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup)" >&2; exit 1; }
 cargo build --release --quiet ${TRTBENCH_CARGO_CONFIG:+--config "$TRTBENCH_CARGO_CONFIG"}
-./target/release/trtbench fetch
+"${CARGO_TARGET_DIR:-target}/release/trtbench" fetch

@@ -57,7 +57,7 @@ if [ -n "${TRTBENCH_CARGO_CONFIG:-}" ]; then cargo_config=(--config "$TRTBENCH_C
 cargo test --release "${cargo_config[@]}" --features tensorrt --lib --test main -- trt cuda
 
 step "installed shim's run-time path"
-shim="$(ls -t target/release/build/trtbench-*/out/lib/libtrtbench_shim.so | head -1)"
+shim="$(ls -t "${CARGO_TARGET_DIR:-target}"/release/build/trtbench-*/out/lib/libtrtbench_shim.so | head -1)"
 runpath="$(readelf -d "$shim" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')"
 echo "$shim: RUNPATH $runpath"
 for dir in "$sdk/tensorrt/lib" "$sdk/cuda/lib" "$sdk/edgellm-build"; do

@@ -3,7 +3,7 @@
 //! text with the same context and chunk count, and must agree within 0.1 %. Skips with a
 //! message when the tool is not built, unless TRTBENCH_REQUIRE_TOOLS=1.
 
-use crate::util::{bin, engine, read_json, repo};
+use crate::util::{bin, engine, read_json};
 
 /// `Final estimate: PPL = 12.3456 +/- 0.1234` from llama-perplexity's output.
 fn final_estimate(text: &str) -> Option<f64> {
@@ -13,7 +13,11 @@ fn final_estimate(text: &str) -> Option<f64> {
 
 #[test]
 fn perplexity_equals_llama_perplexity() {
-    let tool = repo().join("target/release/llama-tools/bin/llama-perplexity");
+    // Beside the binary under test: scripts/llama-tools.sh builds into the same profile dir
+    // of the same target dir (target/release, or target/ci/release under scripts/test.sh).
+    let tool = std::path::Path::new(env!("CARGO_BIN_EXE_trtbench"))
+        .with_file_name("llama-tools")
+        .join("bin/llama-perplexity");
     if !tool.is_file() {
         let msg = format!(
             "{} is not built (scripts/llama-tools.sh build perplexity)",

@@ -204,7 +204,7 @@ fn e2e_llama_server_shared_prefix_hits_the_cache() {
         let out = dir.path().join(name);
         let o = util::bin()
             .args(["load", "--url", &url, "--concurrency", "1"])
-            .args(["--isl", "512", "--osl", "4", "--num-prompts", "16"])
+            .args(["--isl", "256", "--osl", "4", "--num-prompts", "10"])
             .args(["--warmup", "1", "--tokenizer", &model])
             .args(extra)
             .arg("-o")
@@ -223,11 +223,13 @@ fn e2e_llama_server_shared_prefix_hits_the_cache() {
             "--prefixes",
             "2",
             "--prefix-len",
-            "448",
+            "224",
         ],
     );
     let frac = shared.scalars["cached_prompt_frac"];
-    // 14 of 16 requests reuse a prefix of 448 of 512 tokens: about 0.77 at best.
+    // 8 of 10 requests reuse a prefix of 224 of 256 tokens (more when the warmup request
+    // already filled a slot with one): about 0.7 at best. Prompts are kept short: a
+    // 256-token prefill takes ~2 s on the 2-core CI machine.
     assert!(frac > 0.5, "cached fraction {frac}");
     assert!(
         !shared.warnings.iter().any(|w| w.contains("PREFIX CACHE")),
