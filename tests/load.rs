@@ -75,6 +75,7 @@ fn level(shape: Shape, n: usize, osl: u64, warmup: usize) -> Level {
         start_at: None,
         cache_expected: false,
         offsets: None,
+        conversation: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod fleet;
 mod import;
 mod layers;
 mod load;
+mod multi_turn;
 mod perplexity;
 mod report;
 mod roofline;

@@ -187,6 +187,7 @@ struct Validated {
     extra_body: serde_json::Map<String, serde_json::Value>,
     fleet: fleet::Fleet,
     shared_prefix: Option<crate::client::shared_prefix::SharedPrefix>,
+    multi_turn: Option<crate::client::conversation::MultiTurn>,
     trace: Option<crate::client::trace::Trace>,
 }
 
@@ -217,6 +218,19 @@ fn validate(a: &Args) -> Result<Validated> {
     if !(a.max_client_lag_ms.is_finite() && a.max_client_lag_ms > 0.0) {
         return Err(usage("--max-client-lag-ms must be a positive number"));
     }
+    let multi_turn = a.workload.multi_turn(a.isl)?;
+    if multi_turn.is_some() {
+        if a.concurrency.is_empty() {
+            return Err(usage(
+                "--workload multi-turn runs conversations in a closed loop: give --concurrency                  (conversations in flight), not --rate or --find-max-rate",
+            ));
+        }
+        if a.num_prompts.is_some() {
+            return Err(usage(
+                "--num-prompts counts single requests: with --workload multi-turn give                  --conversations N",
+            ));
+        }
+    }
     Ok(Validated {
         levels: levels(a, trace.as_ref()),
         duration: a
@@ -230,6 +244,7 @@ fn validate(a: &Args) -> Result<Validated> {
         extra_body: extra_body(a.extra_body.as_deref())?,
         fleet: a.fleet.validate(a.find_max_rate)?,
         shared_prefix: a.workload.shared_prefix(a.isl)?,
+        multi_turn,
         trace,
     })
 }
@@ -351,6 +366,7 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
             isl_spread: a.isl_spread,
             osl_spread: a.osl_spread,
             shared_prefix: v.shared_prefix,
+            multi_turn: v.multi_turn,
             trace: a
                 .workload
                 .trace
@@ -376,7 +392,8 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
         },
         levels: v.levels,
         source,
-        num_prompts: a.num_prompts,
+        // Multi-turn: conversations (`validate` refused --num-prompts with it).
+        num_prompts: a.num_prompts.or(a.workload.conversations),
         warmup: a.warmup,
         seed: a.seed,
         worker: v.fleet.worker,

@@ -85,6 +85,9 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
     prompt_cache(&ok, l.cache_expected, &mut a);
+    let ok_records: Vec<&RequestRecord> = ok.iter().map(|(r, _)| *r).collect();
+    a.scalars
+        .extend(super::conversation::turn_scalars(&ok_records));
     client_health(l, t.duration_s, &mut a);
     a.scalars
         .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });

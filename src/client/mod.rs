@@ -10,14 +10,15 @@
 //! (what is sent; GGUF vocabularies through `crate::gguf`), `server_tok` (prompts made
 //! with the server's own `/tokenize` when there is no local tokenizer), `scheduler` (when it is sent,
 //! and the client's own lag), `metrics` (per-request records), `aggregate` (a level's
-//! figures and warnings), `search` (`--find-max-rate`), `shared_prefix` and `trace` (the
-//! shared-prefix and trace-replay workloads), `fleet` (a worker's share of a level,
+//! figures and warnings), `search` (`--find-max-rate`), `shared_prefix`, `conversation`
+//! and `trace` (the shared-prefix, multi-turn and trace-replay workloads), `fleet` (a worker's share of a level,
 //! `--start-at`, merging workers' files), `run` (a whole load run: every
 //! level of a [`LoadPlan`], saved after each, told to an [`Observer`]). This file runs
 //! one level. The environment fingerprint is passed in by the caller: `client`
 //! never depends on `env`, `backends`, `bench` or `report`.
 
 pub mod aggregate;
+pub mod conversation;
 pub mod fleet;
 pub mod http;
 pub mod metrics;
@@ -92,6 +93,9 @@ pub struct Level {
     pub cache_expected: bool,
     /// Open loop: the send offset of each prompt (trace replay), else drawn.
     pub offsets: Option<Vec<Duration>>,
+    /// The prompts are conversations of this shape (`conversation::prompts`, flattened):
+    /// each later turn is sent with the history, once the turn before it has finished.
+    pub conversation: Option<conversation::MultiTurn>,
 }
 
 /// The point a level produced, and whether it was cut short by Ctrl-C.
@@ -129,7 +133,11 @@ pub async fn run_level_reporting(
     };
     let plan = scheduler::SendPlan {
         shape: level.shape,
-        bodies: Arc::new(level.prompts.iter().map(body).collect()),
+        // A conversation's bodies are built as its replies arrive.
+        bodies: Arc::new(match level.conversation {
+            Some(_) => Vec::new(),
+            None => level.prompts.iter().map(body).collect(),
+        }),
         warmup: level.warmup.iter().map(body).collect(),
         duration: cfg.settings.duration,
         timeout: cfg.settings.timeout,
@@ -138,6 +146,20 @@ pub async fn run_level_reporting(
         progress,
         start_at: level.start_at,
         offsets: level.offsets.clone(),
+        conversations: level.conversation.map(|spec| {
+            Arc::new(conversation::Script {
+                endpoint: cfg.settings.endpoint,
+                model: cfg.model.clone(),
+                ignore_eos: cfg.settings.ignore_eos,
+                extra: cfg.settings.extra_body.clone(),
+                spec,
+                turns: level
+                    .prompts
+                    .iter()
+                    .map(|p| (p.text.clone(), p.output_tokens))
+                    .collect(),
+            })
+        }),
     };
     let mut run = scheduler::run(cfg.target.clone(), plan, stop).await;
     run.outcomes.sort_by_key(|o| o.sent);
@@ -162,11 +184,18 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         t0: run.t0,
         tok: cfg.tok.as_ref(),
     };
-    let (records, derived): (Vec<_>, Vec<_>) = run
+    let (mut records, derived): (Vec<_>, Vec<_>) = run
         .outcomes
         .iter()
         .map(|o| metrics::request_record(o, level.prompts[o.index].input_tokens, cx))
         .unzip();
+    if let Some(spec) = level.conversation {
+        let t = spec.turns.max(1);
+        for (r, o) in records.iter_mut().zip(&run.outcomes) {
+            r.extra.insert("conversation".into(), (o.index / t) as f64);
+            r.extra.insert("turn".into(), (o.index % t + 1) as f64);
+        }
+    }
     let end = run.outcomes.iter().map(|o| o.end).max();
     let duration = end.map_or(run.wall, |e| e.saturating_duration_since(run.t0));
     let offered_rate = match level.shape {

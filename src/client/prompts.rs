@@ -467,6 +467,13 @@ pub enum Source {
         isl: Length,
         osl: Length,
     },
+    /// Conversations of several turns (`--workload multi-turn`, see
+    /// `client::conversation`): `first` (`Random` or `Server`) makes each first turn, and
+    /// with the same tokenizer every later turn's new user text.
+    MultiTurn {
+        first: Box<Source>,
+        spec: super::conversation::MultiTurn,
+    },
 }
 
 impl Source {
@@ -478,6 +485,7 @@ impl Source {
             | Source::Trace { maker, .. } => Some(maker.tok().clone()),
             Source::File { maker, .. } => maker.as_ref().map(|m| m.tok().clone()),
             Source::Server { .. } => None,
+            Source::MultiTurn { first, .. } => first.tok(),
         }
     }
 
@@ -485,16 +493,19 @@ impl Source {
     pub fn tokenizer_note(&self) -> Option<String> {
         match self {
             Source::Server { tok, .. } => Some(tok.source.clone()),
+            Source::MultiTurn { first, .. } => first.tokenizer_note(),
             _ => self.tok().map(|t| t.source),
         }
     }
 
-    /// Whether the prompts share prefixes on purpose (prefix-cache hits are expected).
+    /// Whether the prompts share prefixes on purpose (prefix-cache hits are expected; a
+    /// conversation's history is one).
     pub fn shares_prefixes(&self) -> bool {
-        matches!(self, Source::SharedPrefix { .. })
+        matches!(self, Source::SharedPrefix { .. } | Source::MultiTurn { .. })
     }
 
-    /// `n` prompts from `seed`.
+    /// `n` prompts from `seed` (for `MultiTurn`, `n` independent first turns: its warmup;
+    /// its conversations come from `client::conversation::prompts`).
     pub fn prompts(&self, n: usize, seed: u64, salt: u64) -> Result<Vec<Prompt>> {
         match self {
             Source::Random { maker, isl, osl } => maker.random(n, *isl, *osl, seed, salt),
@@ -516,6 +527,7 @@ impl Source {
             } => file_prompts(entries, n, *osl, maker.as_ref(), *prefix_tokens, seed, salt)
                 .map_err(|reason| Error::config("--dataset", reason)),
             Source::Server { tok, isl, osl } => tok.random(n, *isl, *osl, seed, salt),
+            Source::MultiTurn { first, .. } => first.prompts(n, seed, salt),
         }
     }
 }

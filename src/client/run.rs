@@ -43,6 +43,8 @@ pub struct WorkloadParams {
     pub trace: Option<(PathBuf, f64)>,
     /// `--workload shared-prefix`: how many prefixes, of how many tokens.
     pub shared_prefix: Option<super::shared_prefix::SharedPrefix>,
+    /// `--workload multi-turn`: turns per conversation, tokens per later turn, think time.
+    pub multi_turn: Option<super::conversation::MultiTurn>,
 }
 
 /// The `--find-max-rate` search: open-loop probes from `start_req_per_s`, doubling or
@@ -98,7 +100,8 @@ pub struct LoadPlan {
     pub levels: Levels,
     pub source: Source,
     pub workload: WorkloadParams,
-    /// Measured requests per level; `None` applies [`prompt_count`]'s defaults.
+    /// Measured requests per level (conversations, with a multi-turn source); `None`
+    /// applies [`prompt_count`]'s defaults.
     pub num_prompts: Option<usize>,
     /// Warmup requests per level (distinct prompts, never measured).
     pub warmup: usize,
@@ -310,6 +313,14 @@ fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
         p.insert("prefixes".into(), json!(sp.prefixes));
         p.insert("prefix_len".into(), json!(sp.prefix_len));
     }
+    if let Some(mt) = w.multi_turn {
+        p.insert("workload".into(), json!("multi-turn"));
+        p.insert("turns".into(), json!(mt.turns));
+        p.insert("turn_len".into(), json!(mt.turn_len));
+        if !mt.think.is_zero() {
+            p.insert("think_time_s".into(), json!(mt.think.as_secs_f64()));
+        }
+    }
     if w.isl_spread > 0.0 {
         p.insert("isl_spread".into(), json!(w.isl_spread));
     }
@@ -371,19 +382,20 @@ impl LevelRunner<'_> {
         extra: BTreeMap<String, Value>,
     ) -> Result<LevelVerdict> {
         let plan = self.plan;
-        let total = match &plan.source {
-            // A trace replays its own requests (the first --num-prompts of them).
-            Source::Trace { trace, .. } => plan
-                .num_prompts
-                .map_or(trace.entries.len(), |n| n.min(trace.entries.len())),
-            _ => prompt_count(plan.num_prompts, shape, plan.settings.duration),
-        };
+        let total = self.total(shape);
         let mut params = self.base.clone();
         params.extend(extra);
         // A worker's point records the whole level (its key is the level's), so the
         // workers' files merge into the point one client at the whole load would make.
         shape_parameters(shape, &mut params);
-        params.insert("num_prompts".into(), json!(total));
+        let requests = |n: usize| match &plan.source {
+            Source::MultiTurn { spec, .. } => n * spec.turns,
+            _ => n,
+        };
+        if matches!(plan.source, Source::MultiTurn { .. }) {
+            params.insert("conversations".into(), json!(total));
+        }
+        params.insert("num_prompts".into(), json!(requests(total)));
         params.insert("warmup".into(), json!(plan.warmup));
         let mix = plan.worker.map_or(0, Worker::seed_mix);
         let seed = prompts::level_seed(plan.seed ^ mix, self.index);
@@ -403,7 +415,8 @@ impl LevelRunner<'_> {
                 format!("{total} prompts leave this worker none: give at least one per worker"),
             ));
         }
-        self.observer.level_preparing(shape, n);
+        // What the observer counts are requests: every turn of every conversation.
+        self.observer.level_preparing(shape, requests(n));
         let (prompts, offsets) = self.prompts(total, n, seed)?;
         let level = Level {
             shape,
@@ -414,8 +427,12 @@ impl LevelRunner<'_> {
             seed,
             start_at: self.start_at.take(),
             cache_expected: plan.source.shares_prefixes(),
+            conversation: match &plan.source {
+                Source::MultiTurn { spec, .. } => Some(*spec),
+                _ => None,
+            },
         };
-        self.observer.level_started(shape, n);
+        self.observer.level_started(shape, requests(n));
         let mut r = self.run_observed(level).await;
         self.label(&mut r.point);
         let verdict = LevelVerdict {
@@ -435,6 +452,23 @@ impl LevelRunner<'_> {
             });
         }
         Ok(verdict)
+    }
+
+    /// Measured requests of a level of `shape` (conversations, for a multi-turn source),
+    /// before a worker takes its share.
+    fn total(&self, shape: Shape) -> usize {
+        let plan = self.plan;
+        match &plan.source {
+            // A trace replays its own requests (the first --num-prompts of them).
+            Source::Trace { trace, .. } => plan
+                .num_prompts
+                .map_or(trace.entries.len(), |n| n.min(trace.entries.len())),
+            // Conversations: by default as many as give the usual number of requests.
+            Source::MultiTurn { spec, .. } => plan.num_prompts.unwrap_or_else(|| {
+                prompt_count(None, shape, plan.settings.duration).div_ceil(spec.turns)
+            }),
+            _ => prompt_count(plan.num_prompts, shape, plan.settings.duration),
+        }
     }
 
     /// What a finished level's point records beyond its key: the salt (runs that differ
@@ -472,6 +506,10 @@ impl LevelRunner<'_> {
                 let p = trace.prompts(maker, &picked, seed, plan.salt)?;
                 Ok((p, Some(trace.offsets(&picked))))
             }
+            Source::MultiTurn { first, spec } => Ok((
+                super::conversation::prompts(first, *spec, n, seed, plan.salt)?,
+                None,
+            )),
             _ => Ok((plan.source.prompts(n, seed, plan.salt)?, None)),
         }
     }

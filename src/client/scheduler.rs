@@ -5,7 +5,10 @@
 //! time, so latencies can be reported from it (no coordinated omission: Tene, "How NOT to
 //! measure latency", 2015). The scheduler also watches itself: how late its dispatcher
 //! woke for each request, and how late a periodic timer fires on the runtime (event-loop
-//! delay). Depends on `http` and `aggregate` types only.
+//! delay). A multi-turn level runs its conversations in the closed loop: a worker takes a
+//! whole conversation and sends its turns in order, each built from the replies before it
+//! (`conversation::closed_loop`). Depends on `http`, `conversation` and `aggregate` types
+//! only.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -114,6 +117,9 @@ pub struct SendPlan {
     /// Open loop: each measured request's send offset, instead of drawing them from the
     /// arrival process (trace replay).
     pub offsets: Option<Vec<Duration>>,
+    /// Closed loop: send these conversations (whose turns are built as replies arrive)
+    /// instead of `bodies`.
+    pub conversations: Option<Arc<super::conversation::Script>>,
 }
 
 /// One measured request finished: what a progress display shows.
@@ -154,19 +160,19 @@ pub async fn stopped(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-struct Shared {
+pub(super) struct Shared {
     target: Arc<Target>,
     timeout: Duration,
     consecutive_errors: AtomicUsize,
     max_consecutive_errors: usize,
-    abort: AtomicBool,
+    pub(super) abort: AtomicBool,
     progress: Option<mpsc::UnboundedSender<RequestDone>>,
     /// Set once warmup is over: only measured requests are reported as progress.
     measuring: AtomicBool,
 }
 
 impl Shared {
-    fn note(&self, o: &Outcome) {
+    pub(super) fn note(&self, o: &Outcome) {
         if let Some(tx) = self.progress.as_ref() {
             if self.measuring.load(Ordering::Relaxed) {
                 // A closed receiver only means nobody watches any more.
@@ -235,7 +241,7 @@ where
 }
 
 /// One timed request of `target`, on its own task (see [`guarded`]).
-async fn request(shared: &Shared, index: usize, body: Vec<u8>) -> Outcome {
+pub(super) async fn request(shared: &Shared, index: usize, body: Vec<u8>) -> Outcome {
     let (target, timeout) = (shared.target.clone(), shared.timeout);
     guarded(index, async move {
         let mut o = Outcome::new(index, Instant::now());
@@ -350,6 +356,47 @@ async fn before_measuring(
     warmup_done
 }
 
+/// The measured phase of a level, in its shape: closed loop (of single requests or of
+/// conversations) or open loop. Returns the outcomes and whether it was interrupted.
+async fn measured(
+    shared: &Arc<Shared>,
+    plan: &SendPlan,
+    t0: Instant,
+    deadline: Option<Instant>,
+    stop: &watch::Receiver<bool>,
+) -> (Vec<Outcome>, bool) {
+    match (plan.shape, &plan.conversations) {
+        (Shape::Closed { concurrency }, Some(script)) => {
+            super::conversation::closed_loop(shared, script, concurrency, deadline, stop).await
+        }
+        (Shape::Closed { concurrency }, None) => {
+            closed_loop(shared, plan.bodies.clone(), concurrency, deadline, stop).await
+        }
+        (
+            Shape::Open {
+                rate,
+                arrival,
+                max_inflight,
+            },
+            _,
+        ) => {
+            open_loop(
+                shared,
+                plan,
+                OpenSpec {
+                    rate,
+                    arrival,
+                    max_inflight,
+                    t0,
+                    deadline,
+                },
+                stop.clone(),
+            )
+            .await
+        }
+    }
+}
+
 /// Runs one level: warmup (closed loop, never measured), then the measured phase.
 pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool>) -> Run {
     let shared = Arc::new(Shared {
@@ -368,32 +415,12 @@ pub async fn run(target: Arc<Target>, plan: SendPlan, stop: watch::Receiver<bool
     let cpu0 = process_cpu_s();
     let t0 = Instant::now();
     let deadline = plan.duration.map(|d| t0 + d);
-    let n = plan.bodies.len();
+    let n = plan
+        .conversations
+        .as_ref()
+        .map_or(plan.bodies.len(), |s| s.turns.len());
 
-    let (outcomes, mut interrupted) = match plan.shape {
-        Shape::Closed { concurrency } => {
-            closed_loop(&shared, plan.bodies.clone(), concurrency, deadline, &stop).await
-        }
-        Shape::Open {
-            rate,
-            arrival,
-            max_inflight,
-        } => {
-            open_loop(
-                &shared,
-                &plan,
-                OpenSpec {
-                    rate,
-                    arrival,
-                    max_inflight,
-                    t0,
-                    deadline,
-                },
-                stop.clone(),
-            )
-            .await
-        }
-    };
+    let (outcomes, mut interrupted) = measured(&shared, &plan, t0, deadline, &stop).await;
     let wall = t0.elapsed();
     let cpu1 = process_cpu_s();
     done.store(true, Ordering::Relaxed);

@@ -25,6 +25,7 @@ pub mod impact;
 pub mod markdown;
 pub mod significance;
 pub mod table;
+pub mod turns;
 
 /// Default threshold on the relative half-width of a 95 % interval above which a figure is
 /// shown as noisy (greyed in HTML, italic in Markdown).

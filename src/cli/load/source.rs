@@ -1,5 +1,6 @@
 //! Where `load`'s prompts come from: a dataset file, random exact-length prompts from a
-//! local tokenizer, the server's own `/tokenize`, or a workload (shared prefix, trace).
+//! local tokenizer, the server's own `/tokenize`, or a workload (shared prefix, trace,
+//! conversations of several turns, whose turns come from either tokenizer).
 
 use std::time::Duration;
 
@@ -39,12 +40,29 @@ pub(super) fn source(a: &Args, v: &Validated) -> Result<Source> {
     let maker = tok
         .map(|t| PromptMaker::new(t).context("--tokenizer"))
         .transpose()?;
-    let len = |mean: u64, spread: f64| Length { mean, spread };
-    if v.shared_prefix.is_some() && a.dataset.is_some() {
-        return Err(usage(
-            "--workload shared-prefix makes its own prompts: drop --dataset",
-        ));
+    if a.dataset.is_some() && (v.shared_prefix.is_some() || v.multi_turn.is_some()) {
+        return Err(usage(format!(
+            "--workload {} makes its own prompts: drop --dataset",
+            if v.multi_turn.is_some() {
+                "multi-turn"
+            } else {
+                "shared-prefix"
+            }
+        )));
     }
+    let first = source_single(a, v, maker)?;
+    Ok(match v.multi_turn {
+        Some(spec) => Source::MultiTurn {
+            first: Box::new(first),
+            spec,
+        },
+        None => first,
+    })
+}
+
+/// The source of single prompts (a multi-turn source's first turns).
+fn source_single(a: &Args, v: &Validated, maker: Option<PromptMaker>) -> Result<Source> {
+    let len = |mean: u64, spread: f64| Length { mean, spread };
     match &a.dataset {
         Some(path) => Ok(Source::File {
             entries: prompts::read_file(path)

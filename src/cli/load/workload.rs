@@ -1,11 +1,14 @@
 //! `trtbench load` workloads beyond independent random prompts: `--workload
-//! shared-prefix` (`--prefixes`, `--prefix-len`) and trace replay (`--trace`,
+//! shared-prefix` (`--prefixes`, `--prefix-len`), `--workload multi-turn` (`--turns`,
+//! `--turn-len`, `--think-time`, `--conversations`) and trace replay (`--trace`,
 //! `--trace-speed`). Validated here into a `client::prompts::Source`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
+use crate::client::conversation::MultiTurn;
 use crate::client::trace::{self, Trace};
 
 use crate::client::prompts::{Length, PromptMaker, Source};
@@ -19,6 +22,10 @@ pub enum Kind {
     /// --prefixes system prompts of --prefix-len tokens, each shared by many requests,
     /// then a unique suffix (total --isl): what a prefix cache buys.
     SharedPrefix,
+    /// Conversations of --turns turns: each turn sends the whole history (earlier user
+    /// texts and the server's replies) plus --turn-len new tokens, once the previous reply
+    /// has arrived. --concurrency counts conversations in flight.
+    MultiTurn,
 }
 
 /// Workload flags.
@@ -40,6 +47,20 @@ pub struct WorkloadArgs {
     /// With --trace: replay speed (2 sends twice as fast as recorded).
     #[arg(long, default_value_t = 1.0)]
     pub trace_speed: f64,
+    /// With --workload multi-turn: turns per conversation [default: 4].
+    #[arg(long)]
+    pub turns: Option<usize>,
+    /// With --workload multi-turn: tokens of new user text in each turn after the first
+    /// (the first has --isl) [default: --isl].
+    #[arg(long)]
+    pub turn_len: Option<u64>,
+    /// With --workload multi-turn: pause between a reply and the next turn (e.g. 2s).
+    #[arg(long)]
+    pub think_time: Option<String>,
+    /// With --workload multi-turn: conversations per level (default: enough for
+    /// max(100, 4 × concurrency) requests).
+    #[arg(long)]
+    pub conversations: Option<usize>,
 }
 
 impl WorkloadArgs {
@@ -67,6 +88,43 @@ impl WorkloadArgs {
         Ok(Some(SharedPrefix {
             prefixes: self.prefixes,
             prefix_len,
+        }))
+    }
+
+    /// The multi-turn shape, when asked for; its flags are refused without it.
+    pub fn multi_turn(&self, isl: u64) -> Result<Option<MultiTurn>> {
+        if self.workload != Kind::MultiTurn {
+            let given = [
+                ("--turns", self.turns.is_some()),
+                ("--turn-len", self.turn_len.is_some()),
+                ("--think-time", self.think_time.is_some()),
+                ("--conversations", self.conversations.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+                return Err(super::usage(format!("{flag} needs --workload multi-turn")));
+            }
+            return Ok(None);
+        }
+        let turns = self.turns.unwrap_or(4);
+        if turns == 0 {
+            return Err(super::usage("--turns must be at least 1"));
+        }
+        let turn_len = self.turn_len.unwrap_or(isl);
+        if turn_len == 0 {
+            return Err(super::usage("--turn-len must be at least 1"));
+        }
+        if self.conversations == Some(0) {
+            return Err(super::usage("--conversations must be at least 1"));
+        }
+        let think = match &self.think_time {
+            Some(t) if crate::client::metrics::parse_ms(t) == Some(0.0) => Duration::ZERO,
+            Some(t) => super::duration_flag("--think-time", t)?,
+            None => Duration::ZERO,
+        };
+        Ok(Some(MultiTurn {
+            turns,
+            turn_len,
+            think,
         }))
     }
 
