@@ -3,7 +3,10 @@
 //! delays (0 = as fast as it can). A test double for measuring clients, not a model server.
 //!
 //! usage: sse_stub [--port N] [--ttft-ms X] [--itl-ms X] [--tokens-per-chunk K]
-//!                 [--default-tokens N] [--threads N]
+//!                 [--default-tokens N] [--threads N] [--stamp 1]
+//!
+//! `--stamp 1`: each text event's text is the stub's CLOCK_MONOTONIC send time
+//! (` t<ns>`), for `examples/itl_error.rs`.
 
 use std::time::Duration;
 
@@ -38,6 +41,7 @@ fn main() {
             "--tokens-per-chunk" => cfg.tokens_per_chunk = num(value) as usize,
             "--default-tokens" => cfg.default_tokens = num(value) as usize,
             "--threads" => threads = num(value) as usize,
+            "--stamp" => cfg.stamp = num(value) != 0.0,
             other => {
                 eprintln!("sse_stub: unknown flag {other}");
                 std::process::exit(2)

@@ -3,12 +3,21 @@
 # (examples/sse_stub.rs, a test double that streams fixed words as fast as it can) on
 # 127.0.0.1, driven by `trtbench load` at concurrency 256, then by a Python peer client
 # (NVIDIA AIPerf, from PyPI) with the same workload against the same stub, in the same run.
-# Reports each client's sustained output tokens/s and CPU time, and the ratio.
+# Reports each client's sustained output tokens/s and CPU time, and the ratio. Then checks
+# trtbench's timestamps: a second stub streams one token every ITL_MS ms, each carrying
+# the stub's CLOCK_MONOTONIC send time, and examples/itl_error.rs drives it through
+# trtbench's load path at the same concurrency and compares every receive time with its
+# send time (the ITL error: client gap minus stub gap, per token).
 #
 # usage: scripts/bench-load-client.sh            (writes $OUT, prints a Markdown table)
 # env:   CONCURRENCY (256)  REQUESTS (2048)  WARMUP (256)  ISL (32)  OSL (256)
 #        PORT (18090)  STUB_THREADS (1: the stub gets one core, the client the rest)
 #        PEER (aiperf | none)  OUT (bench-load-client.json)  TRTBENCH_CACHE (<repo>/.cache)
+#        ITL_MS (15; 0 skips the ITL check)  ITL_REQUESTS (512)  ITL_OSL (64)
+#        BIN_DIR (prebuilt trtbench, sse_stub, export_tokenizer, itl_error: no build; to
+#                 measure an older build beside a newer one)
+#        CARGO_ARGS (extra cargo build flags, e.g.
+#                    --config profile.release.package.trtbench.opt-level=1)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,16 +38,31 @@ work="$(mktemp -d)"
 log() { echo "bench-load-client: $*" >&2; }
 
 cd "$repo"
-cargo build --release --bin trtbench --example sse_stub --example export_tokenizer >&2
-bin="$repo/target/release"
+if [[ -n "${BIN_DIR:-}" ]]; then
+    bin="$BIN_DIR"
+    mkdir -p "$work/examples"
+    for e in sse_stub export_tokenizer itl_error; do
+        [[ -x "$bin/$e" ]] && ln -s "$bin/$e" "$work/examples/$e"
+    done
+    ln -s "$bin/trtbench" "$work/trtbench"
+    bin="$work"
+else
+    # shellcheck disable=SC2086 # CARGO_ARGS is a list of flags
+    cargo build --release ${CARGO_ARGS:-} --bin trtbench --example sse_stub \
+        --example export_tokenizer --example itl_error >&2
+    bin="$repo/target/release"
+fi
 model="$("$here/llama-server.sh" model)"
 
 "$bin/examples/sse_stub" --port "$port" --threads "$stub_threads" --default-tokens "$osl" \
     2>"$work/stub.log" &
 stub_pid=$!
+itl_pid=
 cleanup() {
-    kill "$stub_pid" 2>/dev/null || true
-    wait "$stub_pid" 2>/dev/null || true
+    for p in $stub_pid $itl_pid; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +95,21 @@ cpu_run "$work/trt-cpu.json" "$bin/trtbench" load --url "$url/v1" --concurrency 
     --num-prompts "$requests" --warmup "$warmup" --isl "$isl" --osl "$osl" \
     --tokenizer "$model" -o "$work/trt.json"
 
+itl_ms="${ITL_MS:-15}"
+if [[ "$itl_ms" != 0 ]]; then
+    log "ITL check: a stub sending a stamped token every $itl_ms ms, concurrency $conc"
+    "$bin/examples/sse_stub" --port "$((port + 1))" --threads "$stub_threads" --stamp 1 \
+        --itl-ms "$itl_ms" --ttft-ms "$itl_ms" 2>"$work/itl-stub.log" &
+    itl_pid=$!
+    for _ in $(seq 50); do
+        grep -q listening "$work/itl-stub.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    "$bin/examples/itl_error" --url "http://127.0.0.1:$((port + 1))/v1" --concurrency "$conc" \
+        --requests "${ITL_REQUESTS:-512}" --warmup "$conc" --osl "${ITL_OSL:-64}" >"$work/itl.json"
+    kill "$itl_pid" 2>/dev/null || true
+fi
+
 peer_ok=0
 if [[ "$peer" == aiperf ]]; then
     venv="$cache/venv-peer"
@@ -94,10 +133,11 @@ if [[ "$peer" == aiperf ]]; then
     fi
 fi
 
-python3 - "$work" "$peer_ok" "$out" "$conc" "$requests" "$isl" "$osl" "$stub_threads" <<'PY'
+python3 - "$work" "$peer_ok" "$out" "$conc" "$requests" "$isl" "$osl" "$stub_threads" "$itl_ms" <<'PY'
 import json, os, sys
 work, peer_ok, out = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 conc, requests, isl, osl, stub_threads = map(int, sys.argv[4:9])
+itl_ms = float(sys.argv[9])
 t = json.load(open(os.path.join(work, "trt.json")))["points"][0]
 tc = json.load(open(os.path.join(work, "trt-cpu.json")))
 sc = t["scalars"]
@@ -135,6 +175,8 @@ doc = {
                  "stub_threads": stub_threads, "cores": os.cpu_count()},
     "clients": rows,
 }
+if itl_ms > 0:
+    doc["itl_check"] = dict(json.load(open(os.path.join(work, "itl.json"))), stub_itl_ms=itl_ms)
 if "aiperf" in rows:
     doc["ratio_output_tok_per_s_trtbench_over_aiperf"] = (
         rows["trtbench"]["output_tok_per_s"] / rows["aiperf"]["output_tok_per_s"])
@@ -153,5 +195,11 @@ if "aiperf" in rows:
 m = rows["trtbench"]
 print(f"trtbench measured phase: {m['measured_phase_cpu_s']:.2f} CPU-s over {m['measured_phase_s']:.2f} s, "
       f"event-loop lag p99 {m['event_loop_lag_p99_ms']:.2f} ms, valid={bool(m['client_valid'])}")
+ic = doc.get("itl_check")
+if ic:
+    print(f"ITL error (client gap - stub send gap, {ic['gaps']} gaps, stub ITL {itl_ms:g} ms, "
+          f"concurrency {ic['concurrency']}): p50 {ic['itl_abs_error_ms']['p50']:.3f} ms, "
+          f"p99 {ic['itl_abs_error_ms']['p99']:.3f} ms; send->receive p99 "
+          f"{ic['send_to_receive_ms']['p99']:.3f} ms")
 print(f"written: {out}")
 PY

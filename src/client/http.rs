@@ -345,10 +345,9 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
         return Err(not_streaming(resp).await);
     }
     let mut parser = sse::Parser::new();
-    let mut events = Vec::with_capacity(8);
-    let mut done = false;
+    let mut st = Applied::default();
     loop {
-        let next = if done {
+        let next = if st.done {
             // After [DONE] the body should end at once; read on briefly so the
             // connection goes back to the pool, but never wait on a server that does not
             // close it.
@@ -364,7 +363,7 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
         let eof = match next {
             Ok(Some(bytes)) => {
                 out.first_byte.get_or_insert(at);
-                parser.feed(&bytes, &mut events);
+                parser.feed_with(&bytes, |name, data| st.apply(name, data, at, out));
                 if parser.pending_len() > MAX_EVENT_BYTES {
                     return Err(Failure {
                         kind: ErrorKind::MalformedSse,
@@ -377,11 +376,11 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
                 false
             }
             Ok(None) => {
-                parser.finish(&mut events);
+                parser.finish_with(|name, data| st.apply(name, data, at, out));
                 true
             }
             Err(e) => {
-                if done || out.complete {
+                if st.done || out.complete {
                     return Ok(());
                 }
                 return Err(Failure {
@@ -394,10 +393,8 @@ async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(
                 });
             }
         };
-        for ev in events.drain(..) {
-            if !done {
-                done = apply_event(&ev, at, out)?;
-            }
+        if let Some(f) = st.failed.take() {
+            return Err(f);
         }
         if eof {
             if out.complete {
@@ -449,10 +446,35 @@ async fn not_streaming(resp: reqwest::Response) -> Failure {
     }
 }
 
-/// Records one event read at `at`; true when it was `[DONE]`.
-fn apply_event(ev: &sse::Event, at: Instant, out: &mut Outcome) -> Result<bool, Failure> {
+/// Where the events of a stream have got to: `[DONE]` seen, or the failure an event
+/// caused (events after either are not applied).
+#[derive(Default)]
+struct Applied {
+    done: bool,
+    failed: Option<Failure>,
+}
+
+impl Applied {
+    fn apply(&mut self, name: Option<&str>, data: &str, at: Instant, out: &mut Outcome) {
+        if self.done || self.failed.is_some() {
+            return;
+        }
+        match apply_event(name, data, at, out) {
+            Ok(done) => self.done = done,
+            Err(f) => self.failed = Some(f),
+        }
+    }
+}
+
+/// Records one event (its name and data) read at `at`; true when it was `[DONE]`.
+fn apply_event(
+    name: Option<&str>,
+    data: &str,
+    at: Instant,
+    out: &mut Outcome,
+) -> Result<bool, Failure> {
     out.events += 1;
-    match sse::decode(ev) {
+    match sse::decode_data(name, data) {
         Chunk::Done => {
             out.complete = true;
             out.end = at;

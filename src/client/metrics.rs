@@ -188,8 +188,7 @@ pub fn request_record(
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
 
-    let text = o.text();
-    d.our_output_tokens = cx.tok.and_then(|t| t.count_plain(&text));
+    d.our_output_tokens = cx.tok.and_then(|t| o.text_tokens(|s| t.count_plain(s)));
     if o.ok() {
         timings(o, cx.tok, &mut rec, &mut d, &mut extra);
     } else {
@@ -327,7 +326,7 @@ pub fn validate(o: &mut Outcome, max_tokens: u64, exact: bool, tok: Option<&Tok>
         return;
     }
     let text = o.text();
-    let ours = tok.and_then(|t| t.count_plain(&text));
+    let ours = tok.and_then(|t| o.text_tokens(|s| t.count_plain(s)));
     let server = o.usage.and_then(|u| u.completion_tokens);
     let words = text.split_whitespace().count() as u64;
     // Re-tokenizing streamed text may differ from the server's count (merges across

@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+mod fast;
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -43,6 +45,17 @@ impl Parser {
 
     /// Parses `bytes`, appending every event it completes to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+        self.feed_with(bytes, |event, data| {
+            out.push(Event {
+                event: event.map(str::to_owned),
+                data: data.to_owned(),
+            })
+        });
+    }
+
+    /// Parses `bytes`, calling `on_event(event name, data)` for every event it completes:
+    /// [`feed`](Self::feed) without an allocation per event (the hot path of a load test).
+    pub fn feed_with(&mut self, bytes: &[u8], mut on_event: impl FnMut(Option<&str>, &str)) {
         self.bytes_seen += bytes.len() as u64;
         let mut rest = bytes;
         if rest.is_empty() {
@@ -56,13 +69,15 @@ impl Parser {
         }
         while let Some(pos) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
             let (head, tail) = rest.split_at(pos);
-            let line = if self.line.is_empty() {
-                std::borrow::Cow::Borrowed(head)
+            if self.line.is_empty() {
+                self.line_done(head, &mut on_event);
             } else {
                 self.line.extend_from_slice(head);
-                std::borrow::Cow::Owned(std::mem::take(&mut self.line))
-            };
-            self.line_done(&line, out);
+                let line = std::mem::take(&mut self.line);
+                self.line_done(&line, &mut on_event);
+                self.line = line; // its capacity serves the next split line
+                self.line.clear();
+            }
             let is_cr = tail[0] == b'\r';
             rest = &tail[1..];
             if is_cr {
@@ -79,16 +94,26 @@ impl Parser {
     /// End of stream: an event whose blank line never came is still returned (servers that
     /// close right after the last `data:` line exist), a half line too.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        if !self.line.is_empty() {
-            let line = std::mem::take(&mut self.line);
-            self.line_done(&line, out);
-        }
-        self.dispatch(out);
+        self.finish_with(|event, data| {
+            out.push(Event {
+                event: event.map(str::to_owned),
+                data: data.to_owned(),
+            })
+        });
     }
 
-    fn line_done(&mut self, line: &[u8], out: &mut Vec<Event>) {
+    /// [`finish`](Self::finish), calling `on_event` as [`feed_with`](Self::feed_with) does.
+    pub fn finish_with(&mut self, mut on_event: impl FnMut(Option<&str>, &str)) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, &mut on_event);
+        }
+        self.dispatch(&mut on_event);
+    }
+
+    fn line_done(&mut self, line: &[u8], on_event: &mut impl FnMut(Option<&str>, &str)) {
         if line.is_empty() {
-            self.dispatch(out);
+            self.dispatch(on_event);
             return;
         }
         if line[0] == b':' {
@@ -114,16 +139,14 @@ impl Parser {
         }
     }
 
-    fn dispatch(&mut self, out: &mut Vec<Event>) {
+    fn dispatch(&mut self, on_event: &mut impl FnMut(Option<&str>, &str)) {
         let event = self.event.take();
         if !self.has_data {
             return;
         }
         self.has_data = false;
-        out.push(Event {
-            event,
-            data: std::mem::take(&mut self.data),
-        });
+        on_event(event.as_deref(), &self.data);
+        self.data.clear(); // kept allocated for the next event
     }
 }
 
@@ -207,10 +230,12 @@ pub enum Chunk {
     Malformed(String),
 }
 
+/// A chunk as sent, its choices folded as they are read: their strings are borrowed from
+/// the event's data when they hold no escape, so the text is the only allocation.
 #[derive(Deserialize)]
 struct RawChunk {
-    #[serde(default)]
-    choices: Option<Vec<RawChoice>>,
+    #[serde(default, deserialize_with = "fold_choices")]
+    choices: Option<Choices>,
     #[serde(default)]
     usage: Option<Usage>,
     #[serde(default)]
@@ -220,33 +245,132 @@ struct RawChunk {
 }
 
 #[derive(Deserialize)]
-struct RawChoice {
+struct RawChoice<'a> {
     /// `/v1/completions`.
-    #[serde(default)]
-    text: Option<String>,
+    #[serde(default, borrow)]
+    text: Option<Str<'a>>,
     /// `/v1/chat/completions`.
-    #[serde(default)]
-    delta: Option<RawDelta>,
-    #[serde(default)]
-    finish_reason: Option<String>,
+    #[serde(default, borrow)]
+    delta: Option<RawDelta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawDelta {
-    #[serde(default)]
-    content: Option<String>,
+struct RawDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Str<'a>>,
     /// Reasoning models stream generated tokens here before `content` (vLLM, llama.cpp).
-    #[serde(default)]
-    reasoning_content: Option<String>,
-    #[serde(default)]
-    reasoning: Option<String>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Str<'a>>,
+}
+
+/// A JSON string, borrowed from the input unless it holds an escape.
+struct Str<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// What the choices of one chunk carry: their text in order (each choice's `text`, then
+/// its delta's `reasoning_content`, `reasoning` and `content`), and whether any finished.
+#[derive(Default)]
+struct Choices {
+    text: String,
+    finished: bool,
+}
+
+/// `choices` (an array, or null) folded into [`Choices`] as it is read.
+fn fold_choices<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Choices>, D::Error> {
+    struct Seq;
+    impl<'de> serde::de::Visitor<'de> for Seq {
+        type Value = Choices;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence") // serde's own words for a Vec
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Choices, A::Error> {
+            let mut out = Choices::default();
+            while let Some(c) = seq.next_element::<RawChoice<'de>>()? {
+                let delta = c
+                    .delta
+                    .map(|d| [d.reasoning_content, d.reasoning, d.content]);
+                for t in std::iter::once(c.text)
+                    .chain(delta.into_iter().flatten())
+                    .flatten()
+                {
+                    if out.text.is_empty() {
+                        out.text = t.0.into_owned(); // the common case: one piece, one copy
+                    } else {
+                        out.text.push_str(&t.0);
+                    }
+                }
+                out.finished |= c.finish_reason.is_some();
+            }
+            Ok(out)
+        }
+    }
+    struct Opt;
+    impl<'de> serde::de::Visitor<'de> for Opt {
+        type Value = Option<Choices>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of choices or null")
+        }
+        fn visit_none<E>(self) -> Result<Option<Choices>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<Choices>, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(
+            self,
+            d: D2,
+        ) -> Result<Option<Choices>, D2::Error> {
+            d.deserialize_seq(Seq).map(Some)
+        }
+    }
+    d.deserialize_option(Opt)
 }
 
 /// Decodes one event.
 pub fn decode(event: &Event) -> Chunk {
-    let data = event.data.trim();
+    decode_data(event.event.as_deref(), &event.data)
+}
+
+/// Decodes one event given its name (`event:` field) and data, as
+/// [`Parser::feed_with`] hands them.
+pub fn decode_data(name: Option<&str>, data: &str) -> Chunk {
+    let data = data.trim();
     if data == "[DONE]" {
         return Chunk::Done;
+    }
+    if name != Some("error") {
+        if let Some((text, finished)) = fast::scan(data) {
+            return Chunk::Data {
+                text,
+                finished,
+                usage: None,
+            };
+        }
     }
     let mut raw: RawChunk = match serde_json::from_str(data) {
         Ok(r) => r,
@@ -277,7 +401,7 @@ pub fn decode(event: &Event) -> Chunk {
             .unwrap_or_else(|| err.to_string());
         return Chunk::Error(msg);
     }
-    if event.event.as_deref() == Some("error") {
+    if name == Some("error") {
         return Chunk::Error(data.chars().take(200).collect());
     }
     let Some(choices) = raw.choices else {
@@ -290,25 +414,9 @@ pub fn decode(event: &Event) -> Chunk {
         }
         return Chunk::Malformed("no `choices` and no `usage`".into());
     };
-    let mut text = String::new();
-    let mut finished = false;
-    for c in choices {
-        if let Some(t) = c.text {
-            text.push_str(&t);
-        }
-        if let Some(d) = c.delta {
-            for t in [d.reasoning_content, d.reasoning, d.content]
-                .into_iter()
-                .flatten()
-            {
-                text.push_str(&t);
-            }
-        }
-        finished |= c.finish_reason.is_some();
-    }
     Chunk::Data {
-        text,
-        finished,
+        text: choices.text,
+        finished: choices.finished,
         usage: raw.usage,
     }
 }
@@ -466,6 +574,283 @@ mod tests {
             for e in &out {
                 let _ = decode(e);
             }
+        }
+    }
+
+    /// The decoder before the borrowed parse (owned strings, choices collected into a Vec),
+    /// kept as the reference the borrowed one must agree with.
+    mod reference {
+        use super::super::{Chunk, Timings, Usage};
+        use serde::Deserialize;
+
+        #[derive(Deserialize)]
+        struct RawChunk {
+            #[serde(default)]
+            choices: Option<Vec<RawChoice>>,
+            #[serde(default)]
+            usage: Option<Usage>,
+            #[serde(default)]
+            error: Option<serde_json::Value>,
+            #[serde(default)]
+            timings: Option<Timings>,
+        }
+
+        #[derive(Deserialize)]
+        struct RawChoice {
+            #[serde(default)]
+            text: Option<String>,
+            #[serde(default)]
+            delta: Option<RawDelta>,
+            #[serde(default)]
+            finish_reason: Option<String>,
+        }
+
+        #[derive(Deserialize)]
+        struct RawDelta {
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            reasoning_content: Option<String>,
+            #[serde(default)]
+            reasoning: Option<String>,
+        }
+
+        pub fn decode(name: Option<&str>, data: &str) -> Chunk {
+            let data = data.trim();
+            if data == "[DONE]" {
+                return Chunk::Done;
+            }
+            let mut raw: RawChunk = match serde_json::from_str(data) {
+                Ok(r) => r,
+                Err(e) => {
+                    let head: String = data.chars().take(80).collect();
+                    return Chunk::Malformed(format!("{e} in {head:?}"));
+                }
+            };
+            if let Some(t) = raw
+                .timings
+                .filter(|t| t.cache_n.is_some() || t.prompt_ms.is_some())
+            {
+                let us = |ms: Option<f64>| {
+                    ms.filter(|v| v.is_finite() && *v >= 0.0)
+                        .map(|v| (v * 1e3).round() as u64)
+                };
+                let u = raw.usage.get_or_insert_with(Usage::default);
+                u.cached_tokens = u.cached_tokens.or(t.cache_n);
+                u.server_prompt_us = us(t.prompt_ms);
+                u.server_gen_us = us(t.predicted_ms);
+                u.server_gen_n = t.predicted_n;
+            }
+            if let Some(err) = raw.error {
+                let msg = err
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| err.to_string());
+                return Chunk::Error(msg);
+            }
+            if name == Some("error") {
+                return Chunk::Error(data.chars().take(200).collect());
+            }
+            let Some(choices) = raw.choices else {
+                if raw.usage.is_some() {
+                    return Chunk::Data {
+                        text: String::new(),
+                        finished: false,
+                        usage: raw.usage,
+                    };
+                }
+                return Chunk::Malformed("no `choices` and no `usage`".into());
+            };
+            let mut text = String::new();
+            let mut finished = false;
+            for c in choices {
+                if let Some(t) = c.text {
+                    text.push_str(&t);
+                }
+                if let Some(d) = c.delta {
+                    for t in [d.reasoning_content, d.reasoning, d.content]
+                        .into_iter()
+                        .flatten()
+                    {
+                        text.push_str(&t);
+                    }
+                }
+                finished |= c.finish_reason.is_some();
+            }
+            Chunk::Data {
+                text,
+                finished,
+                usage: raw.usage,
+            }
+        }
+    }
+
+    /// Tricky chunks: escapes (borrowing impossible), unicode and surrogate pairs, several
+    /// choices and reasoning fields, usage-only, role-only, null choices, wrong types,
+    /// duplicate keys, `[DONE]`, errors, and what is not JSON.
+    const TRICKY: &[&str] = &[
+        r#"{"choices":[{"index":0,"text":" alpha","finish_reason":null}]}"#,
+        r#"{"choices":[{"index":0,"text":"a\"b\\c\nd\u00e9\ud83d\ude00","finish_reason":"length"}]}"#,
+        r#"{"choices":[{"delta":{"content":"héllo 世界 🙂"}}]}"#,
+        r#"{"choices":[{"delta":{"reasoning_content":"think","content":"\t"}},{"text":"x","delta":{"reasoning":"r"}}]}"#,
+        r#"{"choices":[{"delta":{"role":"assistant"},"finish_reason":null}]}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
+        r#"{"choices":null,"usage":{"prompt_tokens":5}}"#,
+        r#"{"usage":{"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}}}"#,
+        r#"{"choices":[{"text":"","finish_reason":"stop"}],"timings":{"cache_n":3,"prompt_ms":1.5,"predicted_ms":2.25,"predicted_n":4}}"#,
+        r#"{"choices":[{"text":5}]}"#,
+        r#"{"choices":[{"text":"a","finish_reason":7}]}"#,
+        r#"{"choices":[null]}"#,
+        r#"{"choices":{"text":"a"}}"#,
+        r#"{"choices":[{"text":"a"}],"choices":[{"text":"b"}]}"#,
+        r#"{"choices":[{"text":"a","text":"b"}]}"#,
+        r#"{"error":{"message":"boom","code":500}}"#,
+        r#"{"error":"plain"}"#,
+        r#"{"choices":[{"text":"a\ud800"}]}"#,
+        "  [DONE]  ",
+        "[DONE]",
+        "{not json",
+        "{}",
+        "",
+        r#"{"choices":[{"text":"a"}]} trailing"#,
+    ];
+
+    /// Chunks aimed at the fast scan: what it must accept, and the near misses it must
+    /// leave to serde (or decide exactly as serde does).
+    const NEAR_MISSES: &[&str] = &[
+        r#"{"id":"cmpl-1","object":"text_completion","created":1732900000,"model":"m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":null}]}"#,
+        r#" { "choices" : [ { "text" : "a" , "finish_reason" : "stop" } ] , "x" : -0.5e+3 } "#,
+        r#"{"choices":[{"finish_reason":null,"delta":{"content":"c","role":"assistant"},"text":"t"}]}"#,
+        r#"{"choices":[{"delta":null}]}"#,
+        r#"{"choices":[{"delta":{}}]}"#,
+        r#"{"choices":[{}]}"#,
+        r#"{"choices":[]}"#,
+        r#"{"choices":[{"text":"a"}],"x":01}"#,
+        r#"{"choices":[{"text":"a"}],"x":1.}"#,
+        r#"{"choices":[{"text":"a"}],"x":1e}"#,
+        r#"{"choices":[{"text":"a"}],"x":-}"#,
+        r#"{"choices":[{"text":"a"}],"x":+1}"#,
+        r#"{"choices":[{"text":"a"}],"x":tru}"#,
+        r#"{"choices":[{"text":"a"}],"x":[1,2]}"#,
+        r#"{"choices":[{"text":"a","logprobs":{"tokens":["a"]}}]}"#,
+        r#"{"choices":[{"text":"a"},]}"#,
+        r#"{"choices":[{"text":"a",}]}"#,
+        r#"{"choices":[{"text":"a"}],}"#,
+        r#"{"choices":[{"text":"a"}]"#,
+        r#"{"choices":[{"text":"a"}]}}"#,
+        "{\"choices\":[{\"text\":\"a\u{1}\"}]}",
+        "{\"choices\":[{\"text\":\"tab\there\"}]}",
+        r#"{"choi\u0063es":[{"text":"a"}]}"#,
+        r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
+        r#"{"choices":[{"delta":{"content":"a"},"delta":{"content":"b"}}]}"#,
+        r#"{"choices":[{"finish_reason":"a","finish_reason":null}]}"#,
+        r#"{"choices":[{"text":"a"}],"usage":null}"#,
+        r#"{"choices":[{"text":"a"}],"error":null}"#,
+        r#"{"x":1}"#,
+        r#"{"choices":[{"text":null,"delta":{"content":null,"reasoning":"r"}}]}"#,
+        r#"["choices"]"#,
+        r#"{"choices":[{"text":"é\u00e9"}]}"#,
+    ];
+
+    #[test]
+    fn fast_scan_takes_the_common_chunks_and_agrees_with_serde_everywhere() {
+        for common in [
+            r#"{"object":"text_completion","choices":[{"index":0,"text":" alpha","finish_reason":null}]}"#,
+            r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" a"},"finish_reason":"length"}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#,
+        ] {
+            assert!(fast::scan(common).is_some(), "{common}");
+        }
+        for data in NEAR_MISSES.iter().chain(TRICKY) {
+            let data = data.trim();
+            if let Some((text, finished)) = fast::scan(data) {
+                let fast = Chunk::Data {
+                    text,
+                    finished,
+                    usage: None,
+                };
+                assert_eq!(fast, reference::decode(None, data), "{data}");
+            }
+            assert_eq!(
+                decode_data(None, data),
+                reference::decode(None, data),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn borrowed_decode_agrees_with_the_owned_serde_path() {
+        for data in TRICKY {
+            for name in [None, Some("error"), Some("message")] {
+                assert_eq!(
+                    decode_data(name, data),
+                    reference::decode(name, data),
+                    "{name:?} {data}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn events_fed_in_pieces_decode_as_when_whole() {
+        // Every tricky event split at every byte: the same events, decoded the same.
+        for data in TRICKY.iter().filter(|d| !d.is_empty()) {
+            let bytes = format!("data: {data}\n\n").into_bytes();
+            for cut in 0..=bytes.len() {
+                let mut p = Parser::new();
+                let mut got = Vec::new();
+                for part in [&bytes[..cut], &bytes[cut..]] {
+                    p.feed_with(part, |name, d| got.push(decode_data(name, d)));
+                }
+                p.finish_with(|name, d| got.push(decode_data(name, d)));
+                assert_eq!(
+                    got,
+                    [reference::decode(None, data.trim())],
+                    "{data} cut at {cut}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        /// Anything made of JSON's punctuation and the chunk's words decodes exactly as
+        /// serde's path decodes it, whether the fast scan takes it or not.
+        #[test]
+        fn jsonish_noise_decodes_as_the_owned_path_does(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "{", "}", "[", "]", ",", ":", " ", "\"choices\"", "\"text\"", "\"delta\"",
+                "\"content\"", "\"finish_reason\"", "\"index\"", "null", "true", "0",
+                "-1.5e3", "01", "\"a\"", "\"\\n\"", "\"é\"", "\"usage\"", "\"x\"",
+            ]), 0..24),
+        ) {
+            let data: String = parts.concat();
+            prop_assert_eq!(decode_data(None, &data), reference::decode(None, &data));
+        }
+
+        /// Completion chunks with arbitrary strings (any escapes, any unicode) decode the
+        /// same through the borrowed path as through the owned one.
+        #[test]
+        fn any_text_decodes_as_the_owned_path_does(
+            texts in prop::collection::vec(any::<String>(), 0..4),
+            chat in any::<bool>(),
+            finish in prop::option::of("[a-z]{0,6}"),
+        ) {
+            let choices: Vec<serde_json::Value> = texts
+                .iter()
+                .map(|t| {
+                    let mut c = if chat {
+                        serde_json::json!({"index": 0, "delta": {"content": t}})
+                    } else {
+                        serde_json::json!({"index": 0, "text": t})
+                    };
+                    c["finish_reason"] = finish.clone().map_or(serde_json::Value::Null, Into::into);
+                    c
+                })
+                .collect();
+            let data = serde_json::json!({"object": "x", "choices": choices}).to_string();
+            prop_assert_eq!(decode_data(None, &data), reference::decode(None, &data));
         }
     }
 

@@ -89,6 +89,10 @@ pub struct Config {
     pub crlf: bool,
     pub fault: Fault,
     pub tokenize: Tokenize,
+    /// Each text event's text is ` t<ns>`: this host's CLOCK_MONOTONIC (the clock of
+    /// Rust's `Instant` on Linux), in ns, right before the event is written, so a client's
+    /// timestamps can be checked against the true send times (`examples/itl_error.rs`).
+    pub stamp: bool,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             crlf: false,
             fault: Fault::None,
             tokenize: Tokenize::None,
+            stamp: false,
         }
     }
 }
@@ -466,7 +471,11 @@ async fn stream_completion<W: AsyncWriteExt + Unpin>(
             tokio::time::sleep_until(first_at + cfg.itl * events as u32).await;
         }
         let k = per.min(max_tokens - sent);
-        let text: String = (0..k).map(|j| WORDS[(sent + j) % WORDS.len()]).collect();
+        let text: String = if cfg.stamp {
+            format!(" t{}", monotonic_ns())
+        } else {
+            (0..k).map(|j| WORDS[(sent + j) % WORDS.len()]).collect()
+        };
         sent += k;
         events += 1;
         let last = sent >= max_tokens && cfg.fault != Fault::NoDone;
@@ -494,6 +503,17 @@ async fn stream_completion<W: AsyncWriteExt + Unpin>(
     }
     send(w, cfg.split_events, event("[DONE]")).await?;
     finish(w).await
+}
+
+/// CLOCK_MONOTONIC in ns.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Writes one SSE event as one HTTP chunk, or as two with a flush between when `split`.

@@ -1,6 +1,7 @@
 //! What one request produced: its timed pieces of text, the server's usage, and, when it
 //! failed, exactly why.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::client::sse::Usage;
@@ -106,6 +107,10 @@ pub struct Outcome {
     pub complete: bool,
     /// Times the request was sent again after a reused connection closed under it.
     pub retries: u32,
+    /// Our tokenizer's count of the whole text, made once the stream is over (checking
+    /// the response and building its record both need it; tokenizing is the costliest
+    /// step of a load run after the network's).
+    our_tokens: OnceLock<Option<u64>>,
 }
 
 impl Outcome {
@@ -124,6 +129,7 @@ impl Outcome {
             failure: None,
             complete: false,
             retries: 0,
+            our_tokens: OnceLock::new(),
         }
     }
     pub fn ok(&self) -> bool {
@@ -131,5 +137,10 @@ impl Outcome {
     }
     pub fn text(&self) -> String {
         self.pieces.iter().map(|p| p.text.as_str()).collect()
+    }
+    /// `count(text)`, computed on the first call only: call it when no piece is to come
+    /// (the stream is over), with the same tokenizer every time.
+    pub fn text_tokens(&self, count: impl FnOnce(&str) -> Option<u64>) -> Option<u64> {
+        *self.our_tokens.get_or_init(|| count(&self.text()))
     }
 }
