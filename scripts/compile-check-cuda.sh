@@ -16,13 +16,25 @@
 #
 # Usage: scripts/compile-check-cuda.sh            the check
 #        scripts/compile-check-cuda.sh --toolkit  only assemble the toolkit; print its root
-# TRTBENCH_CUDA_CHECK_ARCHS overrides the architecture list.
+#        scripts/compile-check-cuda.sh --llama-cpp [ARCH]   (ARCH default 87, Jetson Orin)
+#            builds trtbench with `--features cuda` (llama.cpp's ggml-cuda: every kernel and
+#            template instance of its default set, for sm_ARCH only) with CMake and the real
+#            nvcc in target/cuda-llama, links it (see llama_cpp below for the two things PyPI
+#            lacks: static cuBLAS and a driver stub), and checks with cuobjdump that
+#            libggml-cuda.so carries sm_ARCH SASS with the matmul and flash-attention kernels.
+#            Not run by CI: run it before each release. Not yet completed once: the first
+#            run (niced, shared 2-core machine, 1-min load 4-12) was stopped after 84 min wall,
+#            40 CPU-min (user+sys, Rust crates 9.2 of them), at 76 of the 144 CUDA sources (all
+#            69 plain ones + 7 fattn-tile instances; the mma/mmq/mmf/vec instances were left).
+# TRTBENCH_CUDA_CHECK_ARCHS overrides the architecture list (of the default check).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${TRTBENCH_CUDA_WORK:-$repo/target/cuda-wheels}"
 CUDA_WHEEL_VERSION="13.5.37"
 CCCL_WHEEL_VERSION="13.3.5.0.6"
+# The cuBLAS PyPI's cuda-toolkit==13.5.0 meta-package pins (its `cublas` extra).
+CUBLAS_WHEEL_VERSION="13.10.0.20"
 # Jetson Orin 87, Jetson Thor 110 (CUDA 13 renamed Thor's sm_101 to sm_110), DGX Spark 121;
 # data center / desktop 80 (A100), 86 (RTX 30), 89 (L4, RTX 40), 90 (H100), 100 (B200),
 # 120 (RTX 50). Edge-LLM itself builds 80;86;89;100a;120 on x86 and 87 / 110a / 121a on Jetson
@@ -56,9 +68,107 @@ assemble() {
   echo "$root"
 }
 
+# --llama-cpp: the extra pieces ggml-cuda needs. cuBLAS (PyPI nvidia-cublas, the version the
+# cuda-toolkit 13.5.0 meta-package pins; shared libraries only) and a link stub of the driver
+# library: no PyPI wheel ships lib/stubs/libcuda.so (cuda-toolkit 13.5.0 pins none, and
+# nvidia-cuda-runtime, -nvcc and nvidia-cublas carry none), so the stub is made here from the
+# wheel's own cuda.h, as NVIDIA's is: every driver entry point the header declares (after its
+# _v2/_v3 renames), each returning CUDA_ERROR_STUB_LIBRARY (34). It is only linked against;
+# loading it in place of a driver is never done.
+assemble_llama() {
+  local root="$1"
+  if [ ! -f "$root/lib/libcublasLt.so.13" ]; then
+    python3 -m pip download --quiet --no-deps --dest "$work/wheels" \
+      "nvidia-cublas==$CUBLAS_WHEEL_VERSION" >&2
+    python3 -m zipfile -e "$work/wheels/nvidia_cublas-$CUBLAS_WHEEL_VERSION"-*.whl "$work/unzipped" >/dev/null
+  fi
+  ln -sf libcublas.so.13 "$root/lib/libcublas.so"
+  ln -sf libcublasLt.so.13 "$root/lib/libcublasLt.so"
+  if [ ! -f "$root/lib/stubs/libcuda.so" ]; then
+    mkdir -p "$root/lib/stubs"
+    echo '#include <cuda.h>' | gcc -E -P -I"$root/include" -x c - |
+      grep -oE '\bcu[A-Z][A-Za-z0-9_]*[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u |
+      awk '{ printf "int %s(void) { return 34; }\n", $1 }' >"$root/lib/stubs/libcuda_stub.c"
+    gcc -shared -fPIC -o "$root/lib/stubs/libcuda.so" -Wl,-soname,libcuda.so.1 \
+      "$root/lib/stubs/libcuda_stub.c"
+  fi
+  # The name libggml-cuda.so records (its DT_NEEDED), for the linker to find.
+  ln -sf libcuda.so "$root/lib/stubs/libcuda.so.1"
+}
+
+# --llama-cpp [ARCH]: trtbench with `--features cuda` (llama.cpp's ggml-cuda), CMake and the
+# real nvcc, every kernel and template instance of the default set for sm_ARCH.
+llama_cpp() {
+  local arch="$1" root="$2"
+  if ! [[ "$arch" =~ ^[0-9]{2,3}[af]?$ ]]; then
+    echo "--llama-cpp: ARCH must be a CUDA architecture number such as 87 (got '$arch')" >&2
+    exit 2
+  fi
+  assemble_llama "$root"
+  local target="$repo/target/cuda-llama"
+  mkdir -p "$target"
+  echo "building trtbench --features cuda for sm_$arch in $target (see $target/build-$arch.log)"
+  # The static link llama-cpp-sys-2 does by default wants libcublas_static.a,
+  # libcublasLt_static.a and libculibos.a; PyPI's cuBLAS is shared only, so llama.cpp is built
+  # as shared libraries (its LLAMA_BUILD_SHARED_LIBS, the `dynamic-link` feature's switch):
+  # CMake links libggml-cuda.so against libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and
+  # the driver stub, and the final link of trtbench resolves every symbol of those libraries.
+  # The kernels compile the same either way. LD_LIBRARY_PATH is there for the linker alone: it
+  # finds libggml-cuda.so's own dependencies there and checks every symbol they must supply.
+  local t0
+  t0=$(date +%s%N)
+  if ! (cd "$repo" && CUDA_PATH="$root" CUDAToolkit_ROOT="$root" \
+    CMAKE_CUDA_COMPILER="$root/bin/nvcc" CMAKE_CUDA_ARCHITECTURES="$arch" \
+    LLAMA_BUILD_SHARED_LIBS=1 LD_LIBRARY_PATH="$root/lib:$root/lib/stubs" /usr/bin/time -v -o "$target/time-$arch.txt" \
+    nice -n 19 cargo build --release --features cuda --target-dir "$target" \
+      --config 'profile.release.package.trtbench.opt-level=1' >"$target/build-$arch.log" 2>&1); then
+    tail -40 "$target/build-$arch.log" >&2
+    echo "cargo build --features cuda failed; full log: $target/build-$arch.log" >&2
+    exit 1
+  fi
+  local lib
+  lib="$(ls -t "$target"/release/build/llama-cpp-sys-2-*/out/lib*/libggml-cuda.so | head -1)"
+  # The library holds SASS for sm_ARCH (and nothing but that architecture), in every kernel
+  # source of the default set: one ELF per object file that has device code.
+  local elfs sass others
+  elfs="$("$root/bin/cuobjdump" -lelf "$lib")"
+  sass=$(grep -c "sm_$arch" <<<"$elfs" || true)
+  others=$(grep -v "sm_$arch" <<<"$elfs" | grep -c . || true)
+  if [ "$sass" -eq 0 ] || [ "$others" -ne 0 ]; then
+    echo "$lib: expected only sm_$arch cubins, cuobjdump -lelf listed:" >&2
+    echo "$elfs" | head -20 >&2
+    exit 1
+  fi
+  # Kernels are entries of those cubins; the quantized matmul (mmq template instances) and
+  # flash attention (fattn) are the core of llama.cpp's CUDA path and must be there.
+  local syms entries
+  syms="$("$root/bin/cuobjdump" -symbols -arch "sm_$arch" "$lib")"
+  entries=$(grep -c ' ENTRY ' <<<"$syms" || true)
+  for k in mul_mat_q flash_attn_ext; do
+    if ! grep -qE " ENTRY .*$k" <<<"$syms"; then
+      echo "$lib: no $k kernel in its sm_$arch SASS" >&2
+      exit 1
+    fi
+  done
+  local needed
+  needed="$(readelf -d "$lib" | grep NEEDED)"
+  for so in libcudart.so.13 libcublas.so.13 libcuda.so.1; do
+    grep -q "\[$so\]" <<<"$needed" || { echo "$lib does not link $so" >&2; exit 1; }
+  done
+  echo "libggml-cuda.so: $sass sm_$arch cubins, $entries kernels, links libcudart.so.13, libcublas.so.13, libcuda.so.1"
+  echo "trtbench linked: $target/release/trtbench"
+  awk -F': ' '/User time|System time|Elapsed|Maximum resident/ { print "  " $1 ": " $2 }' \
+    "$target/time-$arch.txt"
+  echo "compile-check-cuda --llama-cpp $arch: done in $(( ($(date +%s%N) - t0) / 1000000000 )) s"
+}
+
 cuda="$(assemble)"
 if [ "${1:-}" = "--toolkit" ]; then
   echo "$cuda"
+  exit 0
+fi
+if [ "${1:-}" = "--llama-cpp" ]; then
+  llama_cpp "${2:-87}" "$cuda"
   exit 0
 fi
 
