@@ -100,6 +100,7 @@ fn main() {
         progress: None,
         start_at: None,
         offsets: None,
+        conversations: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
