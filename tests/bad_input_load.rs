@@ -10,17 +10,10 @@ use trtbench::record::{Results, Status};
 use crate::support::stub::{self, Fault};
 
 fn stub_in_background(fault: Fault) -> (tokio::runtime::Runtime, stub::Server) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sc = stub::Config {
+    stub::in_background(stub::Config {
         fault,
         ..Default::default()
-    };
-    let server = rt.block_on(stub::Server::start(sc, 0)).unwrap();
-    (rt, server)
+    })
 }
 
 /// Runs `load` against a stub with `fault`; every request must fail as `kind`.

@@ -56,21 +56,11 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 
 #[test]
 fn three_workers_match_one_client_at_the_same_load() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt
-        .block_on(stub::Server::start(
-            stub::Config {
-                ttft: Duration::from_millis(40),
-                itl: Duration::from_millis(5),
-                ..Default::default()
-            },
-            0,
-        ))
-        .unwrap();
+    let (_rt, server) = stub::in_background(stub::Config {
+        ttft: Duration::from_millis(40),
+        itl: Duration::from_millis(5),
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let single = dir.path().join("single.json");
     let out = util::bin()

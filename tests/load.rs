@@ -429,15 +429,9 @@ fn duration_bounds_the_measured_phase() {
 
 // ---- the CLI against the stub ----
 
-fn stub_in_background(sc: stub::Config) -> (tokio::runtime::Runtime, stub::Server) {
-    let rt = rt();
-    let server = rt.block_on(stub::Server::start(sc, 0)).unwrap();
-    (rt, server)
-}
-
 #[test]
 fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
-    let (_rt, server) = stub_in_background(stub::Config {
+    let (_rt, server) = stub::in_background(stub::Config {
         ttft: Duration::from_millis(5),
         itl: Duration::from_millis(2),
         ..Default::default()
@@ -492,7 +486,7 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
 /// figure stays in the JSON. Every load table has a failure-rate column.
 #[test]
 fn cli_open_loop_table_shows_latency_from_the_schedule() {
-    let (_rt, server) = stub_in_background(stub::Config {
+    let (_rt, server) = stub::in_background(stub::Config {
         ttft: Duration::from_millis(20),
         itl: Duration::from_millis(10),
         ..Default::default()
@@ -621,7 +615,7 @@ fn cli_unreachable_url_fails_cleanly() {
 
 #[test]
 fn ctrl_c_saves_the_finished_requests() {
-    let (_rt, server) = stub_in_background(stub::Config {
+    let (_rt, server) = stub::in_background(stub::Config {
         itl: Duration::from_millis(10),
         ..Default::default()
     });
@@ -677,7 +671,7 @@ fn ctrl_c_saves_the_finished_requests() {
 fn cli_find_max_rate_brackets_a_capacity_edge() {
     // One slot behind the stub's ~60 ms requests: capacity is ~16 req/s, so the SLO on
     // TTFT from the scheduled time passes at low rates and fails past it.
-    let (_rt, server) = stub_in_background(stub::Config {
+    let (_rt, server) = stub::in_background(stub::Config {
         ttft: Duration::from_millis(20),
         itl: Duration::from_millis(10),
         ..Default::default()
@@ -869,7 +863,7 @@ fn gguf_tokenizer_makes_exact_length_prompts() {
 
 #[test]
 fn cli_requests_out_writes_one_json_line_per_request() {
-    let (_rt, server) = stub_in_background(stub::Config::default());
+    let (_rt, server) = stub::in_background(stub::Config::default());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("p.jsonl");
     std::fs::write(&data, "{\"prompt\": \"a b c\"}\n").unwrap();

@@ -13,22 +13,11 @@ use crate::util;
 use trtbench::record::{Point, Results};
 
 fn stub_server() -> (tokio::runtime::Runtime, stub::Server) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let s = rt
-        .block_on(stub::Server::start(
-            stub::Config {
-                ttft: Duration::from_millis(20),
-                itl: Duration::from_millis(2),
-                ..Default::default()
-            },
-            0,
-        ))
-        .unwrap();
-    (rt, s)
+    stub::in_background(stub::Config {
+        ttft: Duration::from_millis(20),
+        itl: Duration::from_millis(2),
+        ..Default::default()
+    })
 }
 
 fn tok() -> trtbench::client::tokenizer::Tok {

@@ -10,21 +10,10 @@ use crate::support::stub::{self, Tokenize};
 use crate::util::{bin, read_json};
 
 fn stub(tokenize: Tokenize) -> (tokio::runtime::Runtime, stub::Server) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt
-        .block_on(stub::Server::start(
-            stub::Config {
-                tokenize,
-                ..Default::default()
-            },
-            0,
-        ))
-        .unwrap();
-    (rt, server)
+    stub::in_background(stub::Config {
+        tokenize,
+        ..Default::default()
+    })
 }
 
 /// `load` at concurrency 2 with no `--tokenizer`; the results when it succeeded.

@@ -14,22 +14,11 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn stub_server() -> (tokio::runtime::Runtime, stub::Server) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let s = rt
-        .block_on(stub::Server::start(
-            stub::Config {
-                ttft: Duration::from_millis(5),
-                itl: Duration::from_millis(1),
-                ..Default::default()
-            },
-            0,
-        ))
-        .unwrap();
-    (rt, s)
+    stub::in_background(stub::Config {
+        ttft: Duration::from_millis(5),
+        itl: Duration::from_millis(1),
+        ..Default::default()
+    })
 }
 
 fn tokenizer() -> String {

@@ -212,6 +212,34 @@ struct Timings {
     predicted_n: Option<u64>,
 }
 
+impl Timings {
+    /// Folds the server's own figures into the chunk's usage (made when absent), when the
+    /// object carries any (llama.cpp sends it on its last chunk).
+    fn fold_into(self, usage: &mut Option<Usage>) {
+        if self.cache_n.is_none() && self.prompt_ms.is_none() {
+            return;
+        }
+        let us = |ms: Option<f64>| {
+            ms.filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| (v * 1e3).round() as u64)
+        };
+        let u = usage.get_or_insert_with(Usage::default);
+        u.cached_tokens = u.cached_tokens.or(self.cache_n);
+        u.server_prompt_us = us(self.prompt_ms);
+        u.server_gen_us = us(self.predicted_ms);
+        u.server_gen_n = self.predicted_n;
+    }
+}
+
+/// The message of an error object the server put in the stream (the whole object when it
+/// has no `message`).
+fn error_message(err: &serde_json::Value) -> String {
+    err.get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| err.to_string())
+}
+
 /// What one event means for the measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chunk {
@@ -379,27 +407,11 @@ pub fn decode_data(name: Option<&str>, data: &str) -> Chunk {
             return Chunk::Malformed(format!("{e} in {head:?}"));
         }
     };
-    if let Some(t) = raw
-        .timings
-        .filter(|t| t.cache_n.is_some() || t.prompt_ms.is_some())
-    {
-        let us = |ms: Option<f64>| {
-            ms.filter(|v| v.is_finite() && *v >= 0.0)
-                .map(|v| (v * 1e3).round() as u64)
-        };
-        let u = raw.usage.get_or_insert_with(Usage::default);
-        u.cached_tokens = u.cached_tokens.or(t.cache_n);
-        u.server_prompt_us = us(t.prompt_ms);
-        u.server_gen_us = us(t.predicted_ms);
-        u.server_gen_n = t.predicted_n;
+    if let Some(t) = raw.timings {
+        t.fold_into(&mut raw.usage);
     }
     if let Some(err) = raw.error {
-        let msg = err
-            .get("message")
-            .and_then(|m| m.as_str())
-            .map(str::to_owned)
-            .unwrap_or_else(|| err.to_string());
-        return Chunk::Error(msg);
+        return Chunk::Error(error_message(&err));
     }
     if name == Some("error") {
         return Chunk::Error(data.chars().take(200).collect());
@@ -580,7 +592,7 @@ mod tests {
     /// The decoder before the borrowed parse (owned strings, choices collected into a Vec),
     /// kept as the reference the borrowed one must agree with.
     mod reference {
-        use super::super::{Chunk, Timings, Usage};
+        use super::super::{error_message, Chunk, Timings, Usage};
         use serde::Deserialize;
 
         #[derive(Deserialize)]
@@ -627,27 +639,13 @@ mod tests {
                     return Chunk::Malformed(format!("{e} in {head:?}"));
                 }
             };
-            if let Some(t) = raw
-                .timings
-                .filter(|t| t.cache_n.is_some() || t.prompt_ms.is_some())
-            {
-                let us = |ms: Option<f64>| {
-                    ms.filter(|v| v.is_finite() && *v >= 0.0)
-                        .map(|v| (v * 1e3).round() as u64)
-                };
-                let u = raw.usage.get_or_insert_with(Usage::default);
-                u.cached_tokens = u.cached_tokens.or(t.cache_n);
-                u.server_prompt_us = us(t.prompt_ms);
-                u.server_gen_us = us(t.predicted_ms);
-                u.server_gen_n = t.predicted_n;
+            // The folding of llama.cpp's timings and error objects is shared: what this
+            // reference checks is the borrowed, folded parsing path, not those.
+            if let Some(t) = raw.timings {
+                t.fold_into(&mut raw.usage);
             }
             if let Some(err) = raw.error {
-                let msg = err
-                    .get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| err.to_string());
-                return Chunk::Error(msg);
+                return Chunk::Error(error_message(&err));
             }
             if name == Some("error") {
                 return Chunk::Error(data.chars().take(200).collect());

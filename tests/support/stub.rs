@@ -123,6 +123,19 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A stub on a free port, served by a runtime of its own (two worker threads), for tests
+/// that drive it from another process or thread (the CLI, a blocking client). The server
+/// lives as long as the returned runtime.
+pub fn in_background(config: Config) -> (tokio::runtime::Runtime, Server) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(Server::start(config, 0)).unwrap();
+    (rt, server)
+}
+
 impl Server {
     /// Starts a stub on 127.0.0.1 (`port` 0 picks a free one).
     pub async fn start(config: Config, port: u16) -> std::io::Result<Server> {
