@@ -3,7 +3,8 @@
 # (examples/sse_stub.rs, a test double that streams fixed words as fast as it can) on
 # 127.0.0.1, driven by `trtbench load` at concurrency 256, then by a Python peer client
 # (NVIDIA AIPerf, from PyPI) with the same workload against the same stub, in the same run.
-# Reports each client's sustained output tokens/s and CPU time, and the ratio. Then checks
+# Both clients take output counts from the server's usage (--use-server-token-count, the
+# same flag in both) rather than re-tokenizing every response. Reports each client's sustained output tokens/s and CPU time, and the ratio. Then checks
 # trtbench's timestamps: a second stub streams one token every ITL_MS ms, each carrying
 # the stub's CLOCK_MONOTONIC send time, and examples/itl_error.rs drives it through
 # trtbench's load path at the same concurrency and compares every receive time with its
@@ -93,7 +94,7 @@ PY
 log "trtbench load: concurrency $conc, $requests requests, isl $isl, osl $osl"
 cpu_run "$work/trt-cpu.json" "$bin/trtbench" load --url "$url/v1" --concurrency "$conc" \
     --num-prompts "$requests" --warmup "$warmup" --isl "$isl" --osl "$osl" \
-    --tokenizer "$model" -o "$work/trt.json"
+    --tokenizer "$model" --use-server-token-count -o "$work/trt.json"
 
 itl_ms="${ITL_MS:-15}"
 if [[ "$itl_ms" != 0 ]]; then

@@ -45,6 +45,7 @@ fn config(url: &str, endpoint: Endpoint, timeout: Duration) -> Config {
             timeout,
             duration: None,
             ignore_eos: true,
+            server_token_counts: false,
             slo: None,
             max_lag_ms: 10.0,
             max_consecutive_errors: 1000,
@@ -798,6 +799,62 @@ fn e2e_llama_server_concurrency_1_and_4() {
     }
     assert_eq!(r.points[0].parameters["concurrency"], 1);
     assert_eq!(r.points[1].parameters["concurrency"], 4);
+}
+
+/// `--use-server-token-count`: a response whose `usage` gives its output count is not
+/// re-tokenized; one without `usage` still is, and without the flag every one is
+/// (skipped unless `TRTBENCH_MODEL` names the GGUF; CI sets it).
+#[test]
+fn server_token_counts_skip_retokenizing_only_where_usage_is_sent() {
+    use std::time::Instant;
+    use trtbench::client::http::{Outcome, Piece};
+    use trtbench::client::metrics::{request_record, Context};
+    use trtbench::client::sse::Usage;
+    use trtbench::client::tokenizer::Tok;
+    let Some(model) = std::env::var_os("TRTBENCH_MODEL") else {
+        eprintln!("skipping: TRTBENCH_MODEL is not set");
+        return;
+    };
+    let tok = Tok::load(std::path::Path::new(&model)).unwrap();
+    let words = [" one", " two", " three", " four"];
+    let ours = tok.count_plain(&words.concat()).unwrap();
+    let t0 = Instant::now();
+    let response = |usage: Option<u64>| {
+        let mut o = Outcome::new(0, t0);
+        for (i, w) in words.iter().enumerate() {
+            o.pieces.push(Piece {
+                at: t0 + Duration::from_millis(10 * (i as u64 + 1)),
+                text: (*w).into(),
+            });
+        }
+        o.end = t0 + Duration::from_millis(60);
+        o.complete = true;
+        o.usage = usage.map(|n| Usage {
+            completion_tokens: Some(n),
+            ..Default::default()
+        });
+        o
+    };
+    let cx = |trust_server_counts| Context {
+        t0,
+        tok: Some(&tok),
+        trust_server_counts,
+    };
+    let (r, d) = request_record(&response(Some(4)), Some(2), cx(true));
+    assert_eq!(
+        d.our_output_tokens, None,
+        "trusted usage is not re-tokenized"
+    );
+    assert_eq!(r.output_tokens, 4);
+    let (_, d) = request_record(&response(Some(4)), Some(2), cx(false));
+    assert_eq!(d.our_output_tokens, Some(ours));
+    let (r, d) = request_record(&response(None), Some(2), cx(true));
+    assert_eq!(
+        d.our_output_tokens,
+        Some(ours),
+        "no usage: still counted by us"
+    );
+    assert_eq!(r.output_tokens, ours);
 }
 
 /// The default model's GGUF vocabulary gives a tokenizer that makes prompts of exact

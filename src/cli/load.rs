@@ -77,6 +77,12 @@ pub struct Args {
     /// Ask the server to ignore EOS so every request generates exactly --osl tokens.
     #[arg(long, default_value_t = true, action = ArgAction::Set)]
     pub ignore_eos: bool,
+    /// Take each response's output token count from the server's `usage` without
+    /// re-tokenizing the text to check it (AIPerf's flag of the same name). Saves the
+    /// client's CPU at high concurrency; a server that under-counts is then caught only by
+    /// the text's word count. Responses without `usage` are still tokenized.
+    #[arg(long)]
+    pub use_server_token_count: bool,
     /// Seed of prompts and arrivals.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -385,6 +391,7 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
             timeout: v.timeout,
             duration: v.duration,
             ignore_eos: a.ignore_eos,
+            server_token_counts: a.use_server_token_count,
             slo: v.slo,
             max_lag_ms: a.max_client_lag_ms,
             max_consecutive_errors: a.max_consecutive_errors,

@@ -76,6 +76,8 @@ pub struct Context<'a> {
     /// Start of the measured phase (all `_s` fields are relative to it).
     pub t0: Instant,
     pub tok: Option<&'a Tok>,
+    /// Responses whose `usage` gives an output count are not re-tokenized.
+    pub trust_server_counts: bool,
 }
 
 /// Derived per-request values kept for the level aggregates.
@@ -188,7 +190,11 @@ pub fn request_record(
     extra.insert("chunks".into(), o.pieces.len() as f64);
     extra.insert("events".into(), f64::from(o.events));
 
-    d.our_output_tokens = cx.tok.and_then(|t| o.text_tokens(|s| t.count_plain(s)));
+    let trusted = cx.trust_server_counts && rec.server_output_tokens.is_some();
+    d.our_output_tokens = cx
+        .tok
+        .filter(|_| !trusted)
+        .and_then(|t| o.text_tokens(|s| t.count_plain(s)));
     if o.ok() {
         timings(o, cx.tok, &mut rec, &mut d, &mut extra);
     } else {
@@ -402,7 +408,15 @@ mod tests {
     fn ttft_itl_tpot_from_known_gaps() {
         let t0 = Instant::now();
         let o = outcome(t0, &[100, 20, 20, 20], &["a", "b", "c", "d"], Some(4));
-        let (r, d) = request_record(&o, Some(4), Context { t0, tok: None });
+        let (r, d) = request_record(
+            &o,
+            Some(4),
+            Context {
+                t0,
+                tok: None,
+                trust_server_counts: false,
+            },
+        );
         assert!((r.start_s - 0.010).abs() < 1e-9);
         assert_eq!(r.ttft_ms, Some(100.0));
         assert_eq!(r.e2e_ms, Some(161.0));
@@ -422,7 +436,15 @@ mod tests {
         let t0 = Instant::now();
         // 3 events carrying 6 tokens by usage; no tokenizer: spread evenly (2 each).
         let o = outcome(t0, &[50, 30, 10], &["ab", "cd", "ef"], Some(6));
-        let (r, d) = request_record(&o, None, Context { t0, tok: None });
+        let (r, d) = request_record(
+            &o,
+            None,
+            Context {
+                t0,
+                tok: None,
+                trust_server_counts: false,
+            },
+        );
         assert_eq!(r.output_tokens, 6);
         assert_eq!(r.itl_ms, vec![0.0, 15.0, 15.0, 5.0, 5.0]);
         assert_eq!(r.itl_chunk_ms, vec![30.0, 10.0]);
@@ -445,7 +467,11 @@ mod tests {
             detail: "boom".into(),
         });
         bad.status = Some(503);
-        let cx = Context { t0, tok: None };
+        let cx = Context {
+            t0,
+            tok: None,
+            trust_server_counts: false,
+        };
         let (mut recs, mut ders) = (Vec::new(), Vec::new());
         for o in [&good, &slow, &bad] {
             let (r, d) = request_record(o, Some(4), cx);

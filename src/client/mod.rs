@@ -59,6 +59,9 @@ pub struct Settings {
     /// Measured phase length, when bounded by time.
     pub duration: Option<Duration>,
     pub ignore_eos: bool,
+    /// Trust the server's `usage` output counts: do not re-tokenize responses that carry
+    /// one (`--use-server-token-count`).
+    pub server_token_counts: bool,
     pub slo: Option<Slo>,
     /// p99 client lag above which a level is marked invalid.
     pub max_lag_ms: f64,
@@ -165,10 +168,19 @@ pub async fn run_level_reporting(
     run.outcomes.sort_by_key(|o| o.sent);
     for o in &mut run.outcomes {
         let asked = level.prompts[o.index].output_tokens;
-        metrics::validate(o, asked, cfg.settings.ignore_eos, cfg.tok.as_ref());
+        let trusted =
+            cfg.settings.server_token_counts && o.usage.and_then(|u| u.completion_tokens).is_some();
+        let tok = cfg.tok.as_ref().filter(|_| !trusted);
+        metrics::validate(o, asked, cfg.settings.ignore_eos, tok);
     }
     let mut point = level_point(cfg, &level, &run);
     point.started_unix_s = started_unix_s;
+    if cfg.settings.server_token_counts {
+        point.notes.insert(
+            "output_token_counts".into(),
+            "the server's usage where sent, not re-tokenized (--use-server-token-count)".into(),
+        );
+    }
     crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);
     let valid = point.scalars.get("client_valid") == Some(&1.0);
     LevelResult {
@@ -183,6 +195,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
     let cx = metrics::Context {
         t0: run.t0,
         tok: cfg.tok.as_ref(),
+        trust_server_counts: cfg.settings.server_token_counts,
     };
     let (mut records, derived): (Vec<_>, Vec<_>) = run
         .outcomes
