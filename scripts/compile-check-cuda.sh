@@ -25,7 +25,9 @@
 #            Not run by CI: run it before each release. Not yet completed once: the first
 #            run (niced, shared 2-core machine, 1-min load 4-12) was stopped after 84 min wall,
 #            40 CPU-min (user+sys, Rust crates 9.2 of them), at 76 of the 144 CUDA sources (all
-#            69 plain ones + 7 fattn-tile instances; the mma/mmq/mmf/vec instances were left).
+#            69 plain ones + 7 fattn-tile instances; the mma/mmq/mmf/vec instances were left);
+#            a second run in the same dir reached 116 (80 CPU-min in all, ~60 CPU-s per
+#            template instance: about 110 CPU-min for the whole build, by extrapolation).
 # TRTBENCH_CUDA_CHECK_ARCHS overrides the architecture list (of the default check).
 set -euo pipefail
 
