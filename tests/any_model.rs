@@ -61,6 +61,7 @@ fn assert_derived(m: &serde_json::Value, gguf: &Path) {
 
 #[test]
 fn bare_gguf_file_is_derived_cached_and_recorded_in_the_point() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let gguf = bare_copy(tmp.path(), "copy.gguf");
     let (o, v) = kv_json(&gguf);
@@ -97,6 +98,7 @@ fn bare_gguf_file_is_derived_cached_and_recorded_in_the_point() {
 
 #[test]
 fn directory_holding_one_gguf_is_an_engine() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let gguf = bare_copy(tmp.path(), "model.gguf");
     let (o, v) = kv_json(tmp.path());
@@ -133,6 +135,7 @@ fn without_write_access(dir: &Path) -> Command {
 
 #[test]
 fn read_only_directory_is_derived_but_not_cached() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ro");
     std::fs::create_dir(&dir).unwrap();
@@ -188,6 +191,7 @@ fn non_gguf_file_is_bad_input_naming_it() {
 
 #[test]
 fn sweep_glob_of_gguf_files_runs_each_with_its_own_cache() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let models = tmp.path().join("models");
     std::fs::create_dir(&models).unwrap();
@@ -290,6 +294,7 @@ fn sentencepiece_gguf_makes_exact_length_prompts() {
 /// directory is refused before anything runs.
 #[test]
 fn run_writes_one_jsonl_row_per_measured_run() {
+    let _heavy = crate::util::heavy();
     let dir = tempfile::tempdir().unwrap();
     let (out, rows) = (dir.path().join("r.json"), dir.path().join("runs.jsonl"));
     let o = bin()

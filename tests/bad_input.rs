@@ -468,6 +468,7 @@ fn resume(d: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
 
 #[test]
 fn bad_input_resume_with_other_settings() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let (d, out, before) = resumable(tmp.path());
     let (code, err) = resume(&d, &out, &["--runs", "3", "--seed", "9"]);
@@ -482,6 +483,7 @@ fn bad_input_resume_with_other_settings() {
 
 #[test]
 fn bad_input_resume_with_a_rebuilt_engine() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let (d, out, before) = resumable(tmp.path());
     edit_manifest(&d, |m| m["files"][0]["sha256"] = "ab".repeat(32).into());
@@ -493,6 +495,7 @@ fn bad_input_resume_with_a_rebuilt_engine() {
 
 #[test]
 fn bad_input_resume_with_an_engine_of_the_same_name_elsewhere() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let (_d, out, before) = resumable(tmp.path());
     let other = engine_copy(&tmp.path().join("b"), "m");
@@ -504,6 +507,7 @@ fn bad_input_resume_with_an_engine_of_the_same_name_elsewhere() {
 
 #[test]
 fn bad_input_resume_of_a_file_without_identity() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let (d, out, _) = resumable(tmp.path());
     let mut r = read_json(&out);

@@ -13,6 +13,7 @@ fn err(o: &std::process::Output) -> String {
 
 #[test]
 fn builds_q8_0_with_a_full_manifest_and_refuses_to_overwrite() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("smollm2-q8");
     let src = engine();
@@ -168,6 +169,7 @@ fn kv_plan_numbers_and_refusal() {
 
 #[test]
 fn sweep_refuses_points_whose_kv_does_not_fit() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("kv.json");
     let e = engine();
@@ -206,6 +208,7 @@ fn sweep_refuses_points_whose_kv_does_not_fit() {
 
 #[test]
 fn perplexity_beside_speed_orders_quantizations() {
+    let _heavy = crate::util::heavy();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let src = engine();

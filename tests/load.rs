@@ -734,6 +734,7 @@ fn cli_find_max_rate_brackets_a_capacity_edge() {
 /// turns that into a failure (CI sets it).
 #[test]
 fn e2e_llama_server_concurrency_1_and_4() {
+    let _heavy = crate::util::heavy();
     let require = std::env::var("TRTBENCH_REQUIRE_SERVER").is_ok_and(|v| v == "1");
     let url = std::env::var("TRTBENCH_SERVER_URL").ok();
     let model = std::env::var("TRTBENCH_MODEL").ok();

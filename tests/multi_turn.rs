@@ -236,6 +236,7 @@ fn multi_turn_flags_that_cannot_work_exit_2_naming_the_flag() {
 /// `TRTBENCH_SERVER_URL` / `TRTBENCH_MODEL` (as in tests/load.rs).
 #[test]
 fn e2e_llama_server_multi_turn_prompts_grow_by_the_reply() {
+    let _heavy = crate::util::heavy();
     let (Ok(url), Ok(model)) = (
         std::env::var("TRTBENCH_SERVER_URL"),
         std::env::var("TRTBENCH_MODEL"),

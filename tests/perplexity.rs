@@ -13,6 +13,7 @@ fn final_estimate(text: &str) -> Option<f64> {
 
 #[test]
 fn perplexity_equals_llama_perplexity() {
+    let _heavy = crate::util::heavy();
     // Beside the binary under test: scripts/llama-tools.sh builds into the same profile dir
     // of the same target dir (target/release, or target/ci/release under scripts/test.sh).
     let tool = std::path::Path::new(env!("CARGO_BIN_EXE_trtbench"))

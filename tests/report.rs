@@ -141,6 +141,7 @@ fn pixel_stats(path: &Path) -> (f64, usize) {
 
 #[test]
 fn html_report_charts_have_data_and_render_in_chromium() {
+    let _heavy = crate::util::heavy();
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("r");
     trtbench()
@@ -252,6 +253,7 @@ fn html_report_charts_have_data_and_render_in_chromium() {
 
 #[test]
 fn png_charts_are_written_and_drawn() {
+    let _heavy = crate::util::heavy();
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("r");
     trtbench()

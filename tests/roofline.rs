@@ -16,6 +16,7 @@ fn run(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn depth_run_records_depth_and_speed_of_light() {
+    let _heavy = crate::util::heavy();
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("r.json");
     let eng = engine();
@@ -69,6 +70,7 @@ fn depth_run_records_depth_and_speed_of_light() {
 
 #[test]
 fn depth_beyond_the_context_is_refused_naming_it() {
+    let _heavy = crate::util::heavy();
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("r.json");
     let eng = engine();
@@ -96,6 +98,7 @@ fn depth_beyond_the_context_is_refused_naming_it() {
 /// cells are dropped, the context kept).
 #[test]
 fn filled_context_acts_as_a_prompt_prefix() {
+    let _heavy = crate::util::heavy();
     let e = trtbench::backends::open(&engine()).unwrap();
     let text = "The quick brown fox jumps over the lazy dog. It was a bright cold day in April, \
                 and the clocks were striking thirteen.";

@@ -48,10 +48,11 @@ fn counts(r: &serde_json::Value) -> Vec<(u64, u64)> {
         .unwrap()
         .iter()
         .map(|q| {
-            (
-                q["input_tokens"].as_u64().unwrap(),
-                q["server_input_tokens"].as_u64().unwrap(),
-            )
+            let count = |k: &str| {
+                q[k].as_u64()
+                    .unwrap_or_else(|| panic!("request without {k}: {q}"))
+            };
+            (count("input_tokens"), count("server_input_tokens"))
         })
         .collect()
 }
@@ -140,6 +141,7 @@ fn lengths_the_server_never_counts_are_refused_not_sent() {
 /// of what it was sent equal the lengths asked.
 #[test]
 fn real_llama_server_counts_exactly_what_was_asked() {
+    let _heavy = crate::util::heavy();
     let require = std::env::var("TRTBENCH_REQUIRE_SERVER").is_ok_and(|v| v == "1");
     let Ok(url) = std::env::var("TRTBENCH_SERVER_URL") else {
         assert!(

@@ -2,10 +2,23 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trtbench"))
+}
+
+/// Held by every test that computes with llama.cpp (in process, through `trtbench`, the
+/// llama.cpp tools or the shared llama-server) or drives Chromium, so such tests run one at
+/// a time while the light ones (stubs, parsing, bad input) run beside them. Each heavy test
+/// takes both cores, and llama.cpp's threads spin at their barriers: two at once on two
+/// cores ran many times slower than one after the other (the whole suite: 271 s in
+/// parallel; the same tests one by one: 164 s; `cli::run_one_point_records_every_metric`
+/// 49 s beside the others, 2.4 s alone). Poisoning is ignored: a failed heavy test must not
+/// fail the next one.
+pub fn heavy() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub fn repo() -> &'static Path {
