@@ -15,7 +15,9 @@
 #   - everything builds into its own target dir, target/ci, at optimisation levels chosen for
 #     checking behaviour, not for figures: Rust code (ours and our dependencies) at opt-level 1,
 #     llama.cpp's C++ at -O1 while its C kernels (ggml-cpu's quantized dot products, ggml.c)
-#     keep the release -O3. The main job and scripts/bench-*.sh build target/release with the
+#     keep the release -O3, and llama-common's chat-template parsers, Jinja engine and chat
+#     code compile as three unity files (scripts/llama-ci.cmake; the same code in fewer
+#     compiler runs). The main job and scripts/bench-*.sh build target/release with the
 #     full release profile, untouched by this script; figures are quoted from there only;
 #   - llama.cpp compiles once (through llama-cpp-sys-2); its server and perplexity tool are
 #     compiled against those libraries (scripts/llama-tools.sh) in the background, from the
@@ -37,6 +39,8 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
 export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
 # llama-cpp-sys-2's build.rs hands CMAKE_* variables to CMake; C keeps -O3.
 export CMAKE_CXX_FLAGS_RELEASE='-O1 -DNDEBUG'
+# llama-common's many small chat-template files as three unity files (scripts/llama-ci.cmake).
+export CMAKE_PROJECT_INCLUDE="$PWD/scripts/llama-ci.cmake"
 RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" || {
   echo "clippy-driver not found: rustup component add clippy" >&2
   exit 1
