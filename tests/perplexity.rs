@@ -36,7 +36,7 @@ fn perplexity_equals_llama_perplexity() {
     let o = std::process::Command::new(&tool)
         .arg("-m")
         .arg(&gguf)
-        .args(["-f", text, "-c", "128", "--chunks", "4", "-t", "2"])
+        .args(["-f", text, "-c", "128", "--chunks", "2", "-t", "2"])
         .output()
         .unwrap();
     let log = format!(
@@ -67,7 +67,7 @@ fn perplexity_equals_llama_perplexity() {
             "--ppl-ctx",
             "128",
             "--ppl-chunks",
-            "4",
+            "2",
             "--engine",
         ])
         .arg(engine())
@@ -84,8 +84,8 @@ fn perplexity_equals_llama_perplexity() {
         .find(|p| p["kind"] == "quality")
         .expect("a quality point");
     let ours = q["scalars"]["perplexity"].as_f64().unwrap();
-    // The same tokens are scored: 4 chunks × (128 − 64 − 1).
-    assert_eq!(q["scalars"]["ppl_tokens_scored"], 4.0 * 63.0);
+    // The same tokens are scored: 2 chunks × (128 − 64 − 1).
+    assert_eq!(q["scalars"]["ppl_tokens_scored"], 2.0 * 63.0);
     let rel = (ours / theirs - 1.0).abs();
     assert!(
         rel < 0.001,
