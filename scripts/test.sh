@@ -118,12 +118,13 @@ fi
 
 step "TensorRT / Edge-LLM path; the test build (linted) meanwhile"
 wait_for downloads
-# The compile checks (g++ and nvcc; the one cargo call in them waits for the test build's
-# lock) fill the core the test build's single-threaded front end leaves idle.
-background compile_checks sh -c 'TRTBENCH_SKIP_FEATURE_CHECK=1 scripts/compile-check-trt.sh && scripts/compile-check-cuda.sh'
+# nvcc for 9 architectures (no cargo in it) fills the core the test build's single-threaded
+# front end leaves idle; compile-check-trt.sh runs a cargo build, so it goes first.
+background cuda_check scripts/compile-check-cuda.sh
+TRTBENCH_SKIP_FEATURE_CHECK=1 scripts/compile-check-trt.sh
 cargo test --release --no-run --quiet
-wait_for compile_checks
-cat target/ci-compile_checks.log
+wait_for cuda_check
+cat target/ci-cuda_check.log
 TRTBENCH_CARGO_CONFIG='profile.release.package.trtbench.opt-level=0' scripts/test-trt-double.sh
 
 step "tests on the real model and server"

@@ -267,11 +267,15 @@ fn e2e_llama_server_multi_turn_prompts_grow_by_the_reply() {
             for w in turns.windows(2) {
                 let prev = w[0].server_input_tokens.unwrap();
                 let next = w[1].server_input_tokens.unwrap();
-                // Chat adds the template's tokens around each new message.
-                let expect = prev + w[0].output_tokens + 32;
+                // Chat adds the template's tokens around each new message. The reply's text
+                // re-tokenizes inside the history with merges across its edges, so it can
+                // count fewer tokens than were generated (seen: 16 generated, 9 counted);
+                // it must count for at least half, or the reply was not carried.
+                let reply = w[0].output_tokens;
                 let slack = if endpoint == "chat" { 12 } else { 3 };
+                let grew = next.saturating_sub(prev + 32);
                 assert!(
-                    next.abs_diff(expect) <= slack,
+                    grew >= reply / 2 && grew <= reply + slack,
                     "{endpoint}: conversation {c}: {next} prompt tokens after {prev} + \
                      reply {} + 32",
                     w[0].output_tokens
