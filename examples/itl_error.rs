@@ -7,7 +7,11 @@
 //! and the send→receive offset, as percentiles. For `scripts/bench-load-client.sh`.
 //!
 //! usage: itl_error --url http://127.0.0.1:PORT/v1 [--concurrency N] [--requests N]
-//!                  [--warmup N] [--osl N]
+//!                  [--warmup N] [--osl N] [--timestamps kernel|read]
+//!
+//! `--timestamps kernel` (the default, what `trtbench load` uses on plain http) times each
+//! token by the kernel's receive time of its packet; `read` by when the read returned, as on
+//! https: the difference is what the kernel stamps buy.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +41,7 @@ fn pct(v: &[f64], p: f64) -> f64 {
 fn main() {
     let mut url = String::new();
     let (mut conc, mut requests, mut warmup, mut osl) = (256usize, 1024usize, 256usize, 64u64);
+    let mut kernel = true;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let [flag, value] = pair else {
@@ -55,6 +60,16 @@ fn main() {
             "--requests" => requests = num() as usize,
             "--warmup" => warmup = num() as usize,
             "--osl" => osl = num(),
+            "--timestamps" => {
+                kernel = match value.as_str() {
+                    "kernel" => true,
+                    "read" => false,
+                    _ => {
+                        eprintln!("itl_error: --timestamps is kernel or read, not {value:?}");
+                        std::process::exit(2)
+                    }
+                }
+            }
             other => {
                 eprintln!("itl_error: unknown flag {other}");
                 std::process::exit(2)
@@ -73,6 +88,7 @@ fn main() {
         connect_timeout: Duration::from_secs(5),
         pool_size: conc,
         tls: Default::default(),
+        kernel_timestamps: kernel,
     })
     .unwrap_or_else(|e| {
         eprintln!("itl_error: {e}");
@@ -107,6 +123,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let timestamps = target.timestamps();
     let run = rt.block_on(scheduler::run(Arc::new(target), plan, stop_rx));
     // `Instant` is CLOCK_MONOTONIC on Linux: one pair of readings maps one onto the other.
     let (base_i, base_ns) = (Instant::now(), monotonic_ns());
@@ -153,6 +170,7 @@ fn main() {
     lag_sorted.sort_by(f64::total_cmp);
     let doc = serde_json::json!({
         "concurrency": conc,
+        "timestamps": timestamps,
         "requests_ok": ok,
         "requests_failed": failed,
         "unstamped_pieces": unstamped,

@@ -8,7 +8,9 @@
 # trtbench's timestamps: a second stub streams one token every ITL_MS ms, each carrying
 # the stub's CLOCK_MONOTONIC send time, and examples/itl_error.rs drives it through
 # trtbench's load path at the same concurrency and compares every receive time with its
-# send time (the ITL error: client gap minus stub gap, per token).
+# send time (the ITL error: client gap minus stub gap, per token), once with the kernel's
+# receive timestamps (what `load` uses on plain http) and once timed when each read returns
+# (what it falls back to on https), to show what the kernel stamps buy.
 #
 # usage: scripts/bench-load-client.sh            (writes $OUT, prints a Markdown table)
 # env:   CONCURRENCY (256)  REQUESTS (2048)  WARMUP (256)  ISL (32)  OSL (256)
@@ -106,8 +108,11 @@ if [[ "$itl_ms" != 0 ]]; then
         grep -q listening "$work/itl-stub.log" 2>/dev/null && break
         sleep 0.1
     done
-    "$bin/examples/itl_error" --url "http://127.0.0.1:$((port + 1))/v1" --concurrency "$conc" \
-        --requests "${ITL_REQUESTS:-512}" --warmup "$conc" --osl "${ITL_OSL:-64}" >"$work/itl.json"
+    for ts in kernel read; do
+        "$bin/examples/itl_error" --url "http://127.0.0.1:$((port + 1))/v1" --concurrency "$conc" \
+            --requests "${ITL_REQUESTS:-512}" --warmup "$conc" --osl "${ITL_OSL:-64}" \
+            --timestamps "$ts" >"$work/itl-$ts.json"
+    done
     kill "$itl_pid" 2>/dev/null || true
 fi
 
@@ -177,7 +182,9 @@ doc = {
     "clients": rows,
 }
 if itl_ms > 0:
-    doc["itl_check"] = dict(json.load(open(os.path.join(work, "itl.json"))), stub_itl_ms=itl_ms)
+    doc["itl_check"] = dict(json.load(open(os.path.join(work, "itl-kernel.json"))), stub_itl_ms=itl_ms)
+    doc["itl_check_read_timestamps"] = dict(
+        json.load(open(os.path.join(work, "itl-read.json"))), stub_itl_ms=itl_ms)
 if "aiperf" in rows:
     doc["ratio_output_tok_per_s_trtbench_over_aiperf"] = (
         rows["trtbench"]["output_tok_per_s"] / rows["aiperf"]["output_tok_per_s"])
@@ -196,11 +203,14 @@ if "aiperf" in rows:
 m = rows["trtbench"]
 print(f"trtbench measured phase: {m['measured_phase_cpu_s']:.2f} CPU-s over {m['measured_phase_s']:.2f} s, "
       f"event-loop lag p99 {m['event_loop_lag_p99_ms']:.2f} ms, valid={bool(m['client_valid'])}")
-ic = doc.get("itl_check")
-if ic:
-    print(f"ITL error (client gap - stub send gap, {ic['gaps']} gaps, stub ITL {itl_ms:g} ms, "
-          f"concurrency {ic['concurrency']}): p50 {ic['itl_abs_error_ms']['p50']:.3f} ms, "
-          f"p99 {ic['itl_abs_error_ms']['p99']:.3f} ms; send->receive p99 "
-          f"{ic['send_to_receive_ms']['p99']:.3f} ms")
+for key, how in (("itl_check", "kernel receive timestamps"),
+                 ("itl_check_read_timestamps", "timed when each read returns")):
+    ic = doc.get(key)
+    if ic:
+        print(f"ITL error, {how} (client gap - stub send gap, {ic['gaps']} gaps, stub ITL "
+              f"{itl_ms:g} ms, concurrency {ic['concurrency']}): "
+              f"p50 {ic['itl_abs_error_ms']['p50']:.3f} ms, "
+              f"p99 {ic['itl_abs_error_ms']['p99']:.3f} ms; send->receive p99 "
+              f"{ic['send_to_receive_ms']['p99']:.3f} ms")
 print(f"written: {out}")
 PY

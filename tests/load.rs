@@ -26,6 +26,11 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn config(url: &str, endpoint: Endpoint, timeout: Duration) -> Config {
+    config_timed(url, endpoint, timeout, true)
+}
+
+/// `config` with tokens timed by the kernel's receive stamps (`kernel`) or after each read.
+fn config_timed(url: &str, endpoint: Endpoint, timeout: Duration, kernel: bool) -> Config {
     let target = Target::new(&TargetOptions {
         base_url: url.into(),
         endpoint,
@@ -34,8 +39,10 @@ fn config(url: &str, endpoint: Endpoint, timeout: Duration) -> Config {
         connect_timeout: Duration::from_secs(2),
         pool_size: 16,
         tls: Default::default(),
+        kernel_timestamps: kernel,
     })
     .unwrap();
+    assert_eq!(target.timestamps(), if kernel { "kernel" } else { "read" });
     Config {
         target: Arc::new(target),
         model: "stub-model".into(),
@@ -108,10 +115,21 @@ fn against_stub(
     timeout: Duration,
     l: Level,
 ) -> (LevelResult, usize) {
+    against_stub_timed(sc, endpoint, timeout, l, true)
+}
+
+/// `against_stub`, with `config_timed`'s choice of timestamps.
+fn against_stub_timed(
+    sc: stub::Config,
+    endpoint: Endpoint,
+    timeout: Duration,
+    l: Level,
+    kernel: bool,
+) -> (LevelResult, usize) {
     let rt = rt();
     rt.block_on(async move {
         let server = stub::Server::start(sc, 0).await.unwrap();
-        let cfg = config(&server.url(), endpoint, timeout);
+        let cfg = config_timed(&server.url(), endpoint, timeout, kernel);
         let (_tx, rx) = tokio::sync::watch::channel(false);
         let r = run_level(&cfg, l, rx).await;
         (r, server.requests.load(Ordering::Relaxed))
@@ -120,20 +138,35 @@ fn against_stub(
 
 #[test]
 fn ttft_itl_tpot_e2e_match_known_delays() {
+    // Both ways of timing tokens: the kernel's receive stamps (plain http) and the time each
+    // read returns (https, proxies).
+    for kernel in [true, false] {
+        known_delays(kernel);
+    }
+}
+
+fn known_delays(kernel: bool) {
     let sc = stub::Config {
         ttft: Duration::from_millis(60),
         itl: Duration::from_millis(15),
         ..Default::default()
     };
-    let (r, seen) = against_stub(
+    let (r, seen) = against_stub_timed(
         sc,
         Endpoint::Completions,
         Duration::from_secs(10),
         level(closed(4), 12, 20, 2),
+        kernel,
     );
     let p = &r.point;
     assert_eq!(p.kind, PointKind::Load);
     assert_eq!(p.status, Status::Ok, "{:?}", p.error);
+    let how = if kernel {
+        "the kernel's"
+    } else {
+        "when the read"
+    };
+    assert!(p.notes["timestamps"].contains(how), "{:?}", p.notes);
     assert_eq!(
         seen, 14,
         "2 warmup + 12 measured requests reached the server"
@@ -749,6 +782,7 @@ fn e2e_llama_server_concurrency_1_and_4() {
                 connect_timeout: Duration::from_secs(2),
                 pool_size: 1,
                 tls: Default::default(),
+                kernel_timestamps: true,
             })
             .unwrap();
             t.first_model(u, Duration::from_secs(5)).await.is_ok()

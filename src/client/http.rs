@@ -1,15 +1,21 @@
-//! One streamed request to an OpenAI-compatible server, timed where its bytes arrive: the
-//! monotonic clock is read right after each read of the response body returns, before any
-//! parsing, so queues inside the client never move a timestamp. Also the HTTP/1.1
-//! keep-alive client and the `/v1/models` look-up. Depends on `sse` only.
+//! One streamed request to an OpenAI-compatible server, timed where its bytes arrive. On a
+//! plain-http endpoint reached without a proxy, each body frame carries the kernel's receive
+//! time of its packet (`stamped`), so neither the client's queues nor other streams' work
+//! move a timestamp; elsewhere (https, proxies) the monotonic clock is read right after each
+//! read of the body returns, before any parsing. Also the HTTP/1.1 keep-alive clients and
+//! the `/v1/models` look-up. Depends on `sse` only.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
-use super::sse::{self, Chunk};
+use stream::{is_json, read_stream, Body, Response};
 
 mod outcome;
+pub mod stamped;
+mod stream;
 pub use outcome::{ErrorKind, Failure, Outcome, Piece};
 
 /// Which OpenAI endpoint to call.
@@ -40,7 +46,10 @@ impl Endpoint {
 /// The HTTP side of a load test: one keep-alive client and the endpoint's full URL.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// Side requests always; measured ones where `stamped` is not used.
     client: reqwest::Client,
+    /// Measured requests to a plain-http endpoint with no proxy between: kernel timestamps.
+    stamped: Option<(stamped::Client, http::Uri)>,
     pub url: String,
     headers: HeaderMap,
     /// Values never to be written: the API key, credential header values, URL passwords.
@@ -60,6 +69,9 @@ pub struct TargetOptions {
     /// Connections kept open per host (the largest concurrency of the run).
     pub pool_size: usize,
     pub tls: TlsOptions,
+    /// Time tokens by the kernel's receive timestamps where the endpoint allows it
+    /// (`stamped`); false times every one after its read returns.
+    pub kernel_timestamps: bool,
 }
 
 /// How https endpoints are verified: the system's root certificates, plus `cacert`'s.
@@ -111,6 +123,21 @@ fn with_tls(
         b = b.danger_accept_invalid_certs(true);
     }
     Ok(b)
+}
+
+/// True when requests to `url` go straight to the server over plain TCP: `http://`, and
+/// either on this machine or with no proxy configured (`proxy_set`: a proxy variable that
+/// reqwest would use for it).
+fn direct_http(url: &str, proxy_set: bool) -> bool {
+    let plain = reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "http");
+    plain && (is_loopback(url) || !proxy_set)
+}
+
+/// A variable reqwest takes an http proxy from is set.
+fn http_proxy_set() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 /// Base URL without a trailing slash.
@@ -167,12 +194,30 @@ impl Target {
                 secrets.extend(v.split_whitespace().skip(1).map(str::to_owned));
             }
         }
+        let url = format!("{}{}", base(&o.base_url), o.endpoint.path());
+        let stamped = match url.parse::<http::Uri>() {
+            Ok(uri) if o.kernel_timestamps && direct_http(&url, http_proxy_set()) => {
+                Some((stamped::client(o.connect_timeout, o.pool_size), uri))
+            }
+            _ => None,
+        };
         Ok(Target {
             client,
-            url: format!("{}{}", base(&o.base_url), o.endpoint.path()),
+            stamped,
+            url,
             headers,
             secrets,
         })
+    }
+
+    /// How token arrival times are taken: `kernel` (the kernel's receive time of each
+    /// packet, where the socket gives one) or `read` (when each read of the body returns).
+    pub fn timestamps(&self) -> &'static str {
+        if self.stamped.is_some() {
+            "kernel"
+        } else {
+            "read"
+        }
     }
 
     /// `text` without any secret of this target (for failure messages).
@@ -220,8 +265,34 @@ impl Target {
 
     /// Sends the request and waits for the response head; an HTTP error status is a
     /// failure with a short look at the body.
-    async fn send(&self, body: Vec<u8>, out: &mut Outcome) -> Result<reqwest::Response, Failure> {
-        let resp = loop {
+    async fn send(&self, body: Vec<u8>, out: &mut Outcome) -> Result<Response, Failure> {
+        let body = Bytes::from(body);
+        let resp = match &self.stamped {
+            Some((client, uri)) => self.send_stamped(client, uri, body, out).await?,
+            None => self.send_reqwest(body, out).await?,
+        };
+        out.status = Some(resp.status.as_u16());
+        if resp.status.is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status;
+        let kind = if status.is_client_error() {
+            ErrorKind::Http4xx
+        } else if status.is_server_error() {
+            ErrorKind::Http5xx
+        } else {
+            ErrorKind::HttpOther
+        };
+        // A short look at the body for the message; bounded in time and size.
+        let body = resp.body.peek(300, Duration::from_secs(2)).await;
+        Err(Failure {
+            kind,
+            detail: format!("HTTP {status}: {}", body.trim()),
+        })
+    }
+
+    async fn send_reqwest(&self, body: Bytes, out: &mut Outcome) -> Result<Response, Failure> {
+        loop {
             let sent = self
                 .client
                 .post(&self.url)
@@ -230,7 +301,13 @@ impl Target {
                 .send()
                 .await;
             match sent {
-                Ok(r) => break r,
+                Ok(r) => {
+                    return Ok(Response {
+                        status: r.status(),
+                        json: is_json(r.headers()),
+                        body: Body::Read(r),
+                    })
+                }
                 // A kept-alive connection the server closed as we reused it ("connection
                 // closed before message completed": llama.cpp's server closes after each
                 // streamed response): no response byte came, so send once more, on a new
@@ -253,30 +330,45 @@ impl Target {
                     })
                 }
             }
-        };
-        let status = resp.status();
-        out.status = Some(status.as_u16());
-        if status.is_success() {
-            return Ok(resp);
         }
-        let kind = if status.is_client_error() {
-            ErrorKind::Http4xx
-        } else if status.is_server_error() {
-            ErrorKind::Http5xx
-        } else {
-            ErrorKind::HttpOther
-        };
-        // A short look at the body for the message; bounded in time and size.
-        let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
-            .unwrap_or_default();
-        Err(Failure {
-            kind,
-            detail: format!("HTTP {status}: {}", body.trim()),
-        })
+    }
+
+    async fn send_stamped(
+        &self,
+        client: &stamped::Client,
+        uri: &http::Uri,
+        body: Bytes,
+        out: &mut Outcome,
+    ) -> Result<Response, Failure> {
+        loop {
+            let mut req = http::Request::new(http_body_util::Full::new(body.clone()));
+            *req.method_mut() = http::Method::POST;
+            *req.uri_mut() = uri.clone();
+            *req.headers_mut() = self.headers.clone();
+            match client.request(req).await {
+                Ok(r) => {
+                    let landings = r.extensions().get::<Arc<stamped::Landings>>().cloned();
+                    let (head, body) = r.into_parts();
+                    return Ok(Response {
+                        status: head.status,
+                        json: is_json(&head.headers),
+                        body: Body::Stamped { body, landings },
+                    });
+                }
+                // As in `send_reqwest`: a reused connection closed under the request.
+                Err(e) if out.retries == 0 && !e.is_connect() => out.retries += 1,
+                Err(e) => {
+                    return Err(Failure {
+                        kind: if e.is_connect() {
+                            ErrorKind::Connect
+                        } else {
+                            ErrorKind::Read
+                        },
+                        detail: error_chain(&e),
+                    })
+                }
+            }
+        }
     }
 
     /// POSTs `body` as JSON to `url` (with this target's headers and TLS) and reads a JSON
@@ -338,176 +430,6 @@ impl Target {
     }
 }
 
-/// Reads a streamed body to its end, timing every read as it returns.
-// Long: one loop over the reads of a body, each exit a distinct failure kind
-async fn read_stream(mut resp: reqwest::Response, out: &mut Outcome) -> Result<(), Failure> {
-    if is_json(&resp) {
-        return Err(not_streaming(resp).await);
-    }
-    let mut parser = sse::Parser::new();
-    let mut st = Applied::default();
-    loop {
-        let next = if st.done {
-            // After [DONE] the body should end at once; read on briefly so the
-            // connection goes back to the pool, but never wait on a server that does not
-            // close it.
-            match tokio::time::timeout(Duration::from_secs(1), resp.chunk()).await {
-                Ok(r) => r,
-                Err(_) => return Ok(()),
-            }
-        } else {
-            resp.chunk().await
-        };
-        // The timestamp of everything in this read: taken before any parsing.
-        let at = Instant::now();
-        let eof = match next {
-            Ok(Some(bytes)) => {
-                out.first_byte.get_or_insert(at);
-                parser.feed_with(&bytes, |name, data| st.apply(name, data, at, out));
-                if parser.pending_len() > MAX_EVENT_BYTES {
-                    return Err(Failure {
-                        kind: ErrorKind::MalformedSse,
-                        detail: format!(
-                            "an event grew past {} MiB without ending",
-                            MAX_EVENT_BYTES >> 20
-                        ),
-                    });
-                }
-                false
-            }
-            Ok(None) => {
-                parser.finish_with(|name, data| st.apply(name, data, at, out));
-                true
-            }
-            Err(e) => {
-                if st.done || out.complete {
-                    return Ok(());
-                }
-                return Err(Failure {
-                    kind: if e.is_timeout() {
-                        ErrorKind::Timeout
-                    } else {
-                        ErrorKind::ClosedMidStream
-                    },
-                    detail: error_chain(&e),
-                });
-            }
-        };
-        if let Some(f) = st.failed.take() {
-            return Err(f);
-        }
-        if eof {
-            if out.complete {
-                return Ok(());
-            }
-            if parser.bytes_seen == 0 {
-                return Err(Failure {
-                    kind: ErrorKind::EmptyBody,
-                    detail: format!("HTTP {} with an empty body", out.status.unwrap_or(0)),
-                });
-            }
-            return Err(Failure {
-                kind: ErrorKind::NoDone,
-                detail: format!(
-                    "the stream ended after {} events without [DONE] or a finish_reason",
-                    out.events
-                ),
-            });
-        }
-    }
-}
-
-/// Largest event the client holds (an endless line is a broken server, not a token).
-const MAX_EVENT_BYTES: usize = 4 << 20;
-
-/// The answer says it is one JSON document (`Content-Type: application/json`).
-fn is_json(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"))
-}
-
-/// A `not_streaming` failure with a short look at the JSON answer (bounded in time).
-async fn not_streaming(resp: reqwest::Response) -> Failure {
-    let body = tokio::time::timeout(Duration::from_secs(2), resp.bytes())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .map(|b| String::from_utf8_lossy(&b[..b.len().min(120)]).into_owned())
-        .unwrap_or_default();
-    Failure {
-        kind: ErrorKind::NotStreaming,
-        detail: format!(
-            "the server answered with one JSON document, not an event stream (is `stream` \
-             ignored?): {}",
-            body.trim()
-        ),
-    }
-}
-
-/// Where the events of a stream have got to: `[DONE]` seen, or the failure an event
-/// caused (events after either are not applied).
-#[derive(Default)]
-struct Applied {
-    done: bool,
-    failed: Option<Failure>,
-}
-
-impl Applied {
-    fn apply(&mut self, name: Option<&str>, data: &str, at: Instant, out: &mut Outcome) {
-        if self.done || self.failed.is_some() {
-            return;
-        }
-        match apply_event(name, data, at, out) {
-            Ok(done) => self.done = done,
-            Err(f) => self.failed = Some(f),
-        }
-    }
-}
-
-/// Records one event (its name and data) read at `at`; true when it was `[DONE]`.
-fn apply_event(
-    name: Option<&str>,
-    data: &str,
-    at: Instant,
-    out: &mut Outcome,
-) -> Result<bool, Failure> {
-    out.events += 1;
-    match sse::decode_data(name, data) {
-        Chunk::Done => {
-            out.complete = true;
-            out.end = at;
-            Ok(true)
-        }
-        Chunk::Data {
-            text,
-            finished,
-            usage,
-        } => {
-            if !text.is_empty() {
-                out.pieces.push(Piece { at, text });
-            }
-            if finished {
-                out.complete = true;
-            }
-            if let Some(u) = usage {
-                out.usage = Some(out.usage.map_or(u, |old| old.merged(u)));
-            }
-            out.end = at;
-            Ok(false)
-        }
-        Chunk::Error(m) => Err(Failure {
-            kind: ErrorKind::StreamError,
-            detail: m,
-        }),
-        Chunk::Malformed(m) => Err(Failure {
-            kind: ErrorKind::MalformedSse,
-            detail: m,
-        }),
-    }
-}
-
 /// An error and its sources on one line (reqwest's Display alone hides the cause).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -558,4 +480,43 @@ pub fn body(
         b.insert(k.clone(), v.clone());
     }
     serde_json::to_vec(&serde_json::Value::Object(b)).expect("a JSON map always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str, kernel_timestamps: bool) -> Target {
+        Target::new(&TargetOptions {
+            base_url: url.into(),
+            endpoint: Endpoint::Completions,
+            api_key: None,
+            headers: vec![],
+            connect_timeout: Duration::from_secs(1),
+            pool_size: 1,
+            tls: TlsOptions::default(),
+            kernel_timestamps,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn kernel_timestamps_only_on_plain_http_with_no_proxy_between() {
+        assert!(direct_http("http://127.0.0.1:8080/v1", false));
+        assert!(direct_http("http://10.0.0.7:8000/v1", false));
+        assert!(
+            direct_http("http://[::1]:8080/v1", true),
+            "loopback is never proxied"
+        );
+        assert!(direct_http("http://localhost:8080/v1", true));
+        assert!(
+            !direct_http("http://10.0.0.7:8000/v1", true),
+            "through a proxy"
+        );
+        assert!(!direct_http("https://127.0.0.1:8443/v1", false), "TLS");
+        assert!(!direct_http("not a url", false));
+        assert_eq!(target("http://127.0.0.1:9/v1", true).timestamps(), "kernel");
+        assert_eq!(target("http://127.0.0.1:9/v1", false).timestamps(), "read");
+        assert_eq!(target("https://127.0.0.1:9/v1", true).timestamps(), "read");
+    }
 }

@@ -258,6 +258,7 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
         connect_timeout: CONNECT_TIMEOUT,
         pool_size: plan.levels.pool_size(),
         tls: plan.tls.clone(),
+        kernel_timestamps: true,
     })?;
     let model = match &plan.model {
         Some(m) => m.clone(),

@@ -26,6 +26,7 @@ pub(super) fn target_options(
             cacert: a.cacert.clone(),
             insecure: a.insecure,
         },
+        kernel_timestamps: true,
     }
 }
 
