@@ -49,11 +49,48 @@ pub struct Target {
     /// Side requests always; measured ones where `stamped` is not used.
     client: reqwest::Client,
     /// Measured requests to a plain-http endpoint with no proxy between: kernel timestamps.
-    stamped: Option<(stamped::Client, http::Uri)>,
+    stamped: Option<Stamped>,
     pub url: String,
     headers: HeaderMap,
     /// Values never to be written: the API key, credential header values, URL passwords.
     secrets: Vec<String>,
+}
+
+/// The measured requests' client where they are timed by the kernel, the endpoint without
+/// any `user:password@` (sent as a Basic `Authorization` header, as reqwest does), and the
+/// headers of every request.
+#[derive(Debug, Clone)]
+struct Stamped {
+    client: stamped::Client,
+    uri: http::Uri,
+    headers: HeaderMap,
+}
+
+impl Stamped {
+    /// For `url` (full endpoint URL), with `headers`; reqwest's own request builder takes the
+    /// credentials out of the URL. `None` where reqwest cannot make a request of it.
+    fn new(
+        o: &TargetOptions,
+        url: &str,
+        client: &reqwest::Client,
+        headers: &HeaderMap,
+    ) -> Option<Stamped> {
+        let probe = client.post(url).build().ok()?;
+        let uri: http::Uri = probe.url().as_str().parse().ok()?;
+        let mut all = HeaderMap::new();
+        if let Some(basic) = probe.headers().get(AUTHORIZATION) {
+            all.insert(AUTHORIZATION, basic.clone());
+        }
+        // Ours win over the URL's credentials (`--api-key-env`, `--header Authorization`).
+        for (k, v) in headers {
+            all.insert(k.clone(), v.clone());
+        }
+        Some(Stamped {
+            client: stamped::client(o.connect_timeout, o.pool_size),
+            uri,
+            headers: all,
+        })
+    }
 }
 
 /// What `Target::new` needs.
@@ -195,12 +232,9 @@ impl Target {
             }
         }
         let url = format!("{}{}", base(&o.base_url), o.endpoint.path());
-        let stamped = match url.parse::<http::Uri>() {
-            Ok(uri) if o.kernel_timestamps && direct_http(&url, http_proxy_set()) => {
-                Some((stamped::client(o.connect_timeout, o.pool_size), uri))
-            }
-            _ => None,
-        };
+        let stamped = (o.kernel_timestamps && direct_http(&url, http_proxy_set()))
+            .then(|| Stamped::new(o, &url, &client, &headers))
+            .flatten();
         Ok(Target {
             client,
             stamped,
@@ -268,7 +302,7 @@ impl Target {
     async fn send(&self, body: Vec<u8>, out: &mut Outcome) -> Result<Response, Failure> {
         let body = Bytes::from(body);
         let resp = match &self.stamped {
-            Some((client, uri)) => self.send_stamped(client, uri, body, out).await?,
+            Some(st) => self.send_stamped(st, body, out).await?,
             None => self.send_reqwest(body, out).await?,
         };
         out.status = Some(resp.status.as_u16());
@@ -335,17 +369,16 @@ impl Target {
 
     async fn send_stamped(
         &self,
-        client: &stamped::Client,
-        uri: &http::Uri,
+        st: &Stamped,
         body: Bytes,
         out: &mut Outcome,
     ) -> Result<Response, Failure> {
         loop {
             let mut req = http::Request::new(http_body_util::Full::new(body.clone()));
             *req.method_mut() = http::Method::POST;
-            *req.uri_mut() = uri.clone();
-            *req.headers_mut() = self.headers.clone();
-            match client.request(req).await {
+            *req.uri_mut() = st.uri.clone();
+            *req.headers_mut() = st.headers.clone();
+            match st.client.request(req).await {
                 Ok(r) => {
                     let landings = r.extensions().get::<Arc<stamped::Landings>>().cloned();
                     let (head, body) = r.into_parts();
@@ -486,8 +519,8 @@ pub fn body(
 mod tests {
     use super::*;
 
-    fn target(url: &str, kernel_timestamps: bool) -> Target {
-        Target::new(&TargetOptions {
+    fn options(url: &str, kernel_timestamps: bool) -> TargetOptions {
+        TargetOptions {
             base_url: url.into(),
             endpoint: Endpoint::Completions,
             api_key: None,
@@ -496,8 +529,11 @@ mod tests {
             pool_size: 1,
             tls: TlsOptions::default(),
             kernel_timestamps,
-        })
-        .unwrap()
+        }
+    }
+
+    fn target(url: &str, kernel_timestamps: bool) -> Target {
+        Target::new(&options(url, kernel_timestamps)).unwrap()
     }
 
     #[test]
@@ -518,5 +554,23 @@ mod tests {
         assert_eq!(target("http://127.0.0.1:9/v1", true).timestamps(), "kernel");
         assert_eq!(target("http://127.0.0.1:9/v1", false).timestamps(), "read");
         assert_eq!(target("https://127.0.0.1:9/v1", true).timestamps(), "read");
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_unless_a_header_says_otherwise() {
+        let t = target("http://user:p%40ss@127.0.0.1:9/v1", true);
+        let st = t.stamped.as_ref().unwrap();
+        assert_eq!(st.uri.to_string(), "http://127.0.0.1:9/v1/completions");
+        // base64("user:p@ss")
+        assert_eq!(st.headers[AUTHORIZATION], "Basic dXNlcjpwQHNz");
+        assert_eq!(st.headers[ACCEPT], "text/event-stream");
+        let t = Target::new(&TargetOptions {
+            api_key: Some("k".into()),
+            ..options("http://user:pw@127.0.0.1:9/v1", true)
+        })
+        .unwrap();
+        assert_eq!(t.stamped.unwrap().headers[AUTHORIZATION], "Bearer k");
+        let plain = target("http://127.0.0.1:9/v1", true);
+        assert!(!plain.stamped.unwrap().headers.contains_key(AUTHORIZATION));
     }
 }
