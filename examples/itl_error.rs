@@ -123,7 +123,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let timestamps = target.timestamps();
+    let timestamps = target.timestamps().as_str();
     let run = rt.block_on(scheduler::run(Arc::new(target), plan, stop_rx));
     // `Instant` is CLOCK_MONOTONIC on Linux: one pair of readings maps one onto the other.
     let (base_i, base_ns) = (Instant::now(), monotonic_ns());

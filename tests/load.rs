@@ -42,7 +42,10 @@ fn config_timed(url: &str, endpoint: Endpoint, timeout: Duration, kernel: bool) 
         kernel_timestamps: kernel,
     })
     .unwrap();
-    assert_eq!(target.timestamps(), if kernel { "kernel" } else { "read" });
+    assert_eq!(
+        target.timestamps().as_str(),
+        if kernel { "kernel" } else { "read" }
+    );
     Config {
         target: Arc::new(target),
         model: "stub-model".into(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hyper_util::client::proxy::matcher::Matcher;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
 use stream::{is_json, read_stream, Body, Response};
@@ -163,18 +164,43 @@ fn with_tls(
 }
 
 /// True when requests to `url` go straight to the server over plain TCP: `http://`, and
-/// either on this machine or with no proxy configured (`proxy_set`: a proxy variable that
-/// reqwest would use for it).
-fn direct_http(url: &str, proxy_set: bool) -> bool {
-    let plain = reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "http");
-    plain && (is_loopback(url) || !proxy_set)
+/// either on this machine (`Target::new` turns proxies off there) or not sent through a
+/// proxy by `proxies` (reqwest's own rules: `Matcher::from_system`, NO_PROXY included).
+fn direct_http(url: &str, proxies: &Matcher) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    uri.scheme_str() == Some("http") && (is_loopback(url) || proxies.intercept(&uri).is_none())
 }
 
-/// A variable reqwest takes an http proxy from is set.
-fn http_proxy_set() -> bool {
-    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+/// How a target times token arrivals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timestamps {
+    /// The kernel's receive time of each packet, where the socket gives one (`stamped`).
+    Kernel,
+    /// When each read of the body returns.
+    Read,
+}
+
+impl Timestamps {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timestamps::Kernel => "kernel",
+            Timestamps::Read => "read",
+        }
+    }
+
+    /// What a point's `notes.timestamps` says.
+    pub fn note(self) -> &'static str {
+        match self {
+            Timestamps::Kernel => {
+                "token arrival: the kernel's receive time of its packet (SO_TIMESTAMPNS)"
+            }
+            Timestamps::Read => {
+                "token arrival: when the read of its bytes returned (https or a proxy)"
+            }
+        }
+    }
 }
 
 /// Base URL without a trailing slash.
@@ -232,7 +258,7 @@ impl Target {
             }
         }
         let url = format!("{}{}", base(&o.base_url), o.endpoint.path());
-        let stamped = (o.kernel_timestamps && direct_http(&url, http_proxy_set()))
+        let stamped = (o.kernel_timestamps && direct_http(&url, &Matcher::from_system()))
             .then(|| Stamped::new(o, &url, &client, &headers))
             .flatten();
         Ok(Target {
@@ -244,13 +270,12 @@ impl Target {
         })
     }
 
-    /// How token arrival times are taken: `kernel` (the kernel's receive time of each
-    /// packet, where the socket gives one) or `read` (when each read of the body returns).
-    pub fn timestamps(&self) -> &'static str {
+    /// How token arrival times are taken.
+    pub fn timestamps(&self) -> Timestamps {
         if self.stamped.is_some() {
-            "kernel"
+            Timestamps::Kernel
         } else {
-            "read"
+            Timestamps::Read
         }
     }
 
@@ -538,22 +563,30 @@ mod tests {
 
     #[test]
     fn kernel_timestamps_only_on_plain_http_with_no_proxy_between() {
-        assert!(direct_http("http://127.0.0.1:8080/v1", false));
-        assert!(direct_http("http://10.0.0.7:8000/v1", false));
+        let none = Matcher::builder().build();
+        let proxy = Matcher::builder().http("http://proxy.example:3128").build();
+        let except = Matcher::builder()
+            .http("http://proxy.example:3128")
+            .no("10.0.0.7")
+            .build();
+        assert!(direct_http("http://127.0.0.1:8080/v1", &none));
+        assert!(direct_http("http://10.0.0.7:8000/v1", &none));
         assert!(
-            direct_http("http://[::1]:8080/v1", true),
+            direct_http("http://[::1]:8080/v1", &proxy),
             "loopback is never proxied"
         );
-        assert!(direct_http("http://localhost:8080/v1", true));
+        assert!(direct_http("http://localhost:8080/v1", &proxy));
         assert!(
-            !direct_http("http://10.0.0.7:8000/v1", true),
+            !direct_http("http://10.0.0.7:8000/v1", &proxy),
             "through a proxy"
         );
-        assert!(!direct_http("https://127.0.0.1:8443/v1", false), "TLS");
-        assert!(!direct_http("not a url", false));
-        assert_eq!(target("http://127.0.0.1:9/v1", true).timestamps(), "kernel");
-        assert_eq!(target("http://127.0.0.1:9/v1", false).timestamps(), "read");
-        assert_eq!(target("https://127.0.0.1:9/v1", true).timestamps(), "read");
+        assert!(direct_http("http://10.0.0.7:8000/v1", &except), "NO_PROXY");
+        assert!(!direct_http("https://127.0.0.1:8443/v1", &none), "TLS");
+        assert!(!direct_http("not a url", &none));
+        let t = |url, kernel| target(url, kernel).timestamps();
+        assert_eq!(t("http://127.0.0.1:9/v1", true), Timestamps::Kernel);
+        assert_eq!(t("http://127.0.0.1:9/v1", false), Timestamps::Read);
+        assert_eq!(t("https://127.0.0.1:9/v1", true), Timestamps::Read);
     }
 
     #[test]

@@ -181,11 +181,9 @@ pub async fn run_level_reporting(
             "the server's usage where sent, not re-tokenized (--use-server-token-count)".into(),
         );
     }
-    let stamps = match cfg.target.timestamps() {
-        "kernel" => "token arrival: the kernel's receive time of its packet (SO_TIMESTAMPNS)",
-        _ => "token arrival: when the read of its bytes returned (https or a proxy)",
-    };
-    point.notes.insert("timestamps".into(), stamps.into());
+    point
+        .notes
+        .insert("timestamps".into(), cfg.target.timestamps().note().into());
     crate::stats::bootstrap::add_intervals(&mut point, crate::stats::bootstrap::DEFAULT_SEED);
     let valid = point.scalars.get("client_valid") == Some(&1.0);
     LevelResult {
