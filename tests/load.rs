@@ -321,23 +321,99 @@ fn faults_are_counted_by_kind_never_hang() {
 
 #[test]
 fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
-    let sc = stub::Config {
-        fault: Fault::CloseAfterResponse,
-        itl: Duration::from_millis(2),
-        ..Default::default()
-    };
-    let (r, seen) = against_stub(
-        sc,
-        Endpoint::Completions,
-        Duration::from_secs(5),
-        level(closed(1), 6, 4, 0),
-    );
-    let p = &r.point;
-    assert_eq!(p.status, Status::Ok);
-    assert_eq!(p.scalars["failed"], 0.0, "{:?}", p.warnings);
-    assert_eq!(seen, 6, "a retried request reached the server once");
-    assert!(p.scalars.get("retried_requests").copied().unwrap_or(0.0) >= 1.0);
-    assert!(p.warnings.iter().any(|w| w.contains("second time")));
+    // llama.cpp's server closes a connection after each streamed response, without saying
+    // so. At concurrency 4 the pool holds up to 4 such connections: a retry that took
+    // another pooled one would find it closed too and fail. It must go on a new connection.
+    for kernel in [true, false] {
+        let sc = stub::Config {
+            fault: Fault::CloseAfterResponse,
+            itl: Duration::from_millis(2),
+            ..Default::default()
+        };
+        let (r, seen) = against_stub_timed(
+            sc,
+            Endpoint::Completions,
+            Duration::from_secs(5),
+            level(closed(4), 24, 4, 0),
+            kernel,
+        );
+        let p = &r.point;
+        let errors: Vec<_> = p
+            .requests
+            .iter()
+            .filter_map(|q| q.error.as_deref())
+            .collect();
+        assert_eq!(p.status, Status::Ok, "kernel stamps {kernel}");
+        assert_eq!(
+            p.scalars["failed"], 0.0,
+            "kernel stamps {kernel}: {errors:?}"
+        );
+        assert_eq!(
+            seen, 24,
+            "kernel stamps {kernel}: a retried request reached the server once"
+        );
+        assert!(p.scalars.get("retried_requests").copied().unwrap_or(0.0) >= 1.0);
+        assert!(p.warnings.iter().any(|w| w.contains("second time")));
+    }
+}
+
+/// Two connections the server closes when they are reused sit idle in the pool (two
+/// requests just ended on them); a request then takes one, finds it closed, and is sent
+/// once more. The second attempt must not take the other stale connection, or it fails for
+/// the same reason.
+#[test]
+fn a_retry_goes_on_a_new_connection_not_another_stale_one() {
+    use std::time::Instant;
+    use trtbench::client::http::Outcome;
+    for kernel in [true, false] {
+        rt().block_on(async move {
+            let sc = stub::Config {
+                fault: Fault::CloseOnReuse,
+                itl: Duration::from_millis(1),
+                ..Default::default()
+            };
+            let server = stub::Server::start(sc, 0).await.unwrap();
+            let cfg = config_timed(
+                &server.url(),
+                Endpoint::Completions,
+                Duration::from_secs(5),
+                kernel,
+            );
+            let target = cfg.target.clone();
+            let body = || br#"{"prompt":"a b c","max_tokens":2,"stream":true}"#.to_vec();
+            let send = |i| {
+                let (target, body) = (target.clone(), body());
+                async move {
+                    let mut out = Outcome::new(i, Instant::now());
+                    target.run(body, Duration::from_secs(5), &mut out).await;
+                    out
+                }
+            };
+            let (a, b) = tokio::join!(send(0), send(1));
+            assert!(
+                a.ok() && b.ok(),
+                "kernel stamps {kernel}: {:?} {:?}",
+                a.failure,
+                b.failure
+            );
+            let c = send(2).await;
+            assert!(
+                c.ok(),
+                "kernel stamps {kernel}: {:?} after {} retries",
+                c.failure,
+                c.retries
+            );
+            assert_eq!(
+                c.retries, 1,
+                "kernel stamps {kernel}: it met a closed connection first"
+            );
+            assert_eq!(
+                server.requests.load(Ordering::Relaxed),
+                3,
+                "kernel stamps {kernel}"
+            );
+        });
+    }
 }
 
 #[test]

@@ -261,7 +261,19 @@ fn e2e_llama_server_multi_turn_prompts_grow_by_the_reply() {
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let p = Results::load(&out).unwrap().points.remove(0);
-        assert_eq!(p.requests.len(), 6, "{endpoint}");
+        // A failed turn ends its conversation: say why, should one fail.
+        let errors: Vec<_> = p
+            .requests
+            .iter()
+            .filter_map(|q| q.error.as_deref())
+            .collect();
+        assert_eq!(
+            p.requests.len(),
+            6,
+            "{endpoint}: failures {errors:?}, warnings {:?}",
+            p.warnings
+        );
+        assert!(errors.is_empty(), "{endpoint}: {errors:?}");
         for (c, turns) in by_conversation(&p) {
             assert_eq!(turns.len(), 3, "{endpoint}: conversation {c}");
             for w in turns.windows(2) {

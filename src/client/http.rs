@@ -49,6 +49,10 @@ impl Endpoint {
 pub struct Target {
     /// Side requests always; measured ones where `stamped` is not used.
     client: reqwest::Client,
+    /// `client` with no pool: a request sent again after a kept-alive connection closed
+    /// under it goes on a connection of its own, never on another one the server may have
+    /// closed too.
+    fresh: reqwest::Client,
     /// Measured requests to a plain-http endpoint with no proxy between: kernel timestamps.
     stamped: Option<Stamped>,
     pub url: String,
@@ -63,6 +67,8 @@ pub struct Target {
 #[derive(Debug, Clone)]
 struct Stamped {
     client: stamped::Client,
+    /// As `Target::fresh`.
+    fresh: stamped::Client,
     uri: http::Uri,
     headers: HeaderMap,
 }
@@ -87,7 +93,8 @@ impl Stamped {
             all.insert(k.clone(), v.clone());
         }
         Some(Stamped {
-            client: stamped::client(o.connect_timeout, o.pool_size),
+            client: stamped::client(o.connect_timeout, o.pool_size.max(1)),
+            fresh: stamped::client(o.connect_timeout, 0),
             uri,
             headers: all,
         })
@@ -238,18 +245,24 @@ impl Target {
         // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use. Proxies come from
         // the usual variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as curl's do,
         // except for a server on this machine: a proxy there would only add to every figure.
-        let mut builder = reqwest::Client::builder();
-        if is_loopback(&o.base_url) {
-            builder = builder.no_proxy();
-        }
-        let client = with_tls(builder, &o.tls)?
-            .http1_only()
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(o.pool_size.max(1))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .connect_timeout(o.connect_timeout)
-            .build()
-            .map_err(|e| crate::Error::config("HTTP client", format!("building it failed: {e}")))?;
+        let build = |pool: usize| {
+            let mut builder = reqwest::Client::builder();
+            if is_loopback(&o.base_url) {
+                builder = builder.no_proxy();
+            }
+            with_tls(builder, &o.tls)?
+                .http1_only()
+                .tcp_nodelay(true)
+                .pool_max_idle_per_host(pool)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .connect_timeout(o.connect_timeout)
+                .build()
+                .map_err(|e| {
+                    crate::Error::config("HTTP client", format!("building it failed: {e}"))
+                })
+        };
+        let client = build(o.pool_size.max(1))?;
+        let fresh = build(0)?;
         let mut secrets: Vec<String> = o.api_key.iter().cloned().collect();
         for (k, v) in &o.headers {
             if super::redact::header_value(k, v) != *v {
@@ -263,6 +276,7 @@ impl Target {
             .flatten();
         Ok(Target {
             client,
+            fresh,
             stamped,
             url,
             headers,
@@ -352,8 +366,12 @@ impl Target {
 
     async fn send_reqwest(&self, body: Bytes, out: &mut Outcome) -> Result<Response, Failure> {
         loop {
-            let sent = self
-                .client
+            let client = if out.retries == 0 {
+                &self.client
+            } else {
+                &self.fresh
+            };
+            let sent = client
                 .post(&self.url)
                 .headers(self.headers.clone())
                 .body(body.clone())
@@ -370,7 +388,8 @@ impl Target {
                 // A kept-alive connection the server closed as we reused it ("connection
                 // closed before message completed": llama.cpp's server closes after each
                 // streamed response): no response byte came, so send once more, on a new
-                // connection. Counted in `retries`; latencies stay from the first attempt.
+                // connection (`fresh`). Counted in `retries`; latencies stay from the first
+                // attempt.
                 Err(e)
                     if out.retries == 0 && e.is_request() && !e.is_connect() && !e.is_timeout() =>
                 {
@@ -403,7 +422,12 @@ impl Target {
             *req.method_mut() = http::Method::POST;
             *req.uri_mut() = st.uri.clone();
             *req.headers_mut() = st.headers.clone();
-            match st.client.request(req).await {
+            let client = if out.retries == 0 {
+                &st.client
+            } else {
+                &st.fresh
+            };
+            match client.request(req).await {
                 Ok(r) => {
                     let landings = r.extensions().get::<Arc<stamped::Landings>>().cloned();
                     let (head, body) = r.into_parts();

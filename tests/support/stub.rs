@@ -35,6 +35,10 @@ pub enum Fault {
     /// (what llama.cpp's server does after a streamed response): the client's next request
     /// on that kept-alive connection meets a closed socket.
     CloseAfterResponse,
+    /// Answer the first request of each connection; close the connection, unanswered, when
+    /// another request arrives on it: every kept-alive connection is stale, whenever it is
+    /// reused.
+    CloseOnReuse,
     /// Read the request, then never answer (no status line, no headers).
     HangBeforeHeaders,
     /// A 200 event-stream answer whose body is empty.
@@ -228,7 +232,12 @@ async fn serve(
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut wr = BufWriter::with_capacity(16 * 1024, wr);
+    let mut answered = 0;
     while let Some(req) = read_request(&mut rd).await {
+        if cfg.fault == Fault::CloseOnReuse && answered > 0 {
+            return;
+        }
+        answered += 1;
         let ok = match (req.method.as_str(), req.path.as_str()) {
             ("GET", p) if p.ends_with("/models") => {
                 json_response(

@@ -36,12 +36,13 @@ use tokio::net::TcpStream;
 /// The client for stamped connections: HTTP/1.1 with keep-alive, bodies sent whole.
 pub type Client = hyper_util::client::legacy::Client<Connector, http_body_util::Full<bytes::Bytes>>;
 
-/// A keep-alive client over [`Connector`], `pool_size` idle connections per host.
+/// A keep-alive client over [`Connector`], `pool_size` idle connections per host (0: a
+/// new connection for every request).
 pub fn client(connect_timeout: Duration, pool_size: usize) -> Client {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(pool_size.max(1))
+        .pool_max_idle_per_host(pool_size)
         .build(Connector { connect_timeout })
 }
 
