@@ -161,7 +161,10 @@ impl PromptMaker {
                 let text = t.decode(&ids, true)?;
                 let enc = t.encode(text.as_str(), false)?;
                 let n = enc.len();
-                if n == target && self.tok.count(&text) == Some(len) {
+                // With no special tokens added, the count with them is this count: the
+                // second encode is needed only where the tokenizer adds some (measured:
+                // 2,304 SmolLM2 prompts of 32 tokens in 0.98 CPU-s instead of 1.82).
+                if n == target && (special == 0 || self.tok.count(&text) == Some(len)) {
                     return Ok(text);
                 }
                 ids = enc;
