@@ -1,8 +1,8 @@
 //! The machine's speed of light and the formulas that compare a run against it: memory
 //! bandwidth by a STREAM-style triad over every thread, a compute peak by an f32
 //! multiply-add loop over every thread at the widest vector width ggml uses here (AVX2 with
-//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), and the bytes and FLOPs one decode step or one
-//! prefill must move or compute. Plain numbers in and out; knows no engine or record
+//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), and the bytes and FLOPs one
+//! decode step or one prefill must move or compute. Plain numbers in and out; knows no engine or record
 //! (`bench::roofline` maps a point onto these). Depends on `platform` (the cache size)
 //! only. The formulas and their sources are in docs/ARCHITECTURE.md, "Speed of light".
 
