@@ -191,6 +191,16 @@ mod tensorrt {
         let cuda_lib = found.cuda_lib.as_ref().expect("probed");
         let plugin = found.edge_llm_plugin.as_ref().expect("probed");
 
+        // The shim links Edge-LLM's core archive whole and compiles against its headers: a
+        // rebuilt or updated Edge-LLM must relink it (cargo checks these paths' mtimes).
+        for p in [
+            edge_build.join("cpp").join("libedgellmCore.a"),
+            edge_root.join("cpp").join("common"),
+            edge_root.join("cpp").join("runtime"),
+            edge_root.join("cpp").join("profiling"),
+        ] {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
         let mut cfg = cmake::Config::new("cpp");
         cfg.define("TRT_INCLUDE_DIR", &found.trt_include)
             .define("TRT_LIB_DIR", trt_lib)

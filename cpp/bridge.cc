@@ -148,7 +148,8 @@ EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device)
 }
 
 std::unique_ptr<Runner> open_runner(
-    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos)
+    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos,
+    bool verbose_log)
 {
     EdgeLlmOptions opts;
     opts.engineDir = std::string(engine_dir);
@@ -156,6 +157,7 @@ std::unique_ptr<Runner> open_runner(
     opts.stream = static_cast<uintptr_t>(stream);
     opts.device = device;
     opts.ignoreEos = ignore_eos;
+    opts.verboseLog = verbose_log;
     return std::make_unique<Runner>(std::make_unique<EdgeLlmRunner>(opts));
 }
 

@@ -38,7 +38,8 @@ rust::String trt_header_version();
 rust::String edge_llm_version();
 EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device);
 std::unique_ptr<Runner> open_runner(
-    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos);
+    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos,
+    bool verbose_log);
 
 } // namespace bridge
 } // namespace trtbench

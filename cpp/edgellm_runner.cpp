@@ -23,11 +23,20 @@
 //       of each round (emitTokenCallbacks, runtime/streaming.cpp; after prefill at
 //       llmInferenceRuntime.cpp:1846 and after every decode round at :1265). It is the one
 //       place a caller sees when tokens reach the host, so host TTFT/ITL come from it.
+//       Its generationStep is context.generationRound, which starts at 0 and is incremented
+//       only after each decode step's callbacks (:1266): the prefill token and the first
+//       decode token both say 0. Rounds are therefore keyed by each slot's token ordinal.
+//   cpp/runtime/llmInferenceRuntime.cpp  handleRequest encodes with
+//       mTokenizer->encode(text, false) (:791): no BOS is added.
+//   cpp/common/logger.h                EdgeLLMLogger::instance().setLevel(Severity): INFO
+//       goes to stdout (every request logs "EDGELLM_IGNORE_EOS set" there), so the runner
+//       sets WARNING unless the caller asked for Edge-LLM's verbose log.
 // Edge-LLM's logger (cpp/common/logger.h) prints to stdout/stderr and has no sink hook, so
 // failures carry the exception text or a pointer to stderr, not captured log lines.
 #include "edgellm_runner.h"
 #include "cuda_device.h"
 
+#include "common/logger.h"
 #include "common/trtUtils.h"
 #include "common/version.h"
 #include "profiling/metrics.h"
@@ -90,6 +99,23 @@ private:
     std::string mOld;
 };
 
+//! Turns Edge-LLM's process-wide profiling switch on for one request and off again however
+//! the request ends (handleRequest may throw as well as return false).
+class ProfilingScope
+{
+public:
+    explicit ProfilingScope(bool enabled)
+    {
+        trt_edgellm::setProfilingEnabled(enabled);
+    }
+    ~ProfilingScope()
+    {
+        trt_edgellm::setProfilingEnabled(false);
+    }
+    ProfilingScope(ProfilingScope const&) = delete;
+    ProfilingScope& operator=(ProfilingScope const&) = delete;
+};
+
 } // namespace
 
 struct EdgeLlmRunner::Impl
@@ -104,6 +130,9 @@ EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
 {
     // Before anything else: the plugin and the runtime allocate on the current device.
     setCudaDevice(options.device);
+    // Process-wide: Edge-LLM's INFO lines go to stdout, where they would mix with results.
+    trt_edgellm::logger::EdgeLLMLogger::instance().setLevel(
+        options.verboseLog ? nvinfer1::ILogger::Severity::kINFO : nvinfer1::ILogger::Severity::kWARNING);
     if (options.pluginPath.empty())
     {
         throw std::runtime_error("Edge-LLM plugin path is empty (its default is a relative path; pass it explicitly)");
@@ -157,24 +186,32 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     req.addGenerationPrompt = false;
 
     // Host wall clock: the request starts just before handleRequest (tokenization included,
-    // as a caller experiences it); each round's time is its first token callback.
+    // as a caller experiences it). Token i of the request is the i-th callback of any slot
+    // (each slot's own ordinal, not generationStep, which repeats 0 for the prefill token and
+    // the first decode token); its time is the first slot's callback with that ordinal.
     using Clock = std::chrono::steady_clock;
     std::vector<int64_t> roundNs;
+    std::vector<size_t> slotTokens(request.prompts.size(), 0);
     Clock::time_point start;
-    req.onTokenGenerated = [&roundNs, &start](rt::TokenCallbackInfo const& info) {
+    req.onTokenGenerated = [&roundNs, &slotTokens, &start](rt::TokenCallbackInfo const& info) {
         auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-        auto const round = static_cast<size_t>(info.generationStep < 0 ? 0 : info.generationStep);
-        if (round >= roundNs.size())
+        auto const slot = static_cast<size_t>(info.batchIdx < 0 ? 0 : info.batchIdx);
+        if (slot >= slotTokens.size())
         {
-            roundNs.resize(round + 1, -1);
+            slotTokens.resize(slot + 1, 0);
         }
-        if (roundNs[round] < 0)
+        size_t const ordinal = slotTokens[slot]++;
+        if (ordinal >= roundNs.size())
         {
-            roundNs[round] = ns;
+            roundNs.resize(ordinal + 1, -1);
+        }
+        if (roundNs[ordinal] < 0)
+        {
+            roundNs[ordinal] = ns;
         }
     };
 
-    trt_edgellm::setProfilingEnabled(request.profile);
+    ProfilingScope const profiling(request.profile);
     trt_edgellm::gTimer.reset();
 
     rt::LLMGenerationResponse resp;
@@ -183,7 +220,6 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     auto const e2eNs = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     if (!ok)
     {
-        trt_edgellm::setProfilingEnabled(false);
         throw std::runtime_error("handleRequest returned false (Edge-LLM logged the reason to stderr)");
     }
 
@@ -209,7 +245,6 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
             out.generationMs = g->gpuTimesMs;
         }
     }
-    trt_edgellm::setProfilingEnabled(false);
     return out;
 }
 

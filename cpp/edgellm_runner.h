@@ -19,6 +19,7 @@ struct EdgeLlmOptions
     uintptr_t stream{0};    //!< cudaStream_t / CUstream owned by the caller, on `device`.
     int device{0};          //!< CUDA device, set with cudaSetDevice before anything else.
     bool ignoreEos{true};   //!< Generate exactly maxGenerateLength tokens (EDGELLM_IGNORE_EOS).
+    bool verboseLog{false}; //!< Edge-LLM's logger at INFO (stdout) instead of WARNING.
 };
 
 struct EdgeLlmRequest
@@ -38,8 +39,8 @@ struct EdgeLlmResult
     std::vector<std::string> finishReasons;
     std::vector<float> prefillMs;    //!< One per llm_prefill stage run (CUDA events).
     std::vector<float> generationMs; //!< One per llm_generation stage run (decode step).
-    //! Host steady-clock time from just before handleRequest to the first token callback of
-    //! each generation round (round 0 = the token sampled after prefill), in nanoseconds.
+    //! Host steady-clock time from just before handleRequest to the first callback of each
+    //! token ordinal (0 = the token sampled after prefill, i = any slot's i-th token), in ns.
     std::vector<int64_t> hostTokenNs;
     int64_t hostE2eNs{0}; //!< Host steady-clock time of the whole handleRequest call.
 };

@@ -38,6 +38,11 @@ cmake -S tests/trt_double -B "$sdk/edgellm-build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_COMPILER="$cuda_wheels/bin/nvcc" -DCMAKE_CUDA_ARCHITECTURES=87 \
   -DTRT_PACKAGE_DIR="$sdk/tensorrt" -DDRIVER_DIR="$sdk/driver" >/dev/null
 cmake --build "$sdk/edgellm-build" -j"$(nproc)" >/dev/null
+
+step "the double's own fidelity checks (tests/trt_double/FIDELITY.md)"
+LD_LIBRARY_PATH="$sdk/driver" "$sdk/edgellm-build/double_selftest" tests/fixtures/edgellm-double \
+  "$sdk/edgellm-build/libNvInfer_edgellm_plugin.so" >"$work/selftest.log" 2>&1 || {
+  cat "$work/selftest.log" >&2; echo "the double's selftest failed" >&2; exit 1; }
 # CUDA root: the wheel toolkit, with the double driver as its link stub (lib/stubs/libcuda.so,
 # where a real toolkit keeps its own stub).
 mkdir -p "$sdk/cuda/lib/stubs"

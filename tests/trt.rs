@@ -521,6 +521,96 @@ mod double {
         assert!(step_ms[1] < step_ms[0], "{step_ms:?}");
     }
 
+    /// The double's process-wide profiling switch (a test-only symbol of the double, looked
+    /// up at run time so that builds against the real Edge-LLM still link).
+    fn double_profiling_enabled() -> bool {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the loaded
+        // objects' symbol tables.
+        let f = unsafe {
+            libc::dlsym(
+                libc::RTLD_DEFAULT,
+                c"trtbench_double_profiling_enabled".as_ptr(),
+            )
+        };
+        assert!(!f.is_null(), "the double's profiling probe is not loaded");
+        // SAFETY: the double defines it as `extern "C" int trtbench_double_profiling_enabled()`.
+        let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(f) };
+        f() != 0
+    }
+
+    /// Edge-LLM 0.10 numbers token callbacks by `generationRound`, which is 0 for the prefill
+    /// token and for the first decode token (the double does the same): every token must
+    /// still get its own time, for one sequence and for a batch, and osl 2 is the smallest
+    /// case where a round-keyed shim loses a token.
+    #[test]
+    fn every_token_gets_a_time_although_rounds_repeat() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        let engine = open(&dir);
+        for (batch, osl) in [(1usize, 2u32), (3, 6)] {
+            let cfg = SessionConfig {
+                cuda_graphs: false,
+                ..SessionConfig::new(batch as u32, 64)
+            };
+            let mut s = engine.session(&cfg).unwrap();
+            let p = prompts(engine.as_ref(), batch, 4);
+            let g = s
+                .generate(
+                    &Request {
+                        prompts: &p,
+                        output_len: osl,
+                    },
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| panic!("batch {batch} osl {osl}: {e}"));
+            assert_eq!(g.times.steps.len(), osl as usize - 1);
+            // Each decode token comes after at least one 4 ms device step.
+            assert!(
+                g.times.steps.iter().all(|d| *d >= Duration::from_millis(4)),
+                "{:?}",
+                g.times
+            );
+        }
+    }
+
+    /// A Llama-style tokenizer (a `bos_token` in tokenizer_config.json): Edge-LLM 0.10 encodes
+    /// the request with `addBos = false`, so the prompt is the text's tokens alone and every
+    /// point keeps its exact input length.
+    #[test]
+    fn a_bos_tokenizer_gets_no_bos_from_edge_llm() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (_t, dir) = engine_dir();
+        std::fs::write(
+            dir.join("tokenizer_config.json"),
+            r#"{"tokenizer_class": "LlamaTokenizerFast", "bos_token": "<s>", "add_bos_token": true,
+                "eos_token": "</s>", "unk_token": "[UNK]"}"#,
+        )
+        .unwrap();
+        let m = trtbench::backends::trt::manifest_from_engine_dir(&dir, "toy", "fp16").unwrap();
+        m.save(&dir).unwrap();
+        let engine = open(&dir);
+        let mut s = engine.session(&SessionConfig::new(2, 64)).unwrap();
+        let p = prompts(engine.as_ref(), 2, 8);
+        // osl 1: nothing here depends on how token rounds are numbered.
+        let g = s
+            .generate(
+                &Request {
+                    prompts: &p,
+                    output_len: 1,
+                },
+                &mut |_| {},
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The double's first output token is the input length it counted.
+        assert_eq!(g.tokens[0][0], 8);
+    }
+
     #[test]
     fn failed_capture_is_recorded_not_fatal() {
         let _g = lock();
@@ -587,6 +677,11 @@ mod double {
             s.generate(&req, &mut |_| {}).map(|_| ())
         });
         engine_error("handleRequest", e, "injected CUDA failure");
+        // However handleRequest ended, Edge-LLM's process-wide profiling is off again.
+        assert!(
+            !double_profiling_enabled(),
+            "profiling left on after a throw"
+        );
         // The runtime's own tokenization disagrees with the prompt's length.
         let e = with_fail("retokenize", &mut || {
             s.generate(&req, &mut |_| {}).map(|_| ())
@@ -594,6 +689,23 @@ mod double {
         engine_error("tokenize", e, "but the runtime counted");
         // The session still works after every failure.
         assert_eq!(s.generate(&req, &mut |_| {}).unwrap().tokens[1].len(), 3);
+
+        // Edge-LLM 0.10 loads embedding.safetensors at construction: without it the runtime
+        // does not construct.
+        std::fs::rename(dir.join("embedding.safetensors"), dir.join("moved")).unwrap();
+        let e = engine.session(&cfg).err().expect("no embedding must fail");
+        std::fs::rename(dir.join("moved"), dir.join("embedding.safetensors")).unwrap();
+        engine_error("open runtime", e, "embedding.safetensors");
+        // A chat template without the `user` role (changed after trtbench checked it): the
+        // message is dropped, the request tokenizes to nothing, handleRequest returns false.
+        std::fs::write(
+            dir.join("processed_chat_template.json"),
+            r#"{"roles": {"system": {"prefix": "", "suffix": ""}}, "generation_prompt": ""}"#,
+        )
+        .unwrap();
+        let mut no_user = engine.session(&cfg).unwrap();
+        let e = no_user.generate(&req, &mut |_| {}).unwrap_err();
+        engine_error("handleRequest", e, "returned false");
 
         // Over the engine's max batch: refused before the runtime.
         let five = prompts(engine.as_ref(), 5, 8);
@@ -822,6 +934,7 @@ mod double {
         let (o, r) = run("dev1.json", &["--device", "1"]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{err}");
+
         assert_eq!(r["environment"]["cuda_device"], "1", "{}", r["environment"]);
         assert_eq!(r["points"][0]["status"], "ok");
 
@@ -852,6 +965,40 @@ mod double {
         assert!(
             err.contains("--device") && err.contains("CUDA sees 2"),
             "{err}"
+        );
+    }
+
+    /// Edge-LLM 0.10 logs an INFO line to stdout on every request (EDGELLM_IGNORE_EOS): the
+    /// runner keeps its logger at WARNING unless TRTBENCH_EDGE_LLM_VERBOSE asks for INFO.
+    #[test]
+    fn edge_llm_info_log_stays_off_stdout_unless_asked() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let (t, dir) = engine_dir();
+        let run = |verbose: &str| {
+            let o = assert_cmd::Command::cargo_bin("trtbench")
+                .unwrap()
+                .env("TRTBENCH_EDGE_LLM_VERBOSE", verbose)
+                .args(["run", "--batch", "1", "--isl", "8", "--osl", "1"])
+                .args(["--warmup", "0", "--runs", "2", "--engine"])
+                .arg(&dir)
+                .arg("--text")
+                .arg("tests/fixtures/edgellm-double/corpus.txt")
+                .arg("--out")
+                .arg(t.path().join(format!("log-{verbose}.json")))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let quiet = run("0");
+        assert!(!quiet.contains("[INFO]"), "{quiet}");
+        let verbose = run("1");
+        assert!(
+            verbose.contains("[INFO] EDGELLM_IGNORE_EOS set"),
+            "{verbose}"
         );
     }
 

@@ -71,6 +71,7 @@ pub(crate) mod sys {
             stream: usize,
             device: i32,
             ignore_eos: bool,
+            verbose_log: bool,
         ) -> Result<UniquePtr<Runner>>;
         fn capture_decode_graphs(self: Pin<&mut Runner>) -> Result<bool>;
         fn generate(self: Pin<&mut Runner>, request: &GenerateIn) -> Result<GenerateOut>;

@@ -132,6 +132,15 @@ pub fn select_device(ordinal: u32) {
     DEVICE.store(ordinal, Ordering::Relaxed);
 }
 
+/// Whether Edge-LLM's own log runs at INFO: `TRTBENCH_EDGE_LLM_VERBOSE` set to anything but
+/// empty, `0` or `false`. Otherwise the runner sets Edge-LLM's logger to WARNING, because its
+/// INFO lines go to stdout on every request (0.10 logs "EDGELLM_IGNORE_EOS set" there) and
+/// would mix with trtbench's own output.
+pub fn edge_llm_verbose() -> bool {
+    std::env::var("TRTBENCH_EDGE_LLM_VERBOSE")
+        .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
 /// The selected CUDA device (0 unless [`select_device`] said otherwise).
 pub fn device() -> u32 {
     DEVICE.load(Ordering::Relaxed)

@@ -10,8 +10,10 @@
 //! `user` role must still exist in `processed_chat_template.json` or the message is dropped,
 //! and the tokenizer refuses to load without that file (`loadFromHF(..., requireChatTemplate
 //! = true)`). The text is then encoded with added tokens matched as special tokens (as the
-//! `tokenizers` crate does), and Edge-LLM 0.10 appends BOS when `tokenizer_config.json`
-//! names a `bos_token` (`encode(text, addBos = true)`; later versions pass false).
+//! `tokenizers` crate does) and without BOS: 0.8 to 0.10 call
+//! `mTokenizer->encode(formattedCompleteRequest, false)` (`llmInferenceRuntime.cpp` l.791 in
+//! 0.10.0), whatever `bos_token` `tokenizer_config.json` names, so the prompt's length is the
+//! text's tokens alone.
 //!
 //! Pure Rust over the `tokenizers` crate; compiled without any feature. Depends on `error`.
 
@@ -119,36 +121,11 @@ impl ChatTemplate {
     }
 }
 
-/// Whether Edge-LLM 0.10 prepends BOS to this tokenizer's prompts: `tokenizer_config.json`
-/// names a `bos_token` (string or `{content}` object, not null) and the engine was exported
-/// by 0.10 (which calls `encode(text, addBos = true)`).
-pub fn runtime_adds_bos(dir: &Path, edgellm_version: &str) -> bool {
-    if !edgellm_version.starts_with("0.10") {
-        return false;
-    }
-    let Ok(text) = std::fs::read_to_string(dir.join("tokenizer_config.json")) else {
-        return false;
-    };
-    let Ok(v) = serde_json::from_str::<Value>(&text) else {
-        return false;
-    };
-    match v.get("bos_token") {
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Object(o)) => o
-            .get("content")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty()),
-        _ => false,
-    }
-}
-
 /// Builds prompt text from token windows so that the engine's tokenizer encodes each to an
 /// exact number of tokens.
 pub struct PromptBuilder {
     tokenizer: Tokenizer,
     template: ChatTemplate,
-    /// Tokens the runtime adds on its own (BOS), counted in the input length.
-    extra: usize,
     /// A token whose text, repeated k times, encodes to exactly k tokens (space + word).
     pad: Option<String>,
 }
@@ -166,11 +143,10 @@ fn tok_err(op: &'static str, e: impl std::fmt::Display) -> Error {
 const PAD_WORDS: &[&str] = &[" the", " a", " and", " of", " w1", " x"];
 
 impl PromptBuilder {
-    pub fn new(tokenizer: Tokenizer, template: ChatTemplate, adds_bos: bool) -> Self {
+    pub fn new(tokenizer: Tokenizer, template: ChatTemplate) -> Self {
         let mut b = PromptBuilder {
             tokenizer,
             template,
-            extra: usize::from(adds_bos),
             pad: None,
         };
         b.pad = PAD_WORDS
@@ -191,7 +167,7 @@ impl PromptBuilder {
 
     /// Tokens Edge-LLM will count for `text` as trtbench sends it.
     pub fn count(&self, text: &str) -> Result<usize> {
-        Ok(self.encode(text)?.len() + self.extra)
+        Ok(self.encode(text)?.len())
     }
 
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
@@ -216,16 +192,13 @@ impl PromptBuilder {
     /// one token; if it still does not, the text is the pad word alone (verified at
     /// construction), so no window can make a point fail.
     pub fn exact(&self, window: &[i32], len: usize) -> Result<String> {
-        if len <= self.extra {
+        if len == 0 {
             return Err(Error::config(
                 "isl",
-                format!(
-                    "an input length of {len} leaves no room for text (the runtime adds {} token(s))",
-                    self.extra
-                ),
+                "an input length of 0 leaves no text (Edge-LLM refuses an empty prompt)",
             ));
         }
-        let want = len - self.extra;
+        let want = len;
         let ids: Vec<u32> = window.iter().take(want).map(|&t| t as u32).collect();
         let mut text = self.decode(&ids)?;
         for _ in 0..8 {
@@ -286,18 +259,6 @@ mod tests {
         assert!(e.contains(CHAT_TEMPLATE_FILE) && e.contains("missing"));
     }
 
-    #[test]
-    fn bos_is_counted_only_when_edge_llm_adds_it() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(!runtime_adds_bos(dir.path(), "0.10.0"));
-        let cfg = dir.path().join("tokenizer_config.json");
-        std::fs::write(&cfg, r#"{"bos_token": null}"#).unwrap();
-        assert!(!runtime_adds_bos(dir.path(), "0.10.0"));
-        std::fs::write(&cfg, r#"{"bos_token": {"content": "<s>"}}"#).unwrap();
-        assert!(runtime_adds_bos(dir.path(), "0.10.0"));
-        assert!(!runtime_adds_bos(dir.path(), "0.11.0"));
-    }
-
     /// A byte-level BPE tokenizer (the kind Qwen3 and SmolLM2 ship) trained here on the
     /// crate's own docs, with two special tokens, so the test needs no download.
     fn bpe() -> Tokenizer {
@@ -350,7 +311,7 @@ mod tests {
     #[test]
     fn every_seed_gives_the_exact_length() {
         let tpl = template(r#"{"user": {}}"#).unwrap();
-        let b = PromptBuilder::new(bpe(), tpl, false);
+        let b = PromptBuilder::new(bpe(), tpl);
         assert!(b.pad.is_some(), "no pad word found");
         // Windows of real text (the corpus path) and of arbitrary token ids (byte pieces and
         // special tokens that merge or split when re-encoded), many seeds and lengths.
@@ -383,10 +344,5 @@ mod tests {
         }
         // The repair is exercised: some windows do not round-trip as plain decoded text.
         assert!(repaired > 0, "no window of {checked} needed repair");
-        // A BOS the runtime adds is counted.
-        let with_bos = PromptBuilder::new(bpe(), template(r#"{"user": {}}"#).unwrap(), true);
-        let text = with_bos.exact(&corpus[..10], 10).unwrap();
-        assert_eq!(b.count(&text).unwrap(), 9);
-        assert!(with_bos.exact(&corpus[..1], 1).is_err());
     }
 }

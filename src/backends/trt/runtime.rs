@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
 use super::ffi::sys as ffi;
 use super::memory::{self, Need};
-use super::prompt::{runtime_adds_bos, ChatTemplate, PromptBuilder};
+use super::prompt::{ChatTemplate, PromptBuilder};
 use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
 
 use crate::cuda::{Device, Stream};
@@ -54,8 +54,7 @@ impl EdgeLlmEngine {
         // Edge-LLM refuses to load its tokenizer without the chat template: check it here,
         // with the file named, rather than as an exception from the runtime's constructor.
         let template = ChatTemplate::load(dir)?;
-        let adds_bos = runtime_adds_bos(dir, config.edgellm_version.as_deref().unwrap_or(""));
-        let prompts = PromptBuilder::new(tokenizer, template, adds_bos);
+        let prompts = PromptBuilder::new(tokenizer, template);
         let plugin = super::plugin_path().ok_or_else(|| {
             Error::config(
                 "TRTBENCH_EDGE_LLM_PLUGIN",
@@ -178,8 +177,15 @@ impl<'e> EdgeLlmSession<'e> {
         memory::check(&need, free_before, cfg.mem_fraction, device)?;
         let plugin = engine.plugin.to_string_lossy().into_owned();
         let dir = engine.dir.to_string_lossy().into_owned();
-        let mut runner = ffi::open_runner(&dir, &plugin, stream.raw(), device as i32, true)
-            .map_err(|e| engine_err("open runtime", e))?;
+        let mut runner = ffi::open_runner(
+            &dir,
+            &plugin,
+            stream.raw(),
+            device as i32,
+            true,
+            super::edge_llm_verbose(),
+        )
+        .map_err(|e| engine_err("open runtime", e))?;
         let free_after = engine.device.free_bytes()?;
         notes.extend(memory::notes(&need, free_before, free_after));
 

@@ -8,8 +8,9 @@
 //   max_input_len; it "tokenizes" by whitespace (the fixture tokenizer is a whitespace
 //   WordLevel vocabulary), honours EDGELLM_IGNORE_EOS (otherwise every sequence ends with EOS
 //   after 2 tokens), clamps the length to the KV capacity, calls onTokenGenerated once per
-//   token after each step, and records llm_prefill / llm_generation stage times when
-//   profiling is enabled;
+//   token after each step with upstream's round numbers (prefill and first decode token both
+//   round 0), and records llm_prefill / llm_generation stage times when profiling is enabled
+//   (llm_prefill includes the prefill token's callbacks, as upstream's scope does);
 // - captureDecodingCUDAGraph returns a bool, never throws; captured graphs make steps faster.
 // Stage delays (sleeps, ms): TRTBENCH_DOUBLE_PREFILL_MS (6), TRTBENCH_DOUBLE_STEP_MS (4),
 // TRTBENCH_DOUBLE_GRAPH_STEP_MS (1), host work outside the stages TRTBENCH_DOUBLE_HOST_MS (1).
@@ -17,15 +18,19 @@
 // false), generate_throw, retokenize (counts one token more than the prompt has).
 #include "runtime/llmInferenceRuntime.h"
 
+#include "common/logger.h"
+
 #include "double_state.h"
 
 #include <cuda.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -102,7 +107,37 @@ struct LLMInferenceRuntime::State
     int64_t vocab{0};
     bool graphsCaptured{false};
     CUdeviceptr reservation{0};
+    //! Role names of processed_chat_template.json: a message of any other role is dropped.
+    std::set<std::string> roles;
 };
+
+namespace
+{
+//! The role names under "roles" in the chat template (every `"name": {` after it).
+std::set<std::string> templateRoles(std::string const& json)
+{
+    std::set<std::string> out;
+    auto const at = json.find("\"roles\"");
+    if (at == std::string::npos)
+    {
+        return out;
+    }
+    std::string const rest = json.substr(at + 7);
+    std::regex const key("\"([A-Za-z_]+)\"\\s*:\\s*\\{");
+    for (auto it = std::sregex_iterator(rest.begin(), rest.end(), key); it != std::sregex_iterator(); ++it)
+    {
+        out.insert((*it)[1].str());
+    }
+    return out;
+}
+
+//! EDGELLM_IGNORE_EOS as 0.10.0 reads it: set and neither "0" nor "false".
+bool ignoreEosSet()
+{
+    char const* v = std::getenv("EDGELLM_IGNORE_EOS");
+    return v != nullptr && std::string(v) != "0" && std::string(v) != "false";
+}
+} // namespace
 
 LLMInferenceRuntime::LLMInferenceRuntime(std::string const& engineDir, std::string const& /*multimodalEngineDir*/,
     std::unordered_map<std::string, std::string> const& /*loraWeightsMap*/, cudaStream_t stream,
@@ -121,7 +156,8 @@ LLMInferenceRuntime::LLMInferenceRuntime(std::string const& engineDir, std::stri
     {
         throw std::runtime_error("trtbench double: expected the caller's stream, got the legacy default stream");
     }
-    for (char const* f : {"config.json", "llm.engine", "tokenizer.json", "processed_chat_template.json"})
+    for (char const* f :
+        {"config.json", "llm.engine", "embedding.safetensors", "tokenizer.json", "processed_chat_template.json"})
     {
         std::ifstream probe(engineDir + "/" + f);
         if (!probe)
@@ -129,6 +165,7 @@ LLMInferenceRuntime::LLMInferenceRuntime(std::string const& engineDir, std::stri
             throw std::runtime_error("Failed to open " + engineDir + "/" + f);
         }
     }
+    mState->roles = templateRoles(readText(engineDir + "/processed_chat_template.json"));
     std::string const cfgPath = engineDir + "/config.json";
     std::string const cfg = readText(cfgPath);
     mState->maxBatch = jsonInt(cfg, "max_batch_size", cfgPath);
@@ -196,56 +233,99 @@ bool LLMInferenceRuntime::handleRequest(
         std::string text;
         for (auto const& m : r.messages)
         {
+            if (mState->roles.count(m.role) == 0)
+            {
+                // Tokenizer::applyChatTemplate: LOG_WARNING("Unknown role") and the message
+                // is left out of the formatted request.
+                std::fprintf(stderr, "[WARNING] Unknown role: %s\n", m.role.c_str());
+                continue;
+            }
             for (auto const& c : m.contents)
             {
                 text += c.content;
             }
         }
+        // Tokenizer::encode(text, addBos = false): no BOS, whatever tokenizer_config.json says.
         int32_t n = countWords(text) + (trtbench_double::failing("retokenize") ? 1 : 0);
-        if (n > mState->maxInputLen)
+        if (n == 0)
         {
+            std::fprintf(stderr, "[ERROR] Failed to tokenize input text for request %zu in batch\n",
+                response.inputTokenCounts.size());
             return false;
         }
         longest = std::max(longest, n);
         response.inputTokenCounts.push_back(n);
     }
+    // 0.10.0 throws (not returns false) for an input over the engine's max_input_len, with a
+    // marker its server maps to HTTP 413.
+    for (int32_t n : response.inputTokenCounts)
+    {
+        if (n > mState->maxInputLen)
+        {
+            throw std::runtime_error("EDGELLM_INPUT_TOO_LONG: input length " + std::to_string(n)
+                + " exceeds engine max_input_len " + std::to_string(mState->maxInputLen)
+                + " (rebuild engine with a larger --maxInputLen)");
+        }
+    }
     sleepMs(hostMs); // tokenization and setup: host work outside every stage
 
     int64_t length = std::min<int64_t>(request.maxGenerateLength, mState->capacity - longest);
-    bool const ignoreEos = std::getenv("EDGELLM_IGNORE_EOS") != nullptr;
+    bool const ignoreEos = ignoreEosSet();
+    if (ignoreEos)
+    {
+        // Upstream logs this at INFO (stdout) on every request that ignores EOS.
+        logger::EdgeLLMLogger::instance().info("EDGELLM_IGNORE_EOS set: ignoring EOS; running to maxGenerateLength.");
+    }
     if (!ignoreEos)
     {
         length = std::min<int64_t>(length, 2);
     }
     response.outputIds.assign(batch, {});
-    auto emit = [&](int32_t step) {
+    // Token callbacks as 0.10.0 numbers them (runtime/streaming.cpp emitTokenCallbacks passes
+    // context.generationRound, llmInferenceRuntime.cpp increments it only after each decode
+    // step's callbacks): the prefill token and the first decode token both say round 0, decode
+    // step k says round k - 1. The prefill token is emitted before the finish states are
+    // updated, so its isFinished is false even when it is the last token.
+    int32_t generationRound = 0;
+    auto emit = [&](int32_t step, bool afterFinishUpdate) {
         for (int32_t b = 0; b < batch; ++b)
         {
             int32_t const tok = static_cast<int32_t>((response.inputTokenCounts[b] + 7 * b + step) % mState->vocab);
             response.outputIds[b].push_back(tok);
             if (request.onTokenGenerated)
             {
-                (*request.onTokenGenerated)(TokenCallbackInfo{tok, b, step, step + 1 == length});
+                bool const finished = afterFinishUpdate && step + 1 == length;
+                (*request.onTokenGenerated)(TokenCallbackInfo{tok, b, generationRound, finished});
             }
         }
     };
     bool const profile = getProfilingEnabled();
-    float const prefill = sleepMs(envMs("TRTBENCH_DOUBLE_PREFILL_MS", 6.0));
-    if (profile)
+    // llm_prefill (runBaseModelPrefill's TIME_STAGE scope) closes after the stream sync, the
+    // D2H copy of the sampled tokens and the prefill token's callbacks: the stage time includes
+    // that host tail, so the callbacks are timed inside it here too.
     {
-        gTimer.record(metrics::StageNames::kLLM_PREFILL, prefill);
+        auto const t0 = Clock::now();
+        sleepMs(envMs("TRTBENCH_DOUBLE_PREFILL_MS", 6.0));
+        emit(0, false);
+        if (profile)
+        {
+            gTimer.record(metrics::StageNames::kLLM_PREFILL,
+                std::chrono::duration<float, std::milli>(Clock::now() - t0).count());
+        }
     }
-    emit(0);
     double const stepMs = mState->graphsCaptured ? envMs("TRTBENCH_DOUBLE_GRAPH_STEP_MS", 1.0)
                                                  : envMs("TRTBENCH_DOUBLE_STEP_MS", 4.0);
     for (int32_t step = 1; step < length; ++step)
     {
+        // llm_generation (VanillaDecoder::decodeStep's scope): the step and its sync; the
+        // callbacks come after the scope closed, then the round counter moves on.
         float const ms = sleepMs(stepMs);
         if (profile)
         {
             gTimer.record(metrics::StageNames::kLLM_GENERATION, ms);
         }
-        emit(step);
+        emit(step, true);
+        generationRound += 1;
         sleepMs(hostMs); // per-step host work (decode bookkeeping) outside the stage
     }
     FinishReason const why = ignoreEos ? FinishReason::kLength : FinishReason::kEndId;
@@ -257,14 +337,14 @@ char const* finishReasonName(FinishReason r) noexcept
 {
     switch (r)
     {
-    case FinishReason::kNotFinished: return "not_finished";
-    case FinishReason::kEndId: return "end_id";
-    case FinishReason::kLength: return "length";
+    case FinishReason::kNotFinished: return "not-finished";
+    case FinishReason::kEndId: return "end-of-sequence";
+    case FinishReason::kLength: return "max-length";
     case FinishReason::kCancelled: return "cancelled";
     case FinishReason::kError: return "error";
-    case FinishReason::kStopWords: return "stop_words";
+    case FinishReason::kStopWords: return "stop-words";
     }
-    return "unknown";
+    return "?";
 }
 
 } // namespace rt

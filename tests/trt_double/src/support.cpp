@@ -112,3 +112,10 @@ void Timer::record(std::string const& stageId, float ms)
 }
 } // namespace timer
 } // namespace trt_edgellm
+
+//! Double only, for tests: whether the process-wide profiling switch is on. Edge-LLM has no
+//! such symbol; tests look it up with dlsym so that a build against the real SDK still links.
+extern "C" int trtbench_double_profiling_enabled()
+{
+    return trt_edgellm::getProfilingEnabled() ? 1 : 0;
+}
