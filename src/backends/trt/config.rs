@@ -270,9 +270,12 @@ impl EdgeLlmConfig {
     }
 }
 
-/// Per-layer KV geometry, following `populateLayerTypes`: explicit `kv_layer_configs` with
-/// `layer_types` (null entries are Mamba layers), else uniform over `num_attention_layers`
-/// (default `num_hidden_layers`).
+/// Per-layer KV geometry, following 0.10's `populateLayerTypes`
+/// (`cpp/runtime/config/llmEngineConfig.cpp`): explicit `kv_layer_configs` with `layer_types`
+/// (null entries are Mamba layers); else, when every `layer_types` entry is
+/// `sliding_attention` or `full_attention` (Gemma 4), one layer per entry whose head dim is
+/// `global_head_dim` (default `head_dim`) for `full_attention` and `head_dim` for sliding
+/// ones; else uniform over `num_attention_layers` (default `num_hidden_layers`).
 fn kv_layers(
     v: &Value,
     layers: u32,
@@ -334,6 +337,31 @@ fn kv_layers(
             }
         }
         return Ok(out);
+    }
+    let gemma_types = v.get("layer_types").and_then(Value::as_array).filter(|t| {
+        !t.is_empty()
+            && t.iter()
+                .all(|x| matches!(x.as_str(), Some("sliding_attention" | "full_attention")))
+    });
+    if let Some(types) = gemma_types {
+        let global = opt_u32(v, "global_head_dim", path)?.unwrap_or(head_dim);
+        if global == 0 {
+            return Err(Error::bad_file(
+                path,
+                "field `global_head_dim` must be positive",
+            ));
+        }
+        return Ok(types
+            .iter()
+            .map(|t| KvLayer {
+                kv_heads,
+                head_dim: if t.as_str() == Some("full_attention") {
+                    global
+                } else {
+                    head_dim
+                },
+            })
+            .collect());
     }
     let attn = opt_u32(v, "num_attention_layers", path)?.unwrap_or(layers);
     Ok(vec![KvLayer { kv_heads, head_dim }; attn as usize])
@@ -677,6 +705,28 @@ mod tests {
         let p = EdgeLlmPlan::from_config(&c).unwrap();
         // fp8: (2×2×64 + 2×4×128) bytes/token × 2 pages × 128 tokens.
         assert_eq!(p.kv_bytes, (256 + 1024) * 256);
+    }
+
+    /// Gemma 4: `full_attention` layers use `global_head_dim`, sliding ones `head_dim`.
+    #[test]
+    fn gemma4_full_attention_layers_use_the_global_head_dim() {
+        let text = r#"{"num_hidden_layers": 6, "num_key_value_heads": 2, "head_dim": 256,
+            "global_head_dim": 512, "hidden_size": 1536, "vocab_size": 1000,
+            "kv_cache_dtype": "fp16",
+            "layer_types": ["sliding_attention", "sliding_attention", "full_attention",
+                            "sliding_attention", "sliding_attention", "full_attention"],
+            "builder_config": {"max_batch_size": 1, "max_input_len": 100,
+                "max_kv_cache_capacity": 256, "max_kv_pool_pages": 2}}"#;
+        let c = EdgeLlmConfig::parse(text, Path::new("c.json")).unwrap();
+        let dims: Vec<u32> = c.kv_layers.iter().map(|l| l.head_dim).collect();
+        assert_eq!(dims, [256, 256, 512, 256, 256, 512]);
+        let p = EdgeLlmPlan::from_config(&c).unwrap();
+        // fp16: (4 × 2×2×256 + 2 × 2×2×512) bytes/token × 2 pages × 128 tokens.
+        assert_eq!(p.kv_bytes, (4 * 2048 + 2 * 4096) * 256);
+        // Without global_head_dim every layer keeps head_dim.
+        let plain = text.replace("\"global_head_dim\": 512,", "");
+        let c = EdgeLlmConfig::parse(&plain, Path::new("c.json")).unwrap();
+        assert!(c.kv_layers.iter().all(|l| l.head_dim == 256));
     }
 
     #[test]
