@@ -92,10 +92,18 @@ mod tensorrt {
                 return a;
             }
         }
-        println!(
-            "cargo:rerun-if-changed={}",
-            edge_build.join("CMakeCache.txt").display()
-        );
+        // Only files that exist: cargo reruns a build script on every build for a missing one.
+        for f in [
+            "CMakeCache.txt",
+            "cpp/CMakeFiles/edgellmCore.dir/flags.make",
+            "CMakeFiles/edgellmCore.dir/flags.make",
+            "build.ninja",
+        ] {
+            let p = edge_build.join(f);
+            if p.exists() {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        }
         let info = sdk::edge_llm_build_info(edge_build);
         if let Some(a) = sdk::edge_llm_archs(&info) {
             println!(
@@ -116,8 +124,8 @@ mod tensorrt {
         }
         panic!(
             "\ncannot tell which CUDA architectures Edge-LLM was built for: {} has no \
-             CMAKE_CUDA_ARCHITECTURES or EMBEDDED_TARGET and nvidia-smi gave no compute \
-             capability; set TRTBENCH_CUDA_ARCHS (87 Jetson Orin, 110a Jetson Thor, 121a DGX \
+             edgellmCore compile flags (flags.make, build.ninja), no EMBEDDED_TARGET or nvcc \
+             record, and nvidia-smi gave no compute capability; set TRTBENCH_CUDA_ARCHS (87 Jetson Orin, 110a Jetson Thor, 121a DGX \
              Spark, or Edge-LLM's list, e.g. 80;86;89;100a;120)\n",
             edge_build.join("CMakeCache.txt").display()
         );

@@ -287,7 +287,10 @@ pub fn truthy(v: Option<String>) -> bool {
 /// (`CMakeCache.txt` and `CMakeFiles/<cmake version>/CMakeCUDACompiler.cmake`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EdgeLlmBuildInfo {
-    /// `CMAKE_CUDA_ARCHITECTURES` when it was passed on the command line (then cached).
+    /// The architectures Edge-LLM's CUDA objects were compiled for, read from the compile
+    /// flags CMake generated for its core targets (`--generate-code=arch=compute_87,...`).
+    /// Not the cached `CMAKE_CUDA_ARCHITECTURES`: CMake always caches nvcc's default there,
+    /// and Edge-LLM's top-level CMakeLists.txt then overrides it with a normal variable.
     pub cuda_archs: Option<String>,
     /// `EMBEDDED_TARGET` (jetson-orin, jetson-thor, gb10, auto-thor), empty for x86.
     pub embedded_target: Option<String>,
@@ -295,6 +298,9 @@ pub struct EdgeLlmBuildInfo {
     pub trt_package_dir: Option<PathBuf>,
     /// nvcc's version, "12.6.85".
     pub cuda_version: Option<String>,
+    /// `CUDA_CTK_VERSION` when passed to Edge-LLM's CMake (its x86 arch list depends on it,
+    /// not on nvcc; unset means its default, 12.8).
+    pub cuda_ctk_version: Option<String>,
 }
 
 fn cache_value(cache: &str, key: &str) -> Option<String> {
@@ -304,8 +310,66 @@ fn cache_value(cache: &str, key: &str) -> Option<String> {
     })
 }
 
-/// Reads `build/CMakeCache.txt` (and the CUDA compiler record beside it). Missing files give
-/// empty fields: the caller decides what it can still check.
+/// The architectures in nvcc flags as CMake writes them for `CMAKE_CUDA_ARCHITECTURES`
+/// (`--generate-code=arch=compute_87,code=[compute_87,sm_87]`, or `-gencode`), in the same
+/// notation: `87` (real and virtual), `87-real`, `87-virtual`; joined with `;`, first seen
+/// first. `None` when the flags name no architecture.
+pub fn archs_from_nvcc_flags(flags: &str) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = flags;
+    while let Some(at) = rest.find("arch=compute_") {
+        rest = &rest[at + "arch=compute_".len()..];
+        let arch: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        // The code list: `code=[compute_87,sm_87]` or `code=sm_87`, up to the next space.
+        let code = rest
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.split_once("code="))
+            .map(|(_, c)| c.trim_matches(|c| c == '[' || c == ']' || c == '"'))
+            .unwrap_or("");
+        let has = |prefix: &str| code.split(',').any(|c| c == format!("{prefix}_{arch}"));
+        let item = match (has("sm"), has("compute")) {
+            (true, true) => arch.clone(),
+            (true, false) => format!("{arch}-real"),
+            (false, true) => format!("{arch}-virtual"),
+            (false, false) => continue,
+        };
+        if !arch.is_empty() && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    (!out.is_empty()).then(|| out.join(";"))
+}
+
+/// The compile flags of Edge-LLM's relocatable-device-code targets in a build directory:
+/// `flags.make` of `edgellmCore` / `edgellmKernels` (Makefile generators; under `cpp/` in
+/// Edge-LLM, at the top in the test double), else `build.ninja` (Ninja).
+fn edge_llm_cuda_flags(build: &Path) -> String {
+    let mut text = String::new();
+    for dir in ["cpp/CMakeFiles", "CMakeFiles"] {
+        for target in ["edgellmCore", "edgellmKernels"] {
+            let p = build
+                .join(dir)
+                .join(format!("{target}.dir"))
+                .join("flags.make");
+            if let Ok(t) = std::fs::read_to_string(p) {
+                text.push_str(&t);
+                text.push('\n');
+            }
+        }
+    }
+    if text.is_empty() {
+        text = std::fs::read_to_string(build.join("build.ninja")).unwrap_or_default();
+    }
+    text
+}
+
+/// Reads `build/CMakeCache.txt`, the CUDA compiler record beside it, and the CUDA compile
+/// flags of Edge-LLM's core targets. Missing files give empty fields: the caller decides
+/// what it can still check.
 pub fn edge_llm_build_info(build: &Path) -> EdgeLlmBuildInfo {
     let cache = std::fs::read_to_string(build.join("CMakeCache.txt")).unwrap_or_default();
     let cuda_version = std::fs::read_dir(build.join("CMakeFiles"))
@@ -322,18 +386,20 @@ pub fn edge_llm_build_info(build: &Path) -> EdgeLlmBuildInfo {
             })
         });
     EdgeLlmBuildInfo {
-        cuda_archs: cache_value(&cache, "CMAKE_CUDA_ARCHITECTURES"),
+        cuda_archs: archs_from_nvcc_flags(&edge_llm_cuda_flags(build)),
         embedded_target: cache_value(&cache, "EMBEDDED_TARGET"),
         trt_package_dir: cache_value(&cache, "TRT_PACKAGE_DIR").map(PathBuf::from),
         cuda_version,
+        cuda_ctk_version: cache_value(&cache, "CUDA_CTK_VERSION"),
     }
 }
 
 /// The CUDA architectures Edge-LLM's relocatable objects were built for, which the shim's
-/// device link must use: the cached `CMAKE_CUDA_ARCHITECTURES`, else the value Edge-LLM 0.10's
+/// device link must use: those its compile flags name, else the value Edge-LLM 0.10's
 /// CMake sets for its target (`cmake/aarch64_linux_toolchain.cmake`: jetson-orin 87,
 /// jetson-thor 110a, gb10 121a, auto-thor 110a from CUDA 13 (101a before); top-level
-/// `CMakeLists.txt` on x86: 80;86;89, plus 100a;120 from CUDA 12.8).
+/// `CMakeLists.txt` on x86: 80;86;89, plus 100a;120 when `CUDA_CTK_VERSION` (default 12.8)
+/// is 12.8 or later).
 pub fn edge_llm_archs(info: &EdgeLlmBuildInfo) -> Option<String> {
     if let Some(a) = &info.cuda_archs {
         return Some(a.clone());
@@ -346,9 +412,11 @@ pub fn edge_llm_archs(info: &EdgeLlmBuildInfo) -> Option<String> {
         Some("auto-thor") => Some(if cuda? >= (13, 0) { "110a" } else { "101a" }.into()),
         Some(_) => None,
         None => {
-            let cuda = cuda?;
+            // Only for a configured CUDA build (nvcc recorded); the list follows the CTK version.
+            info.cuda_version.as_ref()?;
+            let ctk = major_minor(info.cuda_ctk_version.as_deref().unwrap_or("12.8"))?;
             Some(
-                if cuda >= (12, 8) {
+                if ctk >= (12, 8) {
                     "80;86;89;100a;120"
                 } else {
                     "80;86;89"

@@ -33,9 +33,11 @@ step "CPU double (CMake, real nvcc for sm_87)"
 # TensorRT root: the real headers beside the double's libnvinfer.
 mkdir -p "$sdk/tensorrt"
 ln -sfn "$trt_inc" "$sdk/tensorrt/include"
-# Its build directory plays Edge-LLM's: build.rs reads the archs and TensorRT from its cache.
+# Its build directory plays Edge-LLM's: build.rs reads TensorRT from its cache and the archs
+# from its compile flags (no -DCMAKE_CUDA_ARCHITECTURES: the cache holds nvcc's default, which
+# the double's CMakeLists overrides with 87 as Edge-LLM overrides it with its own list).
 cmake -S tests/trt_double -B "$sdk/edgellm-build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CUDA_COMPILER="$cuda_wheels/bin/nvcc" -DCMAKE_CUDA_ARCHITECTURES=87 \
+  -DCMAKE_CUDA_COMPILER="$cuda_wheels/bin/nvcc" \
   -DTRT_PACKAGE_DIR="$sdk/tensorrt" -DDRIVER_DIR="$sdk/driver" >/dev/null
 cmake --build "$sdk/edgellm-build" -j"$(nproc)" >/dev/null
 

@@ -354,6 +354,46 @@ fn archs_and_versions_from_an_edge_llm_build() {
         Some("80;86;89;100a;120")
     );
     assert_eq!(sdk::edge_llm_archs(&sdk::EdgeLlmBuildInfo::default()), None);
+    let old_ctk = sdk::EdgeLlmBuildInfo {
+        cuda_ctk_version: Some("12.6".into()),
+        ..x86.clone()
+    };
+    assert_eq!(sdk::edge_llm_archs(&old_ctk).as_deref(), Some("80;86;89"));
+
+    // x86: CMake caches nvcc's default (75 for CUDA 13) and Edge-LLM's CMakeLists overrides it
+    // with a normal variable; the archs are those of the compile flags, not the cache.
+    let x = tempfile::tempdir().unwrap();
+    std::fs::write(
+        x.path().join("CMakeCache.txt"),
+        "CMAKE_CUDA_ARCHITECTURES:STRING=75\nTRT_PACKAGE_DIR:PATH=/opt/trt\n",
+    )
+    .unwrap();
+    let flags = x.path().join("cpp/CMakeFiles/edgellmCore.dir/flags.make");
+    touch(&flags);
+    std::fs::write(
+        &flags,
+        "CUDA_FLAGS = -O3 --generate-code=arch=compute_80,code=[compute_80,sm_80] \
+         --generate-code=arch=compute_86,code=[compute_86,sm_86] \
+         --generate-code=arch=compute_89,code=[compute_89,sm_89] \
+         --generate-code=arch=compute_100a,code=[compute_100a,sm_100a] \
+         --generate-code=arch=compute_120,code=[compute_120,sm_120] -Xcompiler=-fPIC\n",
+    )
+    .unwrap();
+    let info = sdk::edge_llm_build_info(x.path());
+    assert_eq!(
+        sdk::edge_llm_archs(&info).as_deref(),
+        Some("80;86;89;100a;120")
+    );
+    assert_eq!(
+        sdk::archs_from_nvcc_flags("-gencode arch=compute_87,code=sm_87 -x cu").as_deref(),
+        Some("87-real")
+    );
+    assert_eq!(
+        sdk::archs_from_nvcc_flags("--generate-code=arch=compute_110a,code=[compute_110a]")
+            .as_deref(),
+        Some("110a-virtual")
+    );
+    assert_eq!(sdk::archs_from_nvcc_flags("-O3 -std=c++17"), None);
 
     let trt11 = "#define TRT_MAJOR_ENTERPRISE 11\n#define TRT_MINOR_ENTERPRISE 4\n";
     assert_eq!(sdk::trt_header_version(trt11), Some((11, 4)));
