@@ -203,6 +203,16 @@ impl<'e> EdgeLlmSession<'e> {
              included); device stage times are in device_prefill_ms / device_step_ms"
                 .into(),
         );
+        notes.insert(
+            "stage_time_definition".into(),
+            "device_prefill_ms / device_step_ms are Edge-LLM's llm_prefill / llm_generation \
+             runtime stage times: CUDA events around the stage's C++ scope, which includes \
+             the stage's own stream synchronize and host tail (D2H copy, token push; for \
+             prefill also the token callback), so they bound the device time from above; \
+             host_overhead_ms = E2E minus all stage times is host time outside the stages, a \
+             lower bound of the host overhead"
+                .into(),
+        );
         Ok(EdgeLlmSession {
             engine,
             runner,
@@ -338,7 +348,7 @@ impl Session for EdgeLlmSession<'_> {
         self.notes
             .insert("device_step_ms".into(), ms(times.device.mean_step()));
         self.notes
-            .insert("host_overhead_ms".into(), ms(times.host_overhead));
+            .insert("host_overhead_ms".into(), ms(times.host_outside_stages));
         Ok(Generation {
             tokens,
             times: times.times,

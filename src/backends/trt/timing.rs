@@ -6,13 +6,23 @@
 //! moment the request is handed to the engine. For Edge-LLM the shim reads the host steady
 //! clock just before `handleRequest` and in `onTokenGenerated`, which the runtime calls after
 //! the stream sync of each round (Edge-LLM 0.10 `emitTokenCallbacks`): TTFT is the first
-//! round's callback, each ITL the gap between rounds, E2E the whole call.
+//! token's callback, each ITL the gap between consecutive tokens of a sequence (the shim keys
+//! them by each slot's token ordinal: 0.10's `generationStep` is 0 for both the prefill token
+//! and the first decode token), E2E the whole call.
 //!
-//! Device stage times (Edge-LLM 0.10, `cpp/profiling/timer.{h,cpp}`, `metrics.h`) are kept
-//! beside them: `llm_prefill`, one CUDA-event pair around the prefill forward pass and the
-//! first sampling, and `llm_generation`, one pair per decode step (embedding lookup, engine,
-//! sampling). They exclude host work (tokenization, per-step decode bookkeeping), so
-//! `host_overhead` = E2E − device prefill − Σ device steps is that host work.
+//! Runtime stage times (Edge-LLM 0.10, `cpp/profiling/timer.{h,cpp}`, `metrics.h`) are kept
+//! beside them. They are CUDA-event pairs around a C++ scope, not kernel time: the start
+//! event is recorded on a stream that is idle at that point, and the scope closes only after
+//! its own `cudaStreamSynchronize` and a host tail. `llm_prefill` (`runBaseModelPrefill`)
+//! covers embedding, the engine, sampling, the D2H copy of the sampled tokens, the stream
+//! synchronize, the token push and the prefill token's callbacks (trtbench's own
+//! `onTokenGenerated`); `llm_generation` (`VanillaDecoder::decodeStep`, one per decode step)
+//! covers the same up to the token push, without the callbacks. So a stage time is "runtime
+//! stage time", an upper bound of the device time of that stage, and
+//! `host_outside_stages` = E2E − Σ stage times is the host time outside every stage
+//! (tokenization and request setup, and per decode round the finish-state update, the
+//! callbacks and eviction): a lower bound of the host overhead, since the stages contain
+//! host work too.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,24 +46,27 @@ fn timing_err(message: String) -> Error {
 /// Raw times of one request as the shim reports them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageTimes {
-    /// Device `llm_prefill` stage runs, ms (CUDA events).
+    /// `llm_prefill` runtime stage runs, ms (CUDA events around the stage's scope).
     pub prefill_ms: Vec<f32>,
-    /// Device `llm_generation` stage runs (one per decode step), ms.
+    /// `llm_generation` runtime stage runs (one per decode step), ms.
     pub generation_ms: Vec<f32>,
-    /// Host steady clock, request start → first token of each round, ns (-1: no token).
+    /// Host steady clock, request start → first callback of each token ordinal, ns (-1: none).
     pub host_token_ns: Vec<i64>,
     /// Host steady clock of the whole request, ns.
     pub host_e2e_ns: i64,
 }
 
-/// Host phase times of one request, the device stage times, and the host work between them.
+/// Host phase times of one request, the runtime stage times, and the host time outside them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeTimes {
     /// Host wall clock (`Clock::HostMonotonic`), comparable with every other backend.
     pub times: PhaseTimes,
+    /// Runtime stage times (see the module doc: they include the stage's own synchronize
+    /// and host tail).
     pub device: DeviceTimes,
-    /// E2E − device prefill − Σ device steps: host work inside `handleRequest`.
-    pub host_overhead: Duration,
+    /// E2E − prefill stage − Σ decode stages: host time outside every runtime stage, a
+    /// lower bound of the host overhead inside `handleRequest`.
+    pub host_outside_stages: Duration,
 }
 
 fn dur(ms: f32) -> Duration {
@@ -123,7 +136,7 @@ pub fn phase_times(st: &StageTimes, output_len: u32) -> Result<EdgeTimes> {
             e2e,
         },
         device,
-        host_overhead: e2e.saturating_sub(stages),
+        host_outside_stages: e2e.saturating_sub(stages),
     })
 }
 
@@ -314,7 +327,7 @@ mod tests {
         assert_eq!(t.times.e2e, Duration::from_millis(26));
         assert_eq!(t.device.prefill, Duration::from_millis(12));
         assert_eq!(t.device.mean_step(), Duration::from_micros(3500));
-        assert_eq!(t.host_overhead, Duration::from_millis(7));
+        assert_eq!(t.host_outside_stages, Duration::from_millis(7));
         let offs = token_offsets(&t.times);
         assert_eq!(offs, [14, 18, 23].map(Duration::from_millis));
     }
@@ -332,7 +345,7 @@ mod tests {
         assert!(e(none, 1).contains("llm_prefill"));
         // osl 1: prefill only.
         let one = phase_times(&st(3.0, &[], &[3], 3), 1).unwrap();
-        assert!(one.times.steps.is_empty() && one.host_overhead == Duration::ZERO);
+        assert!(one.times.steps.is_empty() && one.host_outside_stages == Duration::ZERO);
     }
 
     #[test]
