@@ -222,6 +222,26 @@ mod tensorrt {
             .define("EDGE_LLM_BUILD_DIR", edge_build)
             .define("CMAKE_CUDA_ARCHITECTURES", cuda_archs(edge_build));
         check_versions(found, edge_build);
+        // The Edge-LLM version the shim compiles against (the shim returns the same
+        // kRUNTIME_VERSION at run time, for doctor and every result): said at build time,
+        // with a warning for a version other than the checked 0.10.x.
+        let version_h = Path::new(edge_root).join("cpp/common/version.h");
+        match sdk::edge_llm_header_version(&read(&version_h)) {
+            Some(v) if v.starts_with("0.10.") => println!(
+                "cargo:warning=Edge-LLM {v} (kRUNTIME_VERSION of {})",
+                version_h.display()
+            ),
+            Some(v) => println!(
+                "cargo:warning=Edge-LLM {v}: trtbench was checked against 0.10.x only; \
+                 token-callback rounds, BOS, stage scopes and log may differ \
+                 (tests/trt_double/FIDELITY.md)"
+            ),
+            None => println!(
+                "cargo:warning=cannot read kRUNTIME_VERSION from {}: the Edge-LLM version is \
+                 known only at run time (doctor, results)",
+                version_h.display()
+            ),
+        }
         if let Some(extra) = env("TRTBENCH_EDGE_LLM_EXTRA_LIBS") {
             cfg.define("EDGE_LLM_EXTRA_LIBS", extra);
         }

@@ -427,6 +427,16 @@ pub fn edge_llm_archs(info: &EdgeLlmBuildInfo) -> Option<String> {
     }
 }
 
+/// `kRUNTIME_VERSION` from Edge-LLM's `cpp/common/version.h`
+/// (`inline constexpr char const* kRUNTIME_VERSION = "0.10.0";`).
+pub fn edge_llm_header_version(header: &str) -> Option<String> {
+    header.lines().find_map(|l| {
+        let rest = &l[l.find("kRUNTIME_VERSION")? + "kRUNTIME_VERSION".len()..];
+        let v = rest.split('"').nth(1)?;
+        (!v.is_empty()).then(|| v.to_owned())
+    })
+}
+
 /// "12.6.85" or "12.6" → (12, 6).
 pub fn major_minor(v: &str) -> Option<(u32, u32)> {
     let mut it = v.trim().split('.');

@@ -91,7 +91,18 @@ pub enum Warning {
         requests: usize,
         mean_cached_frac: f64,
     },
+    /// The point ran on an Edge-LLM version trtbench was not checked against (0.10.x is).
+    UncheckedEdgeLlmVersion { version: String },
 }
+
+/// Edge-LLM versions whose behaviour trtbench's shim and CPU double were read against
+/// (`tests/trt_double/FIDELITY.md`): 0.10.x, the "+trtbench-double" build included.
+pub fn edge_llm_version_checked(version: &str) -> bool {
+    version.starts_with("0.10.")
+}
+
+/// The point note in which Edge-LLM sessions record the runtime's `kRUNTIME_VERSION`.
+pub const EDGE_LLM_VERSION_NOTE: &str = "edge_llm_version";
 
 impl fmt::Display for Warning {
     // Long: one arm per warning, each the sentence people read; splitting the match would
@@ -240,6 +251,14 @@ impl fmt::Display for Warning {
                  new --salt, or restart the server",
                 mean_cached_frac * 100.0
             ),
+            Warning::UncheckedEdgeLlmVersion { version } => write!(
+                f,
+                "Edge-LLM {version} is not a version trtbench was checked against (0.10.x): \
+                 its token-callback round numbers, BOS at encode, llm_prefill/llm_generation \
+                 stage scopes, finish-reason names, EDGELLM_IGNORE_EOS parsing and logger may \
+                 differ, so TTFT/ITL, input lengths and stage times may be wrong \
+                 (tests/trt_double/FIDELITY.md lists what to re-check)"
+            ),
         }
     }
 }
@@ -295,9 +314,15 @@ pub fn machine(env: &Value) -> Vec<Warning> {
 }
 
 /// Advice about one point's samples: too few runs, outliers by modified Z-score, a slow
-/// first run (warmup too short), too few successful requests.
+/// first run (warmup too short), too few successful requests; and an Edge-LLM version
+/// trtbench was not checked against.
 pub fn point(point: &Point) -> Vec<Warning> {
     let mut w = Vec::new();
+    if let Some(v) = point.notes.get(EDGE_LLM_VERSION_NOTE) {
+        if !edge_llm_version_checked(v) {
+            w.push(Warning::UncheckedEdgeLlmVersion { version: v.clone() });
+        }
+    }
     match point.kind {
         PointKind::Engine if !point.runs.is_empty() => {
             let n = point.runs.len();
@@ -344,6 +369,37 @@ pub fn point(point: &Point) -> Vec<Warning> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Every point of an Edge-LLM other than 0.10.x carries the warning; 0.10.x (the double
+    /// included) and points of other backends do not.
+    #[test]
+    fn unchecked_edge_llm_versions_are_named_on_every_point() {
+        let with = |v: Option<&str>| {
+            let mut p = Point::new(PointKind::Engine, Default::default());
+            if let Some(v) = v {
+                p.notes.insert(EDGE_LLM_VERSION_NOTE.into(), v.into());
+            }
+            sentences(&point(&p))
+        };
+        let w = with(Some("0.11.0")).join("\n");
+        assert!(
+            w.contains("Edge-LLM 0.11.0") && w.contains("round numbers"),
+            "{w}"
+        );
+        for ok in [
+            Some("0.10.0"),
+            Some("0.10.1"),
+            Some("0.10.0+trtbench-double"),
+            None,
+        ] {
+            assert!(
+                !with(ok).iter().any(|s| s.contains("Edge-LLM")),
+                "{ok:?}: {:?}",
+                with(ok)
+            );
+        }
+        assert!(!with(Some("0.1.0")).is_empty());
+    }
 
     #[test]
     fn fake_jetson_machine_gets_advice() {

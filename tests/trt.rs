@@ -394,6 +394,14 @@ fn archs_and_versions_from_an_edge_llm_build() {
         Some("110a-virtual")
     );
     assert_eq!(sdk::archs_from_nvcc_flags("-O3 -std=c++17"), None);
+    assert_eq!(
+        sdk::edge_llm_header_version(
+            "namespace version\n{\ninline constexpr char const* kRUNTIME_VERSION = \"0.10.0\";\n}\n"
+        )
+        .as_deref(),
+        Some("0.10.0")
+    );
+    assert_eq!(sdk::edge_llm_header_version("// nothing\n"), None);
 
     let trt11 = "#define TRT_MAJOR_ENTERPRISE 11\n#define TRT_MINOR_ENTERPRISE 4\n";
     assert_eq!(sdk::trt_header_version(trt11), Some((11, 4)));

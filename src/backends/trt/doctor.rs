@@ -204,6 +204,33 @@ fn libraries(inputs: &Inputs, r: &mut Report) {
     if let Some(v) = super::runtime_versions() {
         let linked: Vec<String> = v.iter().map(|(k, v)| format!("{k} {v}")).collect();
         r.push("linked versions", Status::Ok, linked.join(", "));
+        if let Some(edge) = v.get("edge_llm") {
+            r.push(
+                "Edge-LLM version",
+                edge_llm_version_status(edge),
+                edge_llm_version_detail(edge),
+            );
+        }
+    }
+}
+
+/// Warn for an Edge-LLM version trtbench was not checked against (0.10.x is).
+fn edge_llm_version_status(version: &str) -> Status {
+    if crate::warning::edge_llm_version_checked(version) {
+        Status::Ok
+    } else {
+        Status::Warn
+    }
+}
+
+fn edge_llm_version_detail(version: &str) -> String {
+    if crate::warning::edge_llm_version_checked(version) {
+        format!("{version} (kRUNTIME_VERSION; checked: tests/trt_double/FIDELITY.md)")
+    } else {
+        crate::warning::Warning::UncheckedEdgeLlmVersion {
+            version: version.to_owned(),
+        }
+        .to_string()
     }
 }
 
@@ -436,6 +463,18 @@ mod tests {
             .find(|c| c.name == name)
             .unwrap_or_else(|| panic!("{name}: {r:?}"))
             .status
+    }
+
+    #[test]
+    fn edge_llm_versions_other_than_0_10_warn() {
+        assert_eq!(edge_llm_version_status("0.10.0"), Status::Ok);
+        assert_eq!(
+            edge_llm_version_status("0.10.0+trtbench-double"),
+            Status::Ok
+        );
+        assert_eq!(edge_llm_version_status("0.11.0"), Status::Warn);
+        assert_eq!(edge_llm_version_status("0.9.1"), Status::Warn);
+        assert!(edge_llm_version_detail("0.11.0").contains("not a version trtbench was checked"));
     }
 
     #[test]

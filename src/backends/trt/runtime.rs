@@ -197,6 +197,12 @@ impl<'e> EdgeLlmSession<'e> {
         });
         let graphs = GraphOutcome::new(cfg.cuda_graphs, capture);
         notes.insert("cuda_graphs".into(), graphs.label());
+        // The runtime's kRUNTIME_VERSION, on every point: `warning::point` names a version
+        // trtbench was not checked against.
+        notes.insert(
+            crate::warning::EDGE_LLM_VERSION_NOTE.into(),
+            ffi::edge_llm_version(),
+        );
         notes.insert(
             "ttft_definition".into(),
             "host wall clock from handleRequest to the first token callback (tokenization \
