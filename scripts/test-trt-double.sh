@@ -55,7 +55,7 @@ ln -sfn "$sdk/driver/libcuda.so" "$sdk/cuda/lib/stubs/libcuda.so"
 export TENSORRT_ROOT="$sdk/tensorrt" CUDA_HOME="$sdk/cuda"
 export TRTBENCH_EDGE_LLM_ROOT="$repo/tests/trt_double/edgellm" TRTBENCH_EDGE_LLM_BUILD="$sdk/edgellm-build"
 export LD_LIBRARY_PATH="$sdk/driver${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-unset CUDA_PATH TRTBENCH_CUDA_ARCHS TRTBENCH_CUDA_ARCHITECTURES TRTBENCH_TRT_COMPILE_ONLY TRTBENCH_EDGE_LLM_PLUGIN EDGELLM_PLUGIN_PATH TRTBENCH_DOUBLE_FAIL
+unset CUDA_PATH TRTBENCH_CUDA_ARCHS TRTBENCH_CUDA_ARCHITECTURES TRTBENCH_TRT_COMPILE_ONLY TRTBENCH_EDGE_LLM_PLUGIN EDGELLM_PLUGIN_PATH TRTBENCH_DOUBLE_FAIL TRTBENCH_EDGE_LLM_VERBOSE
 
 step "cargo test --features tensorrt (lib: trt, cuda; integration: trt)"
 # One cargo run builds both test binaries (and the binary the CLI tests spawn) in parallel.

@@ -1,13 +1,14 @@
 // The CPU test double of Edge-LLM's LLMInferenceRuntime. Behaviour modelled on Edge-LLM
 // 0.10.0 (written for trtbench, no upstream code):
-// - the constructor needs config.json, llm.engine, tokenizer.json and
+// - the constructor needs config.json, llm.engine, embedding.safetensors, tokenizer.json and
 //   processed_chat_template.json in the engine directory, the plugin library loaded, and a
 //   current CUDA context; it reserves weights + the whole KV pool with cuMemAlloc (the libcuda
 //   double counts it, so free memory drops like on a GPU) and throws std::runtime_error;
-// - handleRequest returns false for a batch over max_batch_size or a prompt over
-//   max_input_len; it "tokenizes" by whitespace (the fixture tokenizer is a whitespace
-//   WordLevel vocabulary), honours EDGELLM_IGNORE_EOS (otherwise every sequence ends with EOS
-//   after 2 tokens), clamps the length to the KV capacity, calls onTokenGenerated once per
+// - handleRequest returns false for a batch over max_batch_size or a request left empty by
+//   roles the chat template lacks, and throws EDGELLM_INPUT_TOO_LONG for a prompt over
+//   max_input_len; it "tokenizes" by whitespace without BOS (the fixture tokenizer is a
+//   whitespace WordLevel vocabulary), honours EDGELLM_IGNORE_EOS unless 0/false (otherwise
+//   every sequence ends with EOS after 2 tokens) and logs its INFO line, clamps the length to the KV capacity, calls onTokenGenerated once per
 //   token after each step with upstream's round numbers (prefill and first decode token both
 //   round 0), and records llm_prefill / llm_generation stage times when profiling is enabled
 //   (llm_prefill includes the prefill token's callbacks, as upstream's scope does);
