@@ -985,6 +985,19 @@ mod double {
 
         assert_eq!(r["environment"]["cuda_device"], "1", "{}", r["environment"]);
         assert_eq!(r["points"][0]["status"], "ok");
+        // Edge-LLM's own figures beside ours: osl 4 at batch 1 is 4 tokens (the prefill token
+        // included) over 3 decode stages of at least 1 ms each (the double's captured-graph
+        // step), so at most 4 tokens / 3 ms; prefill is 8 tokens over the one prefill stage.
+        let s = &r["points"][0]["summary"];
+        let gen = s["edgellm_generation_tok_per_s"]["mean"].as_f64().unwrap();
+        assert!(gen > 0.0 && gen <= 4.0 / 0.003, "{s}");
+        let pre = s["edgellm_prefill_tok_per_s"]["mean"].as_f64().unwrap();
+        let pre_ms = s["edgellm_prefill_ms"]["mean"].as_f64().unwrap();
+        assert!((pre - 8.0 / (pre_ms / 1e3)).abs() < 1e-6 * pre, "{s}");
+        assert_eq!(
+            r["points"][0]["notes"]["edge_llm_version"],
+            "0.10.0+trtbench-double"
+        );
 
         let (o, r) = run("dev0.json", &[]);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -156,6 +156,14 @@ pub fn run_point(
     point
         .summary
         .extend(crate::engine::DeviceTimes::summaries(&measured.device));
+    // Edge-LLM's own figures by its formulas (empty for backends without stage times).
+    point
+        .summary
+        .extend(crate::backends::trt::timing::edge_llm_figures(
+            &measured.device,
+            spec.batch,
+            spec.isl,
+        ));
     point.runs = measured.runs;
     point.scalars = kv_scalars(plan.bytes_per_token(), &notes);
     let exact_peak = point.memory.peak_rss_bytes;

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{DeviceTimes, PhaseTimes};
+use crate::engine::{DeviceTimes, Generation, PhaseTimes};
 use crate::error::{Error, Result};
 use crate::record::Clock;
 
@@ -138,6 +138,69 @@ pub fn phase_times(st: &StageTimes, output_len: u32) -> Result<EdgeTimes> {
         device,
         host_outside_stages: e2e.saturating_sub(stages),
     })
+}
+
+/// Keys of [`edge_llm_figures`], each labelled "Edge-LLM formula" wherever it is shown.
+pub const EDGE_LLM_FIGURES: [&str; 3] = [
+    "edgellm_prefill_ms",
+    "edgellm_prefill_tok_per_s",
+    "edgellm_generation_tok_per_s",
+];
+
+/// Edge-LLM's own figures, by the formulas of its published tables (`llm_inference
+/// --dumpProfile`, `examples/utils/profileFormatter.cpp`), from the runtime stage times of a
+/// point's measured generations of `batch` sequences of `isl` input tokens:
+/// - `edgellm_prefill_ms`: the `llm_prefill` stage time per run (its mean is Edge-LLM's
+///   "prefill time");
+/// - `edgellm_prefill_tok_per_s`: prefilled tokens of the whole batch (no reused tokens:
+///   trtbench saves no system-prompt cache) over the summed `llm_prefill` time;
+/// - `edgellm_generation_tok_per_s`: generated tokens, the one sampled at prefill included,
+///   over the summed `llm_generation` time: B·N / ((N−1)·mean step) for one run.
+///
+/// The two rates are one ratio of sums each (n = 1), as Edge-LLM computes them. Generations
+/// without stage times are skipped; no generation stage time gives no generation rate.
+pub fn edge_llm_figures(
+    gens: &[Generation],
+    batch: u32,
+    isl: u32,
+) -> BTreeMap<String, crate::record::Summary> {
+    let mut prefill_ms = Vec::new();
+    let (mut prefill_s, mut prefill_tokens) = (0.0f64, 0.0f64);
+    let (mut gen_s, mut gen_tokens) = (0.0f64, 0.0f64);
+    for g in gens {
+        let Some(d) = &g.device else { continue };
+        prefill_ms.push(d.prefill.as_secs_f64() * 1e3);
+        prefill_s += d.prefill.as_secs_f64();
+        prefill_tokens += f64::from(batch) * f64::from(isl);
+        gen_s += d.steps.iter().sum::<Duration>().as_secs_f64();
+        // Every sequence generates the prefill token and one per decode step (EOS ignored;
+        // the runner keeps no token ids with the stage times).
+        gen_tokens += f64::from(batch) * (d.steps.len() + 1) as f64;
+    }
+    let clock = Some(Clock::CudaEvent);
+    let mut out = BTreeMap::new();
+    let mut put = |key: &str, s: Option<crate::record::Summary>| {
+        if let Some(s) = s {
+            out.insert(key.to_owned(), s);
+        }
+    };
+    put(
+        EDGE_LLM_FIGURES[0],
+        crate::stats::summarize(&prefill_ms, "ms", clock),
+    );
+    if prefill_s > 0.0 {
+        put(
+            EDGE_LLM_FIGURES[1],
+            crate::stats::summarize(&[prefill_tokens / prefill_s], "tok/s", clock),
+        );
+    }
+    if gen_s > 0.0 {
+        put(
+            EDGE_LLM_FIGURES[2],
+            crate::stats::summarize(&[gen_tokens / gen_s], "tok/s", clock),
+        );
+    }
+    out
 }
 
 /// Host time of each generated token from the request start: token i arrived with round i.
@@ -346,6 +409,40 @@ mod tests {
         // osl 1: prefill only.
         let one = phase_times(&st(3.0, &[], &[3], 3), 1).unwrap();
         assert!(one.times.steps.is_empty() && one.host_outside_stages == Duration::ZERO);
+    }
+
+    /// Edge-LLM's formulas on hand-made numbers: batch 2, isl 100, 5 output tokens, prefill
+    /// 10 ms, four 4 ms steps per run, two runs.
+    #[test]
+    fn edge_llm_figures_follow_its_formulas() {
+        let run = |prefill_ms: u64| Generation {
+            tokens: Vec::new(),
+            times: PhaseTimes {
+                clock: Clock::HostMonotonic,
+                prefill: Duration::ZERO,
+                ttft: Duration::ZERO,
+                steps: Vec::new(),
+                e2e: Duration::from_millis(40),
+            },
+            device: Some(DeviceTimes {
+                prefill: Duration::from_millis(prefill_ms),
+                steps: vec![Duration::from_millis(4); 4],
+            }),
+        };
+        let f = edge_llm_figures(&[run(10), run(30)], 2, 100);
+        assert_eq!(f["edgellm_prefill_ms"].mean, 20.0);
+        // 2 × 2 × 100 tokens over 40 ms.
+        assert!((f["edgellm_prefill_tok_per_s"].mean - 10_000.0).abs() < 1e-6);
+        // B·N / ((N−1)·step) = 2·5 / (4·4 ms) = 625 tok/s, the prefill token included.
+        assert!((f["edgellm_generation_tok_per_s"].mean - 625.0).abs() < 1e-6);
+        assert_eq!(f["edgellm_generation_tok_per_s"].n, 1);
+        // osl 1: no generation stage, no generation rate; no stage times at all: nothing.
+        let mut one = run(10);
+        one.device.as_mut().unwrap().steps.clear();
+        assert!(!edge_llm_figures(&[one], 2, 100).contains_key("edgellm_generation_tok_per_s"));
+        let mut none = run(10);
+        none.device = None;
+        assert!(edge_llm_figures(&[none], 2, 100).is_empty());
     }
 
     #[test]
