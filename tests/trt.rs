@@ -994,10 +994,24 @@ mod double {
         let pre = s["edgellm_prefill_tok_per_s"]["mean"].as_f64().unwrap();
         let pre_ms = s["edgellm_prefill_ms"]["mean"].as_f64().unwrap();
         assert!((pre - 8.0 / (pre_ms / 1e3)).abs() < 1e-6 * pre, "{s}");
-        assert_eq!(
-            r["points"][0]["notes"]["edge_llm_version"],
-            "0.10.0+trtbench-double"
-        );
+        let notes = &r["points"][0]["notes"];
+        assert_eq!(notes["edge_llm_version"], "0.10.0+trtbench-double");
+        // GPU memory by Edge-LLM's discrete-GPU method: at least what construction took.
+        let gpu: u64 = notes["edgellm_gpu_memory_bytes"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let built: u64 = notes["memory_measured_bytes"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(gpu >= built && built > 0, "{notes}");
+        assert!(notes["edgellm_gpu_memory_method"]
+            .as_str()
+            .unwrap()
+            .contains("every 50 ms"));
 
         let (o, r) = run("dev0.json", &[]);
         let err = String::from_utf8_lossy(&o.stderr);

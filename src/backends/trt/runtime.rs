@@ -154,7 +154,23 @@ pub struct EdgeLlmSession<'e> {
     _stream: Stream,
     sampling: crate::engine::Sampling,
     notes: BTreeMap<String, String>,
+    /// GPU memory by Edge-LLM's method (see [`EdgeLlmSession::track_gpu_memory`]).
+    gpu_memory: GpuMemory,
 }
+
+/// Edge-LLM's "GPU memory" (its `llm_inference` benchmark): the process's peak RSS on Jetson
+/// (unified memory), the peak drop of the device's free memory, sampled every 50 ms, on a
+/// discrete GPU. Kept over the whole session, warmup included, as Edge-LLM's covers its run.
+#[derive(Debug, Clone, Copy)]
+struct GpuMemory {
+    integrated: bool,
+    /// Free device memory before the runtime was constructed.
+    free_before: u64,
+    peak_bytes: u64,
+}
+
+/// Edge-LLM's sampling interval for the free-memory method.
+const GPU_MEMORY_SAMPLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl<'e> EdgeLlmSession<'e> {
     fn new(engine: &'e EdgeLlmEngine, cfg: &SessionConfig) -> Result<Self> {
@@ -188,6 +204,16 @@ impl<'e> EdgeLlmSession<'e> {
         .map_err(|e| engine_err("open runtime", e))?;
         let free_after = engine.device.free_bytes()?;
         notes.extend(memory::notes(&need, free_before, free_after));
+        let integrated = engine.device.integrated()?;
+        let gpu_memory = GpuMemory {
+            integrated,
+            free_before,
+            peak_bytes: if integrated {
+                crate::platform::peak_rss_bytes().unwrap_or(0)
+            } else {
+                free_before.saturating_sub(free_after)
+            },
+        };
 
         let capture = cfg.cuda_graphs.then(|| {
             runner
@@ -225,7 +251,63 @@ impl<'e> EdgeLlmSession<'e> {
             _stream: stream,
             sampling: cfg.sampling,
             notes,
+            gpu_memory,
         })
+    }
+
+    /// Runs `f` (one request) while sampling GPU memory by Edge-LLM's method, and records the
+    /// session's peak in the notes (`edgellm_gpu_memory_bytes`, `edgellm_gpu_memory_method`).
+    fn track_gpu_memory<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let out = if self.gpu_memory.integrated {
+            let out = f(self);
+            let rss = crate::platform::peak_rss_bytes().unwrap_or(0);
+            self.gpu_memory.peak_bytes = self.gpu_memory.peak_bytes.max(rss);
+            out
+        } else {
+            let device = self.engine.device.clone();
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let (out, min_free) = std::thread::scope(|s| {
+                let sampler = s.spawn(|| {
+                    let mut min_free = u64::MAX;
+                    if device.bind().is_err() {
+                        return min_free;
+                    }
+                    loop {
+                        if let Ok(free) = device.free_bytes() {
+                            min_free = min_free.min(free);
+                        }
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return min_free;
+                        }
+                        std::thread::park_timeout(GPU_MEMORY_SAMPLE);
+                    }
+                });
+                let out = f(self);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                sampler.thread().unpark();
+                (out, sampler.join().unwrap_or(u64::MAX))
+            });
+            if min_free != u64::MAX {
+                let drop = self.gpu_memory.free_before.saturating_sub(min_free);
+                self.gpu_memory.peak_bytes = self.gpu_memory.peak_bytes.max(drop);
+            }
+            out
+        };
+        self.notes.insert(
+            "edgellm_gpu_memory_bytes".into(),
+            self.gpu_memory.peak_bytes.to_string(),
+        );
+        self.notes.insert(
+            "edgellm_gpu_memory_method".into(),
+            if self.gpu_memory.integrated {
+                "peak RSS of the process (Edge-LLM's method on Jetson)"
+            } else {
+                "peak drop of the device's free memory from before the runtime was \
+                 constructed, sampled every 50 ms (Edge-LLM's method on a discrete GPU)"
+            }
+            .into(),
+        );
+        out
     }
 }
 
@@ -322,9 +404,7 @@ impl Session for EdgeLlmSession<'_> {
 
         self.engine.device.bind()?;
         let out = self
-            .runner
-            .pin_mut()
-            .generate(&request)
+            .track_gpu_memory(|s| s.runner.pin_mut().generate(&request))
             .map_err(|e| engine_err("handleRequest", e))?;
         check_input_counts(&out, req)?;
         let tokens = split_outputs(&out, req)?;
