@@ -396,6 +396,9 @@ pub fn metric_label(metric: &str) -> String {
         "tok_per_j" => "tok/J".into(),
         "j_per_tok" => "J/tok".into(),
         "energy_j" => "energy J".into(),
+        "edgellm_prefill_ms" => "Edge-LLM prefill ms".into(),
+        "edgellm_prefill_tok_per_s" => "Edge-LLM prefill tok/s".into(),
+        "edgellm_generation_tok_per_s" => "Edge-LLM generation tok/s".into(),
         other => other.replace('_', " "),
     }
 }

@@ -121,6 +121,27 @@ const ENGINE_COLS: [Col; 9] = [
     },
 ];
 
+/// Edge-LLM's own figures by its formulas (`backends::trt::timing::edge_llm_figures`), in a
+/// table of their own for the engine points that have them, beside ours, never instead.
+const EDGE_LLM_COLS: [Col; 3] = [
+    Col {
+        metric: "edgellm_prefill_ms",
+        stat: "mean",
+    },
+    Col {
+        metric: "edgellm_prefill_tok_per_s",
+        stat: "mean",
+    },
+    Col {
+        metric: "edgellm_generation_tok_per_s",
+        stat: "mean",
+    },
+];
+
+/// Title of the table of [`EDGE_LLM_COLS`]: says whose formulas the figures follow.
+pub const EDGE_LLM_TABLE: &str = "Edge-LLM's own figures (its formulas over its llm_prefill / \
+     llm_generation stage timers; generation tok/s counts the token sampled at prefill)";
+
 const LOAD_COLS: [Col; 11] = [
     Col {
         metric: "output_tok_per_s",
@@ -498,12 +519,24 @@ fn failed_table(report: &Report) -> Option<Table> {
 pub fn tables(report: &Report) -> Vec<Table> {
     let engine: Vec<&Row> = report.ok(PointKind::Engine).collect();
     let load: Vec<&Row> = report.ok(PointKind::Load).collect();
+    let edge_llm: Vec<&Row> = engine
+        .iter()
+        .copied()
+        .filter(|r| r.point.summary.contains_key(EDGE_LLM_COLS[0].metric))
+        .collect();
     [
         figure_table(
             report,
             &engine,
             &ENGINE_COLS,
             "Engine runs",
+            PointKind::Engine,
+        ),
+        figure_table(
+            report,
+            &edge_llm,
+            &EDGE_LLM_COLS,
+            EDGE_LLM_TABLE,
             PointKind::Engine,
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
@@ -567,6 +600,43 @@ mod tests {
         p.scalars.insert("cache_hit_requests".into(), 3.0);
         p.scalars.insert("cached_prompt_frac".into(), 0.3);
         p
+    }
+
+    #[test]
+    fn edge_llm_figures_get_their_own_labelled_table() {
+        let summary = |v: f64, unit: &str| crate::stats::summarize(&[v], unit, None).unwrap();
+        let mut p = Point::new(PointKind::Engine, BTreeMap::new());
+        p.summary
+            .insert("edgellm_prefill_ms".into(), summary(21.0, "ms"));
+        p.summary.insert(
+            "edgellm_prefill_tok_per_s".into(),
+            summary(17429.0, "tok/s"),
+        );
+        p.summary.insert(
+            "edgellm_generation_tok_per_s".into(),
+            summary(270.2, "tok/s"),
+        );
+        let mut results = Results::new(vec![], serde_json::json!({}));
+        results.points.push(p.clone());
+        let report = Report::single(&results, "r.json");
+        let ts = tables(&report);
+        let t = ts
+            .iter()
+            .find(|t| t.title == EDGE_LLM_TABLE)
+            .expect("an Edge-LLM table");
+        assert!(
+            t.headers
+                .iter()
+                .any(|h| h == "Edge-LLM generation tok/s mean"),
+            "{:?}",
+            t.headers
+        );
+        assert!(crate::report::markdown::render(&report).contains("Edge-LLM's own figures"));
+        // Points without the figures (other backends) get no such table.
+        p.summary.clear();
+        results.points = vec![p];
+        let report = Report::single(&results, "r.json");
+        assert!(tables(&report).iter().all(|t| t.title != EDGE_LLM_TABLE));
     }
 
     #[test]
