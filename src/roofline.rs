@@ -1,11 +1,12 @@
 //! The machine's speed of light and the formulas that compare a run against it: memory
 //! bandwidth by a STREAM-style triad over every thread, a compute peak by an f32
 //! multiply-add loop over every thread at the widest vector width ggml uses here (AVX2 with
-//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), or by an int8 dot-product
-//! loop where the CPU has one (aarch64 dotprod `sdot`, what ggml's quantized kernels run), and the bytes and FLOPs one
-//! decode step or one prefill must move or compute. Plain numbers in and out; knows no engine or record
-//! (`bench::roofline` maps a point onto these). Depends on `platform` (the cache size)
-//! only. The formulas and their sources are in docs/ARCHITECTURE.md, "Speed of light".
+//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), or by an int8 loop where the
+//! CPU has one (aarch64 dotprod `sdot` and i8mm `smmla`, what ggml's quantized kernels run
+//! there), and the bytes and FLOPs one decode step or one prefill must move or compute.
+//! Plain numbers in and out; knows no engine or record (`bench::roofline` maps a point onto
+//! these). Depends on `platform` (the cache size) only. The formulas and their sources
+//! are in docs/ARCHITECTURE.md, "Speed of light".
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -69,7 +70,7 @@ pub fn measure(threads: Option<usize>) -> Machine {
     let round = Duration::from_millis(150);
     let (flop, compute_method) = compute_peak(
         fma_peak(threads, round, 3),
-        dot_peak(threads, round, 3),
+        int8_peak(threads, round, 3),
         threads,
     );
     Machine {
@@ -204,6 +205,28 @@ pub fn dot_isa() -> Option<&'static str> {
     dot_kernel(1, 0, 0).map(|_| "int8 dot product, NEON sdot (128-bit, dotprod)")
 }
 
+/// Operations of one [`mmla_kernel`] iteration: 16 `smmla`s, each a 2×8 by 8×2 int8 matrix
+/// product into 4 i32 lanes (32 multiply-accumulates), 2 operations per multiply-accumulate.
+pub const MMLA_OPS_PER_ITER: u64 = 16 * 4 * 8 * 2;
+
+/// `iters` rounds of 16 independent int8 matrix multiply-accumulates (`smmla`, the i8mm
+/// extension: Neoverse-V3AE in Jetson Thor): what ggml's quantized matrix products run where
+/// it was built with MATMUL_INT8, twice the multiply-accumulates of `sdot` per instruction.
+/// The sum of every lane; `None` where the CPU (or the architecture) has no i8mm.
+pub fn mmla_kernel(iters: u64, a: i8, b: i8) -> Option<i64> {
+    #[cfg(target_arch = "aarch64")]
+    if neon::has_i8mm() {
+        return Some(neon::mmla_smmla(iters, a, b));
+    }
+    let _ = (iters, a, b);
+    None
+}
+
+/// The instructions [`mmla_kernel`] runs on this machine, when it runs.
+pub fn mmla_isa() -> Option<&'static str> {
+    mmla_kernel(1, 0, 0).map(|_| "int8 matrix multiply-accumulate, NEON smmla (128-bit, i8mm)")
+}
+
 /// The x86-64 probe: AVX2 + FMA intrinsics, chosen at run time.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)] // Reason: SIMD intrinsics, called only where the CPU reports them.
@@ -265,6 +288,10 @@ mod neon {
         std::arch::is_aarch64_feature_detected!("dotprod")
     }
 
+    pub fn has_i8mm() -> bool {
+        std::arch::is_aarch64_feature_detected!("i8mm")
+    }
+
     /// [`super::fma_kernel`]'s arithmetic on 16 registers of 4 lanes: 16 independent
     /// chains, enough for four FMA pipes of 4 cycles' latency (Neoverse V-class).
     pub fn fma_neon(iters: u64, x: f32, y: f32) -> f32 {
@@ -278,7 +305,8 @@ mod neon {
         let mut acc: [float32x4_t; 16] = [vdupq_n_f32(1.0); 16];
         for _ in 0..iters {
             for a in acc.iter_mut() {
-                *a = vfmaq_f32(*a, xv, yv);
+                // vfmaq_f32(a, b, c) is a + b·c: v·x + y is (y, v, x).
+                *a = vfmaq_f32(yv, *a, xv);
             }
         }
         let s = acc.iter().fold(vdupq_n_f32(0.0), |s, a| vaddq_f32(s, *a));
@@ -320,6 +348,40 @@ mod neon {
         // summed in i64.
         acc.iter().map(|v| i64::from(vaddvq_s32(*v))).sum()
     }
+
+    /// [`super::mmla_kernel`] on 16 accumulators.
+    pub fn mmla_smmla(iters: u64, a: i8, b: i8) -> i64 {
+        assert!(has_i8mm(), "mmla_smmla without i8mm");
+        // SAFETY: the CPU has i8mm (checked just above).
+        unsafe { mmla(iters, a, b) }
+    }
+
+    #[target_feature(enable = "neon,i8mm")]
+    unsafe fn mmla(iters: u64, a: i8, b: i8) -> i64 {
+        let (av, bv) = (vdupq_n_s8(a), vdupq_n_s8(b));
+        let mut acc: [int32x4_t; 16] = [vdupq_n_s32(0); 16];
+        for _ in 0..iters {
+            for s in acc.chunks_exact_mut(4) {
+                // SAFETY: `smmla` reads and writes only the named registers.
+                unsafe {
+                    std::arch::asm!(
+                        "smmla {s0:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s1:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s2:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s3:v}.4s, {a:v}.16b, {b:v}.16b",
+                        s0 = inout(vreg) s[0],
+                        s1 = inout(vreg) s[1],
+                        s2 = inout(vreg) s[2],
+                        s3 = inout(vreg) s[3],
+                        a = in(vreg) av,
+                        b = in(vreg) bv,
+                        options(pure, nomem, nostack),
+                    );
+                }
+            }
+        }
+        acc.iter().map(|v| i64::from(vaddvq_s32(*v))).sum()
+    }
 }
 
 /// Best rate of `reps` timed rounds of `kernel` on every thread at once, each round lasting
@@ -354,27 +416,40 @@ pub fn fma_peak(threads: usize, round: Duration, reps: u32) -> f64 {
     })
 }
 
-/// Best int8 operations per second (2 per multiply-accumulate) of [`dot_kernel`] on every
-/// thread at once; `None` where the CPU has no dotprod.
-pub fn dot_peak(threads: usize, round: Duration, reps: u32) -> Option<f64> {
-    dot_isa()?;
-    Some(peak(threads, round, reps, DOT_OPS_PER_ITER, |n| {
-        black_box(dot_kernel(n, 1, -1));
-    }))
+/// Best int8 operations per second (2 per multiply-accumulate) on every thread at once, of
+/// the fastest int8 instruction the CPU has ([`dot_kernel`], [`mmla_kernel`]), with its
+/// name; `None` where it has neither.
+pub fn int8_peak(threads: usize, round: Duration, reps: u32) -> Option<(f64, &'static str)> {
+    let dot = dot_isa().map(|isa| {
+        let r = peak(threads, round, reps, DOT_OPS_PER_ITER, |n| {
+            black_box(dot_kernel(n, 1, -1));
+        });
+        (r, isa)
+    });
+    let mmla = mmla_isa().map(|isa| {
+        let r = peak(threads, round, reps, MMLA_OPS_PER_ITER, |n| {
+            black_box(mmla_kernel(n, 1, -1));
+        });
+        (r, isa)
+    });
+    match (dot, mmla) {
+        (Some(d), Some(m)) => Some(if m.0 > d.0 { m } else { d }),
+        (d, m) => d.or(m),
+    }
 }
 
 /// The compute peak a prefill is compared with, and what it is: the f32 multiply-add rate,
-/// or the int8 dot-product rate where the CPU has one and it is the higher (ggml's
-/// quantized matrix products run on it there, so an f32 peak would put a prefill above
-/// 100%).
-pub fn compute_peak(fma: f64, dot: Option<f64>, threads: usize) -> (f64, String) {
+/// or the int8 rate ([`int8_peak`]) where the CPU has an int8 instruction and it is the
+/// higher (ggml's quantized matrix products run on it there, so an f32 peak would put a
+/// prefill above 100%).
+pub fn compute_peak(fma: f64, int8: Option<(f64, &str)>, threads: usize) -> (f64, String) {
     let lanes = format!("64 independent lanes per thread, {threads} threads");
-    match dot {
-        Some(d) if d > fma => (
-            d,
+    match int8 {
+        Some((r, isa)) if r > fma => (
+            r,
             format!(
-                "{}, 2 operations per int8 multiply-accumulate, {lanes} (f32 {}: {:.1} GFLOP/s)",
-                dot_isa().unwrap_or("int8 dot product"),
+                "{isa}, 2 operations per int8 multiply-accumulate, {lanes} (f32 {}: {:.1} \
+                 GFLOP/s)",
                 fma_isa(),
                 fma / 1e9
             ),
@@ -469,25 +544,40 @@ mod tests {
     }
 
     #[test]
-    fn dot_kernel_does_the_arithmetic_where_the_cpu_has_dotprod() {
-        // 10 iterations × 16 sdot × 4 lanes × 4 products of 3·(−2): −7680.
-        let got = dot_kernel(10, 3, -2);
+    fn int8_kernels_do_the_arithmetic_where_the_cpu_has_them() {
+        // 10 iterations × 16 sdot × 4 lanes × 4 products of 3·(−2): −15360.
+        let dot = dot_kernel(10, 3, -2);
+        // 10 iterations × 16 smmla × 4 lanes × 8 products of 3·(−2): −30720.
+        let mmla = mmla_kernel(10, 3, -2);
         #[cfg(target_arch = "aarch64")]
-        assert_eq!(
-            got.is_some(),
-            std::arch::is_aarch64_feature_detected!("dotprod")
-        );
-        if let Some(sum) = got {
-            assert_eq!(sum, -7680);
-            assert!(dot_peak(1, Duration::from_millis(5), 1).unwrap() > 0.0);
-            assert!(dot_isa().unwrap().contains("sdot"));
-        } else {
-            assert_eq!(dot_peak(1, Duration::from_millis(5), 1), None);
+        {
+            assert_eq!(
+                dot.is_some(),
+                std::arch::is_aarch64_feature_detected!("dotprod")
+            );
+            assert_eq!(
+                mmla.is_some(),
+                std::arch::is_aarch64_feature_detected!("i8mm")
+            );
         }
-        // TRTBENCH_EXPECT_DOTPROD=1 (scripts/check-aarch64.sh under a dotprod CPU model)
-        // makes a missing probe a failure instead of a skipped branch.
+        if let Some(sum) = dot {
+            assert_eq!(sum, -15360);
+            assert!(dot_isa().unwrap().contains("sdot"));
+        }
+        if let Some(sum) = mmla {
+            assert_eq!(sum, -30720);
+            assert!(mmla_isa().unwrap().contains("smmla"));
+        }
+        let peak = int8_peak(1, Duration::from_millis(5), 1);
+        assert_eq!(peak.is_some(), dot.is_some() || mmla.is_some());
+        assert!(peak.is_none_or(|(r, _)| r > 0.0));
+        // scripts/check-aarch64.sh sets these under CPU models that have the instructions,
+        // so a probe that does not run fails instead of taking the `None` branch.
         if std::env::var_os("TRTBENCH_EXPECT_DOTPROD").is_some() {
-            assert_eq!(got, Some(-7680), "dotprod probe did not run");
+            assert_eq!(dot, Some(-15360), "dotprod probe did not run");
+        }
+        if std::env::var_os("TRTBENCH_EXPECT_I8MM").is_some() {
+            assert_eq!(mmla, Some(-30720), "i8mm probe did not run");
         }
     }
 
@@ -496,11 +586,14 @@ mod tests {
         let (p, m) = compute_peak(10e9, None, 2);
         assert_eq!(p, 10e9);
         assert!(m.starts_with("f32 ") && m.ends_with("2 threads"), "{m}");
-        let (p, m) = compute_peak(10e9, Some(35e9), 2);
+        let (p, m) = compute_peak(10e9, Some((35e9, "int8 dot product, NEON sdot")), 2);
         assert_eq!(p, 35e9);
-        assert!(m.contains("int8") && m.contains("10.0 GFLOP/s"), "{m}");
-        // A dot-product rate below the f32 one (no reason on real hardware) is not taken.
-        assert_eq!(compute_peak(10e9, Some(5e9), 1).0, 10e9);
+        assert!(
+            m.starts_with("int8 dot") && m.contains("10.0 GFLOP/s"),
+            "{m}"
+        );
+        // An int8 rate below the f32 one (no reason on real hardware) is not taken.
+        assert_eq!(compute_peak(10e9, Some((5e9, "x")), 1).0, 10e9);
     }
 
     #[test]
