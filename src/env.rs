@@ -106,7 +106,154 @@ fn cpu(root: &Path, live: bool, m: &mut Map<String, Value>) {
             "virtualized".into(),
             json!(flags.split_whitespace().any(|f| f == "hypervisor")),
         );
+    } else if let Some(features) = cpuinfo_field(&cpuinfo, "Features") {
+        // aarch64: the kernel's hwcap names (Documentation/arch/arm64/elf_hwcaps.rst).
+        let simd: Vec<&str> = features
+            .split_whitespace()
+            .filter(|f| {
+                matches!(
+                    *f,
+                    "asimd" | "asimdhp" | "asimddp" | "i8mm" | "bf16" | "sve" | "sve2" | "sme"
+                )
+            })
+            .collect();
+        m.insert("cpu_simd".into(), json!(simd));
     }
+    if let Some(core) = arm_core(&cpuinfo) {
+        m.insert("cpu_core".into(), json!(core));
+        if !m.contains_key("cpu_model") {
+            m.insert("cpu_model".into(), json!(core));
+        }
+    }
+    let ggml = if live {
+        detected_ggml_features()
+    } else {
+        cpuinfo_ggml_features(&cpuinfo)
+    };
+    if !ggml.is_empty() {
+        m.insert("cpu_ggml_features".into(), json!(ggml));
+    }
+}
+
+/// The Arm cores trtbench is meant for and their neighbours, by `CPU part` (MIDR part
+/// number; implementer 0x41, Arm): Jetson Orin's Cortex-A78AE, Jetson Thor's
+/// Neoverse-V3AE, and the server cores CI emulates.
+const ARM_PARTS: &[(&str, &str)] = &[
+    ("0xd0b", "Cortex-A76"),
+    ("0xd0c", "Neoverse-N1"),
+    ("0xd40", "Neoverse-V1"),
+    ("0xd41", "Cortex-A78"),
+    ("0xd42", "Cortex-A78AE"),
+    ("0xd49", "Neoverse-N2"),
+    ("0xd4f", "Neoverse-V2"),
+    ("0xd83", "Neoverse-V3AE"),
+    ("0xd84", "Neoverse-V3"),
+];
+
+/// The Arm core named by /proc/cpuinfo's `CPU implementer` and `CPU part` (first block),
+/// e.g. "Cortex-A78AE"; an unknown Arm part as "Arm part 0x…"; `None` off Arm.
+fn arm_core(cpuinfo: &str) -> Option<String> {
+    let implementer = cpuinfo_field(cpuinfo, "CPU implementer")?;
+    let part = cpuinfo_field(cpuinfo, "CPU part")?;
+    if implementer != "0x41" {
+        return Some(format!("implementer {implementer} part {part}"));
+    }
+    Some(
+        ARM_PARTS
+            .iter()
+            .find(|(p, _)| *p == part)
+            .map_or_else(|| format!("Arm part {part}"), |(_, n)| (*n).to_owned()),
+    )
+}
+
+/// ggml's CPU kernel features, as llama.cpp's system info names them, and the
+/// /proc/cpuinfo flag (x86 `flags`, aarch64 `Features`) a CPU needs for each: the
+/// features with kernels of their own in ggml-cpu (quantized dot products, f16 vector
+/// arithmetic, matrix multiply-accumulate), so a build without one the CPU has is slower
+/// than the machine. ARM_FMA comes with NEON. AVX-512 and the VNNI extensions are left out:
+/// on an AVX-512 EPYC the default (AVX2) build measured at 1.10x (pp512) and 1.05x (tg128)
+/// of llama-bench built with `GGML_NATIVE=ON`, so a build without them is not shown to
+/// understate such a machine.
+pub const GGML_KERNEL_FEATURES: &[(&str, &str)] = &[
+    ("avx", "AVX"),
+    ("avx2", "AVX2"),
+    ("fma", "FMA"),
+    ("f16c", "F16C"),
+    ("asimd", "NEON"),
+    ("asimdhp", "FP16_VA"),
+    ("asimddp", "DOTPROD"),
+    ("i8mm", "MATMUL_INT8"),
+    ("sve", "SVE"),
+];
+
+/// [`GGML_KERNEL_FEATURES`] the CPU of a /proc/cpuinfo text has.
+pub fn cpuinfo_ggml_features(cpuinfo: &str) -> Vec<&'static str> {
+    let flags = cpuinfo_field(cpuinfo, "flags")
+        .or_else(|| cpuinfo_field(cpuinfo, "Features"))
+        .unwrap_or_default();
+    let has: Vec<&str> = flags.split_whitespace().collect();
+    GGML_KERNEL_FEATURES
+        .iter()
+        .filter(|(flag, _)| has.contains(flag))
+        .map(|(_, g)| *g)
+        .collect()
+}
+
+/// [`GGML_KERNEL_FEATURES`] the CPU this process runs on has, as the CPU itself reports
+/// them (cpuid on x86-64, the kernel's hwcaps on aarch64). Unlike /proc/cpuinfo this is
+/// right under user-mode emulation too (qemu-user shows the host's /proc/cpuinfo).
+pub fn detected_ggml_features() -> Vec<&'static str> {
+    #[allow(unused_mut)] // Reason: nothing is pushed on other architectures.
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        for (on, name) in [
+            (has!("avx"), "AVX"),
+            (has!("avx2"), "AVX2"),
+            (has!("fma"), "FMA"),
+            (has!("f16c"), "F16C"),
+        ] {
+            if on {
+                v.push(name);
+            }
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use std::arch::is_aarch64_feature_detected as has;
+        for (on, name) in [
+            (has!("neon"), "NEON"),
+            (has!("fp16"), "FP16_VA"),
+            (has!("dotprod"), "DOTPROD"),
+            (has!("i8mm"), "MATMUL_INT8"),
+            (has!("sve"), "SVE"),
+        ] {
+            if on {
+                v.push(name);
+            }
+        }
+    }
+    v
+}
+
+/// The [`GGML_KERNEL_FEATURES`] a llama.cpp build was compiled with, from its system info
+/// (`llama_print_system_info`: `CPU : NEON = 1 | ARM_FMA = 1 | DOTPROD = 1 | …`). ggml
+/// reports these from its compile-time flags.
+pub fn ggml_build_features(system_info: &str) -> Vec<&'static str> {
+    let on: Vec<&str> = system_info
+        .split('|')
+        .filter_map(|item| {
+            let (k, v) = item.rsplit_once('=')?;
+            let k = k.rsplit(':').next()?.trim();
+            (v.trim() == "1").then_some(k)
+        })
+        .collect();
+    GGML_KERNEL_FEATURES
+        .iter()
+        .map(|(_, g)| *g)
+        .filter(|g| on.contains(g))
+        .collect()
 }
 
 /// RAM, OS release, kernel, hostname and load average.
@@ -515,5 +662,81 @@ mod tests {
         );
         // The advice for such a machine is tested in `warning`.
         assert_eq!(env["loadavg"][0], 1.9);
+    }
+
+    #[test]
+    fn aarch64_cpuinfo_of_orin_and_thor() {
+        let orin = include_str!("../tests/fixtures/aarch64/orin-cpuinfo.txt");
+        let thor = include_str!("../tests/fixtures/aarch64/thor-cpuinfo.txt");
+        assert_eq!(
+            cpuinfo_ggml_features(orin),
+            ["NEON", "FP16_VA", "DOTPROD"],
+            "Cortex-A78AE: Armv8.2-A with dotprod and fp16, no i8mm or SVE"
+        );
+        assert_eq!(
+            cpuinfo_ggml_features(thor),
+            ["NEON", "FP16_VA", "DOTPROD", "MATMUL_INT8", "SVE"]
+        );
+        assert_eq!(arm_core(orin).as_deref(), Some("Cortex-A78AE"));
+        assert_eq!(arm_core(thor).as_deref(), Some("Neoverse-V3AE"));
+        assert_eq!(arm_core("flags : avx\n"), None);
+        assert_eq!(
+            arm_core("CPU implementer : 0x41\nCPU part : 0xfff\n").as_deref(),
+            Some("Arm part 0xfff")
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "/proc/cpuinfo", orin);
+        write(
+            dir.path(),
+            "/proc/device-tree/model",
+            "NVIDIA Jetson AGX Orin Developer Kit\0",
+        );
+        let env = fingerprint_at(dir.path());
+        assert_eq!(env["cpu_core"], "Cortex-A78AE");
+        // The kernel's own (generic) model name is kept; the core is beside it.
+        assert_eq!(env["cpu_model"], "ARMv8 Processor rev 1 (v8l)");
+        assert_eq!(env["cpu_logical_cores"], 2);
+        assert_eq!(env["cpu_simd"], json!(["asimd", "asimdhp", "asimddp"]));
+        assert_eq!(
+            env["cpu_ggml_features"],
+            json!(["NEON", "FP16_VA", "DOTPROD"])
+        );
+        assert!(
+            env.get("virtualized").is_none(),
+            "no hypervisor flag on Arm"
+        );
+        assert!(
+            env.get("jetson").is_some(),
+            "device-tree model names a Jetson"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "/proc/cpuinfo", thor);
+        let env = fingerprint_at(dir.path());
+        assert_eq!(env["cpu_model"], "Neoverse-V3AE");
+        assert_eq!(
+            env["cpu_simd"],
+            json!(["asimd", "asimdhp", "asimddp", "sve", "sve2", "i8mm", "bf16"])
+        );
+    }
+
+    #[test]
+    fn build_features_from_llama_cpp_system_info() {
+        // x86-64, this repository's default build on an AVX2 machine.
+        let x86 = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | \
+                   BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ";
+        assert_eq!(ggml_build_features(x86), ["AVX", "AVX2", "FMA", "F16C"]);
+        let sve = "CPU : NEON = 1 | ARM_FMA = 1 | FP16_VA = 1 | MATMUL_INT8 = 1 | SVE = 1 | \
+                   DOTPROD = 1 | SVE_CNT = 16 | OPENMP = 1 | ";
+        assert_eq!(
+            ggml_build_features(sve),
+            ["NEON", "FP16_VA", "DOTPROD", "MATMUL_INT8", "SVE"]
+        );
+        assert!(ggml_build_features("").is_empty());
+        // The live CPU: whatever it is, it reports its architecture's baseline.
+        let live = detected_ggml_features();
+        if cfg!(target_arch = "aarch64") {
+            assert!(live.contains(&"NEON"), "{live:?}");
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! The machine's speed of light and the formulas that compare a run against it: memory
 //! bandwidth by a STREAM-style triad over every thread, a compute peak by an f32
 //! multiply-add loop over every thread at the widest vector width ggml uses here (AVX2 with
-//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), and the bytes and FLOPs one
-//! decode step or one prefill must move or compute. Plain numbers in and out; knows no engine or record
-//! (`bench::roofline` maps a point onto these). Depends on `platform` (the cache size)
-//! only. The formulas and their sources are in docs/ARCHITECTURE.md, "Speed of light".
+//! FMA on x86-64 where the CPU has them, NEON FMA on aarch64), or by an int8 loop where the
+//! CPU has one (aarch64 dotprod `sdot` and i8mm `smmla`, what ggml's quantized kernels run
+//! there), and the bytes and FLOPs one decode step or one prefill must move or compute.
+//! Plain numbers in and out; knows no engine or record (`bench::roofline` maps a point onto
+//! these). Depends on `platform` (the cache size) only. The formulas and their sources
+//! are in docs/ARCHITECTURE.md, "Speed of light".
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -46,7 +48,9 @@ pub struct Machine {
     /// Last-level cache the working set was sized against, when sysfs gives it.
     pub llc_bytes: Option<u64>,
     pub threads: usize,
-    /// Best f32 multiply-add rate over every thread; `None` when not measured.
+    /// Best multiply-add rate over every thread, in operations per second: f32 FMA, or the
+    /// int8 dot product where the CPU has one and it is faster ([`compute_peak`]); `None`
+    /// when not measured.
     pub compute_flop_per_s: Option<f64>,
     /// What the compute figure is: the instructions the probe ran.
     pub compute_method: String,
@@ -63,7 +67,12 @@ pub fn measure(threads: Option<usize>) -> Machine {
     let bytes = triad_bytes(llc);
     let best = triad(bytes, threads, TRIAD_REPS);
     let elements = bytes / TRIAD_BYTES_PER_ELEMENT;
-    let flop = fma_peak(threads, Duration::from_millis(150), 3);
+    let round = Duration::from_millis(150);
+    let (flop, compute_method) = compute_peak(
+        fma_peak(threads, round, 3),
+        int8_peak(threads, round, 3),
+        threads,
+    );
     Machine {
         bandwidth_gb_per_s: gb_per_s(elements * TRIAD_BYTES_PER_ELEMENT, best),
         triad_bytes: bytes,
@@ -71,10 +80,7 @@ pub fn measure(threads: Option<usize>) -> Machine {
         llc_bytes: llc,
         threads,
         compute_flop_per_s: Some(flop),
-        compute_method: format!(
-            "f32 {}, 64 independent lanes per thread, {threads} threads",
-            fma_isa()
-        ),
+        compute_method,
     }
 }
 
@@ -138,29 +144,29 @@ pub const FMA_FLOPS_PER_ITER: u64 = 64 * 2;
 /// can reach, or a prefill that uses FMA shows above 100% of it. On x86-64 the compiler's
 /// baseline is SSE2 without FMA, a quarter of what an AVX2-FMA core does (ggml's CPU
 /// kernels are built with AVX2 and FMA wherever the CPU has them), so those run through
-/// explicit intrinsics, whatever the optimisation level.
+/// explicit intrinsics, whatever the optimisation level; on aarch64 NEON `fmla` through
+/// intrinsics too (at opt-level 1 the compiler does not vectorise the portable loop).
 pub fn fma_kernel(iters: u64, x: f32, y: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if simd::has_avx2_fma() {
         return simd::fma_avx2(iters, x, y);
     }
-    let mut acc = [[1.0f32; 16]; 4];
-    for _ in 0..iters {
-        for lane in acc.iter_mut() {
-            for v in lane.iter_mut() {
-                // aarch64 always has FMA (NEON `fmla`); elsewhere a multiply and an add.
-                #[cfg(target_arch = "aarch64")]
-                {
-                    *v = v.mul_add(x, y);
-                }
-                #[cfg(not(target_arch = "aarch64"))]
-                {
+    #[cfg(target_arch = "aarch64")]
+    {
+        neon::fma_neon(iters, x, y)
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    {
+        let mut acc = [[1.0f32; 16]; 4];
+        for _ in 0..iters {
+            for lane in acc.iter_mut() {
+                for v in lane.iter_mut() {
                     *v = *v * x + y;
                 }
             }
         }
+        acc.iter().flatten().sum()
     }
-    acc.iter().flatten().sum()
 }
 
 /// The instructions [`fma_kernel`] runs on this machine.
@@ -170,10 +176,55 @@ pub fn fma_isa() -> &'static str {
         return "fused multiply-add, AVX2 + FMA (256-bit)";
     }
     if cfg!(target_arch = "aarch64") {
-        "fused multiply-add, NEON (128-bit)"
+        "fused multiply-add, NEON fmla (128-bit)"
     } else {
         "multiply + add, the compiler's baseline vector width"
     }
+}
+
+/// Operations of one [`dot_kernel`] iteration: 16 `sdot`s, each 4 lanes × 4 int8
+/// multiply-accumulates, 2 operations per multiply-accumulate (counted like a FLOP).
+pub const DOT_OPS_PER_ITER: u64 = 16 * 4 * 4 * 2;
+
+/// `iters` rounds of 16 independent int8 dot products (`sdot`, Armv8.2-A dotprod) of
+/// `a`·`b` into i32 lanes: the instruction ggml's quantized matrix products (q4_0, q4_1,
+/// q8_0, k-quants against q8 activations) run on a CPU with dotprod, four times the
+/// multiply-accumulates of an f32 `fmla` per instruction. The sum of every lane; `None`
+/// where the CPU (or the architecture) has no dotprod.
+pub fn dot_kernel(iters: u64, a: i8, b: i8) -> Option<i64> {
+    #[cfg(target_arch = "aarch64")]
+    if neon::has_dotprod() {
+        return Some(neon::dot_sdot(iters, a, b));
+    }
+    let _ = (iters, a, b);
+    None
+}
+
+/// The instructions [`dot_kernel`] runs on this machine, when it runs.
+pub fn dot_isa() -> Option<&'static str> {
+    dot_kernel(1, 0, 0).map(|_| "int8 dot product, NEON sdot (128-bit, dotprod)")
+}
+
+/// Operations of one [`mmla_kernel`] iteration: 16 `smmla`s, each a 2×8 by 8×2 int8 matrix
+/// product into 4 i32 lanes (32 multiply-accumulates), 2 operations per multiply-accumulate.
+pub const MMLA_OPS_PER_ITER: u64 = 16 * 4 * 8 * 2;
+
+/// `iters` rounds of 16 independent int8 matrix multiply-accumulates (`smmla`, the i8mm
+/// extension: Neoverse-V3AE in Jetson Thor): what ggml's quantized matrix products run where
+/// it was built with MATMUL_INT8, twice the multiply-accumulates of `sdot` per instruction.
+/// The sum of every lane; `None` where the CPU (or the architecture) has no i8mm.
+pub fn mmla_kernel(iters: u64, a: i8, b: i8) -> Option<i64> {
+    #[cfg(target_arch = "aarch64")]
+    if neon::has_i8mm() {
+        return Some(neon::mmla_smmla(iters, a, b));
+    }
+    let _ = (iters, a, b);
+    None
+}
+
+/// The instructions [`mmla_kernel`] runs on this machine, when it runs.
+pub fn mmla_isa() -> Option<&'static str> {
+    mmla_kernel(1, 0, 0).map(|_| "int8 matrix multiply-accumulate, NEON smmla (128-bit, i8mm)")
 }
 
 /// The x86-64 probe: AVX2 + FMA intrinsics, chosen at run time.
@@ -222,14 +273,125 @@ mod simd {
     }
 }
 
-/// Best f32 FLOP/s of `reps` timed rounds of [`fma_kernel`] on every thread at once, each
-/// round lasting about `round`.
-pub fn fma_peak(threads: usize, round: Duration, reps: u32) -> f64 {
+/// The aarch64 probes: NEON `fmla` (every aarch64 CPU has NEON) and `sdot` where the CPU
+/// reports dotprod (Cortex-A78AE in Jetson Orin, Neoverse-V3AE in Jetson Thor).
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)] // Reason: SIMD intrinsics and `sdot` by inline assembly (Rust's
+                      // `vdotq_s32` is unstable), run only where the CPU reports the feature.
+mod neon {
+    use std::arch::aarch64::{
+        float32x4_t, int32x4_t, vaddq_f32, vaddvq_f32, vaddvq_s32, vdupq_n_f32, vdupq_n_s32,
+        vdupq_n_s8, vfmaq_f32,
+    };
+
+    pub fn has_dotprod() -> bool {
+        std::arch::is_aarch64_feature_detected!("dotprod")
+    }
+
+    pub fn has_i8mm() -> bool {
+        std::arch::is_aarch64_feature_detected!("i8mm")
+    }
+
+    /// [`super::fma_kernel`]'s arithmetic on 16 registers of 4 lanes: 16 independent
+    /// chains, enough for four FMA pipes of 4 cycles' latency (Neoverse V-class).
+    pub fn fma_neon(iters: u64, x: f32, y: f32) -> f32 {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { fma(iters, x, y) }
+    }
+
+    #[target_feature(enable = "neon")]
+    unsafe fn fma(iters: u64, x: f32, y: f32) -> f32 {
+        let (xv, yv) = (vdupq_n_f32(x), vdupq_n_f32(y));
+        let mut acc: [float32x4_t; 16] = [vdupq_n_f32(1.0); 16];
+        for _ in 0..iters {
+            for a in acc.iter_mut() {
+                // vfmaq_f32(a, b, c) is a + b·c: v·x + y is (y, v, x).
+                *a = vfmaq_f32(yv, *a, xv);
+            }
+        }
+        let s = acc.iter().fold(vdupq_n_f32(0.0), |s, a| vaddq_f32(s, *a));
+        vaddvq_f32(s)
+    }
+
+    /// [`super::dot_kernel`] on 16 accumulators.
+    pub fn dot_sdot(iters: u64, a: i8, b: i8) -> i64 {
+        assert!(has_dotprod(), "dot_sdot without dotprod");
+        // SAFETY: the CPU has dotprod (checked just above).
+        unsafe { dot(iters, a, b) }
+    }
+
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn dot(iters: u64, a: i8, b: i8) -> i64 {
+        let (av, bv) = (vdupq_n_s8(a), vdupq_n_s8(b));
+        let mut acc: [int32x4_t; 16] = [vdupq_n_s32(0); 16];
+        for _ in 0..iters {
+            for s in acc.chunks_exact_mut(4) {
+                // SAFETY: `sdot` reads and writes only the named registers.
+                unsafe {
+                    std::arch::asm!(
+                        "sdot {s0:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "sdot {s1:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "sdot {s2:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "sdot {s3:v}.4s, {a:v}.16b, {b:v}.16b",
+                        s0 = inout(vreg) s[0],
+                        s1 = inout(vreg) s[1],
+                        s2 = inout(vreg) s[2],
+                        s3 = inout(vreg) s[3],
+                        a = in(vreg) av,
+                        b = in(vreg) bv,
+                        options(pure, nomem, nostack),
+                    );
+                }
+            }
+        }
+        // Each lane stays far below i32::MAX for the iteration counts the probe uses;
+        // summed in i64.
+        acc.iter().map(|v| i64::from(vaddvq_s32(*v))).sum()
+    }
+
+    /// [`super::mmla_kernel`] on 16 accumulators.
+    pub fn mmla_smmla(iters: u64, a: i8, b: i8) -> i64 {
+        assert!(has_i8mm(), "mmla_smmla without i8mm");
+        // SAFETY: the CPU has i8mm (checked just above).
+        unsafe { mmla(iters, a, b) }
+    }
+
+    #[target_feature(enable = "neon,i8mm")]
+    unsafe fn mmla(iters: u64, a: i8, b: i8) -> i64 {
+        let (av, bv) = (vdupq_n_s8(a), vdupq_n_s8(b));
+        let mut acc: [int32x4_t; 16] = [vdupq_n_s32(0); 16];
+        for _ in 0..iters {
+            for s in acc.chunks_exact_mut(4) {
+                // SAFETY: `smmla` reads and writes only the named registers.
+                unsafe {
+                    std::arch::asm!(
+                        "smmla {s0:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s1:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s2:v}.4s, {a:v}.16b, {b:v}.16b",
+                        "smmla {s3:v}.4s, {a:v}.16b, {b:v}.16b",
+                        s0 = inout(vreg) s[0],
+                        s1 = inout(vreg) s[1],
+                        s2 = inout(vreg) s[2],
+                        s3 = inout(vreg) s[3],
+                        a = in(vreg) av,
+                        b = in(vreg) bv,
+                        options(pure, nomem, nostack),
+                    );
+                }
+            }
+        }
+        acc.iter().map(|v| i64::from(vaddvq_s32(*v))).sum()
+    }
+}
+
+/// Best rate of `reps` timed rounds of `kernel` on every thread at once, each round lasting
+/// about `round`; `ops_per_iter` operations per kernel iteration.
+fn peak(threads: usize, round: Duration, reps: u32, ops_per_iter: u64, kernel: fn(u64)) -> f64 {
     let threads = threads.max(1);
     // Calibrate one thread's iterations to the round length.
     let probe = 200_000u64;
     let t = Instant::now();
-    black_box(fma_kernel(black_box(probe), 0.999_999, 1e-7));
+    kernel(black_box(probe));
     let per_iter = t.elapsed().as_secs_f64().max(1e-9) / probe as f64;
     let iters = ((round.as_secs_f64() / per_iter) as u64).max(1000);
     let mut best = 0.0f64;
@@ -237,13 +399,63 @@ pub fn fma_peak(threads: usize, round: Duration, reps: u32) -> f64 {
         let t = Instant::now();
         std::thread::scope(|s| {
             for _ in 0..threads {
-                s.spawn(|| black_box(fma_kernel(black_box(iters), 0.999_999, 1e-7)));
+                s.spawn(|| kernel(black_box(iters)));
             }
         });
-        let flop = (iters * FMA_FLOPS_PER_ITER * threads as u64) as f64;
-        best = best.max(flop / t.elapsed().as_secs_f64());
+        let ops = (iters * ops_per_iter * threads as u64) as f64;
+        best = best.max(ops / t.elapsed().as_secs_f64());
     }
     best
+}
+
+/// Best f32 FLOP/s of `reps` timed rounds of [`fma_kernel`] on every thread at once, each
+/// round lasting about `round`.
+pub fn fma_peak(threads: usize, round: Duration, reps: u32) -> f64 {
+    peak(threads, round, reps, FMA_FLOPS_PER_ITER, |n| {
+        black_box(fma_kernel(n, 0.999_999, 1e-7));
+    })
+}
+
+/// Best int8 operations per second (2 per multiply-accumulate) on every thread at once, of
+/// the fastest int8 instruction the CPU has ([`dot_kernel`], [`mmla_kernel`]), with its
+/// name; `None` where it has neither.
+pub fn int8_peak(threads: usize, round: Duration, reps: u32) -> Option<(f64, &'static str)> {
+    let dot = dot_isa().map(|isa| {
+        let r = peak(threads, round, reps, DOT_OPS_PER_ITER, |n| {
+            black_box(dot_kernel(n, 1, -1));
+        });
+        (r, isa)
+    });
+    let mmla = mmla_isa().map(|isa| {
+        let r = peak(threads, round, reps, MMLA_OPS_PER_ITER, |n| {
+            black_box(mmla_kernel(n, 1, -1));
+        });
+        (r, isa)
+    });
+    match (dot, mmla) {
+        (Some(d), Some(m)) => Some(if m.0 > d.0 { m } else { d }),
+        (d, m) => d.or(m),
+    }
+}
+
+/// The compute peak a prefill is compared with, and what it is: the f32 multiply-add rate,
+/// or the int8 rate ([`int8_peak`]) where the CPU has an int8 instruction and it is the
+/// higher (ggml's quantized matrix products run on it there, so an f32 peak would put a
+/// prefill above 100%).
+pub fn compute_peak(fma: f64, int8: Option<(f64, &str)>, threads: usize) -> (f64, String) {
+    let lanes = format!("64 independent lanes per thread, {threads} threads");
+    match int8 {
+        Some((r, isa)) if r > fma => (
+            r,
+            format!(
+                "{isa}, 2 operations per int8 multiply-accumulate, {lanes} (f32 {}: {:.1} \
+                 GFLOP/s)",
+                fma_isa(),
+                fma / 1e9
+            ),
+        ),
+        _ => (fma, format!("f32 {}, {lanes}", fma_isa())),
+    }
 }
 
 /// Mean number of tokens in context over the decode steps of a generation: step k
@@ -325,6 +537,63 @@ mod tests {
         // v ← v·1 + 1, 10 times, from 1: 11 on each of 64 lanes.
         assert_eq!(fma_kernel(10, 1.0, 1.0), 64.0 * 11.0);
         assert!(fma_peak(1, Duration::from_millis(5), 1) > 0.0);
+        assert_eq!(fma_kernel(3, 2.0, 0.5), 64.0 * 11.5);
+        if cfg!(target_arch = "aarch64") {
+            assert!(fma_isa().contains("NEON"), "{}", fma_isa());
+        }
+    }
+
+    #[test]
+    fn int8_kernels_do_the_arithmetic_where_the_cpu_has_them() {
+        // 10 iterations × 16 sdot × 4 lanes × 4 products of 3·(−2): −15360.
+        let dot = dot_kernel(10, 3, -2);
+        // 10 iterations × 16 smmla × 4 lanes × 8 products of 3·(−2): −30720.
+        let mmla = mmla_kernel(10, 3, -2);
+        #[cfg(target_arch = "aarch64")]
+        {
+            assert_eq!(
+                dot.is_some(),
+                std::arch::is_aarch64_feature_detected!("dotprod")
+            );
+            assert_eq!(
+                mmla.is_some(),
+                std::arch::is_aarch64_feature_detected!("i8mm")
+            );
+        }
+        if let Some(sum) = dot {
+            assert_eq!(sum, -15360);
+            assert!(dot_isa().unwrap().contains("sdot"));
+        }
+        if let Some(sum) = mmla {
+            assert_eq!(sum, -30720);
+            assert!(mmla_isa().unwrap().contains("smmla"));
+        }
+        let peak = int8_peak(1, Duration::from_millis(5), 1);
+        assert_eq!(peak.is_some(), dot.is_some() || mmla.is_some());
+        assert!(peak.is_none_or(|(r, _)| r > 0.0));
+        // scripts/check-aarch64.sh sets these under CPU models that have the instructions,
+        // so a probe that does not run fails instead of taking the `None` branch.
+        if std::env::var_os("TRTBENCH_EXPECT_DOTPROD").is_some() {
+            assert_eq!(dot, Some(-15360), "dotprod probe did not run");
+        }
+        if std::env::var_os("TRTBENCH_EXPECT_I8MM").is_some() {
+            assert_eq!(mmla, Some(-30720), "i8mm probe did not run");
+        }
+    }
+
+    #[test]
+    fn compute_peak_takes_the_faster_instruction() {
+        let (p, m) = compute_peak(10e9, None, 2);
+        assert_eq!(p, 10e9);
+        assert!(m.starts_with("f32 ") && m.ends_with("2 threads"), "{m}");
+        let (p, m) = compute_peak(10e9, Some((35e9, "int8 dot product, NEON sdot")), 2);
+        assert_eq!(p, 35e9);
+        assert!(
+            m.starts_with("int8 dot") && m.contains("10.0 GFLOP/s"),
+            "{m}"
+        );
+        // An int8 rate below the f32 one (no reason on real hardware) is not taken.
+        assert_eq!(compute_peak(10e9, Some((5e9, "x")), 1).0, 10e9);
     }
 
     #[test]

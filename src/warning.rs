@@ -84,6 +84,9 @@ pub enum Warning {
     LevelCutShort { reason: String },
     /// A rate above the machine's measured peak (docs/ARCHITECTURE.md, "Speed of light").
     BeyondSpeedOfLight { figure: String, pct: f64 },
+    /// The engine's llama.cpp build lacks CPU kernel features (ggml's names) that this CPU
+    /// has: the engine runs slower than the machine can.
+    BuildLacksCpuFeatures { missing: Vec<String> },
     /// The server reported prompt tokens served from its prefix cache on a level meant to
     /// be cache-free (every prompt distinct).
     PromptCacheHits {
@@ -124,6 +127,13 @@ impl fmt::Display for Warning {
                 f,
                 "1-minute load average is {load1:.2} on {cores} logical cores: other work is \
                  running; stop it or expect noisy numbers"
+            ),
+            Warning::BuildLacksCpuFeatures { missing } => write!(
+                f,
+                "figures understate this machine: the engine's llama.cpp was built without \
+                 {} kernels this CPU has; build trtbench on the machine with RUSTFLAGS='-C \
+                 target-cpu=native', or for its CPU class (docs/jetson.md)",
+                missing.join(", ")
             ),
             Warning::Virtualized => f.write_str(
                 "running in a virtual machine: neighbours on the host can steal CPU time; \
@@ -300,6 +310,22 @@ pub fn machine(env: &Value) -> Vec<Warning> {
     if env.get("virtualized").and_then(Value::as_bool) == Some(true) {
         w.push(Warning::Virtualized);
     }
+    let list = |k: &str| -> Option<Vec<&str>> {
+        Some(
+            env.get(k)?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect(),
+        )
+    };
+    if let (Some(cpu), Some(build)) = (list("cpu_ggml_features"), list("llama_cpp_build_features"))
+    {
+        let missing = missing_build_features(&cpu, &build);
+        if !missing.is_empty() {
+            w.push(Warning::BuildLacksCpuFeatures { missing });
+        }
+    }
     if let Some(j) = env.get("jetson") {
         if j.get("gpu_clocks_locked").and_then(Value::as_bool) == Some(false)
             || env.get("cpu_clocks_locked").and_then(Value::as_bool) == Some(false)
@@ -311,6 +337,23 @@ pub fn machine(env: &Value) -> Vec<Warning> {
         }
     }
     w
+}
+
+/// Kernel features (ggml's names, `env::GGML_KERNEL_FEATURES`) the CPU has and the engine's
+/// build lacks. Empty when the build names no feature of the CPU's architecture (a results
+/// file whose build and CPU were read on different architectures).
+pub fn missing_build_features(cpu: &[&str], build: &[&str]) -> Vec<String> {
+    let arm = |f: &str| matches!(f, "NEON" | "FP16_VA" | "DOTPROD" | "MATMUL_INT8" | "SVE");
+    let same_arch = cpu
+        .first()
+        .is_some_and(|c| build.iter().any(|b| arm(b) == arm(c)));
+    if !same_arch {
+        return Vec::new();
+    }
+    cpu.iter()
+        .filter(|f| !build.contains(f))
+        .map(|f| (*f).to_owned())
+        .collect()
 }
 
 /// Advice about one point's samples: too few runs, outliers by modified Z-score, a slow
@@ -419,5 +462,42 @@ mod tests {
         let env =
             json!({"cpu_governor": "performance", "cpu_busy_pct": 1.0, "cpu_logical_cores": 8});
         assert!(machine(&env).is_empty());
+    }
+
+    #[test]
+    fn a_build_without_the_cpus_kernels_understates_the_machine() {
+        // The system info of llama-cpp-sys-2 0.1.161's default aarch64 build (armv8-a), read
+        // under qemu-aarch64 -cpu neoverse-n1, against that CPU's features.
+        let armv8 = "CPU : NEON = 1 | ARM_FMA = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ";
+        let env = json!({
+            "cpu_ggml_features": ["NEON", "FP16_VA", "DOTPROD"],
+            "llama_cpp_build_features": crate::env::ggml_build_features(armv8),
+        });
+        let w = machine(&env);
+        assert_eq!(
+            w,
+            vec![Warning::BuildLacksCpuFeatures {
+                missing: vec!["FP16_VA".into(), "DOTPROD".into()]
+            }]
+        );
+        let s = w[0].to_string();
+        assert!(s.starts_with("figures understate this machine"), "{s}");
+        assert!(
+            s.contains("FP16_VA, DOTPROD") && s.contains("docs/jetson.md"),
+            "{s}"
+        );
+        // A build for the CPU's class: nothing to say.
+        let orin = "CPU : NEON = 1 | ARM_FMA = 1 | FP16_VA = 1 | DOTPROD = 1 | OPENMP = 1 | ";
+        let env = json!({
+            "cpu_ggml_features": ["NEON", "FP16_VA", "DOTPROD"],
+            "llama_cpp_build_features": crate::env::ggml_build_features(orin),
+        });
+        assert!(machine(&env).is_empty());
+        // A CPU read on another architecture than the build's (no common ground): silent.
+        assert!(missing_build_features(&["AVX", "AVX2"], &["NEON"]).is_empty());
+        assert_eq!(
+            missing_build_features(&["AVX", "AVX2", "FMA"], &["AVX", "AVX2"]),
+            vec!["FMA".to_owned()]
+        );
     }
 }

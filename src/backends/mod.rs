@@ -232,7 +232,12 @@ pub fn fingerprint() -> serde_json::Value {
     let mut env = crate::env::fingerprint();
     if let Some(m) = env.as_object_mut() {
         m.insert("llama_cpp".into(), llama::version().into());
-        m.insert("llama_cpp_system_info".into(), llama::system_info().into());
+        let info = llama::system_info();
+        m.insert(
+            "llama_cpp_build_features".into(),
+            crate::env::ggml_build_features(&info).into(),
+        );
+        m.insert("llama_cpp_system_info".into(), info.into());
         for (k, v) in trt::environment().unwrap_or_default() {
             m.insert(k.into(), v.into());
         }
