@@ -89,6 +89,7 @@ fn main() {
         pool_size: conc,
         tls: Default::default(),
         kernel_timestamps: kernel,
+        idle_timeout: None,
     })
     .unwrap_or_else(|e| {
         eprintln!("itl_error: {e}");

@@ -2,6 +2,9 @@
 //! every report and comparison is rendered from. Units live in field names. Depends only
 //! on `units`; never on backends, so old results stay readable without them.
 
+mod key;
+pub use key::{model_label, point_key, portable_key};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -557,18 +560,6 @@ pub fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// Builds the stable key of a point from its parameters (sorted, `k=v` joined by `,`).
-pub fn point_key(parameters: &BTreeMap<String, serde_json::Value>) -> String {
-    parameters
-        .iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub fn triad_bytes(llc_bytes: Option<u64>) -> u64 {
 }
 
 /// The machine's measured peaks, recorded once per run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Machine {
     /// Best triad bandwidth, STREAM's byte count (24 bytes per element, no write-allocate).
     pub bandwidth_gb_per_s: f64,

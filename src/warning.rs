@@ -70,10 +70,26 @@ pub enum Warning {
         requests: usize,
         mean_server_minus_ours: f64,
     },
-    /// The load client's event loop ran late: its timestamps may be late too.
-    EventLoopLag { p99_ms: f64, limit_ms: f64 },
-    /// Open loop: requests left after their scheduled time.
-    SendLag { p99_ms: f64, limit_ms: f64 },
+    /// The load client's event loop ran late. `worst` is the reported latency it could
+    /// move most and by what share of it (none when it moves none: kernel-stamped tokens);
+    /// `invalid` when that share is beyond `client::health::MAX_CLIENT_DISTORTION`.
+    EventLoopLag {
+        p99_ms: f64,
+        limit_ms: f64,
+        worst: Option<(String, f64)>,
+        limit_frac: f64,
+        kernel_stamps: bool,
+        invalid: bool,
+    },
+    /// Open loop: requests left after their scheduled time, which every latency counted
+    /// from the schedule includes.
+    SendLag {
+        p99_ms: f64,
+        limit_ms: f64,
+        worst: Option<(String, f64)>,
+        limit_frac: f64,
+        invalid: bool,
+    },
     /// The load client used most of the machine's CPU.
     ClientCpu { used_frac: f64, cores: usize },
     /// The first failure of one kind in a load level, with the server's detail.
@@ -92,7 +108,10 @@ pub enum Warning {
     PromptCacheHits {
         hits: usize,
         requests: usize,
+        /// Mean share of the server's prompt cached beyond the chat template.
         mean_cached_frac: f64,
+        /// Mean chat-template tokens per request (shared by construction, not counted).
+        template_tokens: f64,
     },
     /// The point ran on an Edge-LLM version trtbench was not checked against (0.10.x is).
     UncheckedEdgeLlmVersion { version: String },
@@ -220,17 +239,72 @@ impl fmt::Display for Warning {
                  requests (mean server − ours {mean_server_minus_ours:+.2}): the tokenizer may \
                  not match the served model"
             ),
-            Warning::EventLoopLag { p99_ms, limit_ms } => write!(
-                f,
-                "INVALID: the client's event loop ran {p99_ms:.1} ms late at p99 (limit \
-                 {limit_ms} ms); its timestamps may be late by as much. Lower the \
-                 concurrency/rate, or give the client more CPU"
-            ),
-            Warning::SendLag { p99_ms, limit_ms } => write!(
-                f,
-                "INVALID: requests left {p99_ms:.1} ms after their scheduled time at p99 (limit \
-                 {limit_ms} ms): the client could not keep the offered rate"
-            ),
+            Warning::EventLoopLag {
+                p99_ms,
+                limit_ms,
+                worst,
+                limit_frac,
+                kernel_stamps,
+                invalid,
+            } => {
+                let pct = limit_frac * 100.0;
+                match (invalid, worst) {
+                    (true, Some((figure, frac))) => write!(
+                        f,
+                        "INVALID: the client's event loop ran {p99_ms:.1} ms late at p99 \
+                         (above {limit_ms} ms) and tokens are timed when reads return, so \
+                         {figure} could be {:.0}% late (limit {pct:.0}%). Lower the \
+                         concurrency/rate, or give the client more CPU",
+                        frac * 100.0
+                    ),
+                    _ if *kernel_stamps => write!(
+                        f,
+                        "note: the client's event loop ran {p99_ms:.1} ms late at p99 (above \
+                         {limit_ms} ms); tokens are timed by the kernel's receive stamps, so \
+                         no latency figure moved"
+                    ),
+                    (_, Some((figure, frac))) => write!(
+                        f,
+                        "note: the client's event loop ran {p99_ms:.1} ms late at p99 (above \
+                         {limit_ms} ms): at most {:.1}% of {figure} (limit {pct:.0}%)",
+                        frac * 100.0
+                    ),
+                    (_, None) => write!(
+                        f,
+                        "note: the client's event loop ran {p99_ms:.1} ms late at p99 (above \
+                         {limit_ms} ms); no reported latency depends on it"
+                    ),
+                }
+            }
+            Warning::SendLag {
+                p99_ms,
+                limit_ms,
+                worst,
+                limit_frac,
+                invalid,
+            } => {
+                let pct = limit_frac * 100.0;
+                match (invalid, worst) {
+                    (true, Some((figure, frac))) => write!(
+                        f,
+                        "INVALID: requests left {p99_ms:.1} ms after their scheduled time at \
+                         p99 (above {limit_ms} ms), up to {:.0}% of {figure} (limit {pct:.0}%): \
+                         the client could not keep the offered rate",
+                        frac * 100.0
+                    ),
+                    (_, Some((figure, frac))) => write!(
+                        f,
+                        "note: requests left {p99_ms:.1} ms after their scheduled time at p99 \
+                         (above {limit_ms} ms): at most {:.1}% of {figure} (limit {pct:.0}%)",
+                        frac * 100.0
+                    ),
+                    (_, None) => write!(
+                        f,
+                        "note: requests left {p99_ms:.1} ms after their scheduled time at p99 \
+                         (above {limit_ms} ms)"
+                    ),
+                }
+            }
             Warning::ClientCpu { used_frac, cores } => write!(
                 f,
                 "the client used {:.0}% of all {cores} cores: it may be the bottleneck",
@@ -254,13 +328,26 @@ impl fmt::Display for Warning {
                 hits,
                 requests,
                 mean_cached_frac,
-            } => write!(
-                f,
-                "PREFIX CACHE: the server took {:.0}% of the prompt tokens from its cache on \
-                 average ({hits} of {requests} requests over 10%); TTFT is flattered. Use a \
-                 new --salt, or restart the server",
-                mean_cached_frac * 100.0
-            ),
+                template_tokens,
+            } => {
+                write!(
+                    f,
+                    "PREFIX CACHE: the server took {:.0}% of the prompt tokens (as it counts \
+                     them) from its cache on average beyond what requests share by \
+                     construction ({hits} of {requests} requests over 10%): our prompt text \
+                     itself was cached, so TTFT is flattered. Use a new --salt, or restart \
+                     the server",
+                    mean_cached_frac * 100.0
+                )?;
+                if *template_tokens > 0.0 {
+                    write!(
+                        f,
+                        " (the chat template's {template_tokens:.0} tokens a request, cached \
+                         whatever the salt, are not counted)"
+                    )?;
+                }
+                Ok(())
+            }
             Warning::UncheckedEdgeLlmVersion { version } => write!(
                 f,
                 "Edge-LLM {version} is not a version trtbench was checked against (0.10.x): \

@@ -215,3 +215,15 @@ fn bad_input_load_secrets_are_never_written() {
         assert!(!s.contains(secret), "output {i} leaks the secret: {s}");
     }
 }
+
+/// A server that is not running is named as such, not taken for a tokenizer problem.
+#[test]
+fn bad_input_load_dead_port_says_the_server_is_unreachable() {
+    let a = load_cmd(&["--concurrency", "1"]).code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("cannot reach the server") && err.contains("127.0.0.1:9"),
+        "{err}"
+    );
+    assert!(!err.contains("--tokenizer"), "{err}");
+}

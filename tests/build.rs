@@ -29,6 +29,8 @@ fn builds_q8_0_with_a_full_manifest_and_refuses_to_overwrite() {
     let o = run(&args);
     assert!(o.status.success(), "{}", err(&o));
     assert!(err(&o).contains("requantized from q4_1"), "{}", err(&o));
+    // The quantizer's line per tensor stays out of stderr: the warning is what is there.
+    assert!(err(&o).lines().count() < 10, "{}", err(&o));
     let m = read_json(&out.join("trtbench.json"));
     assert_eq!(m["quant"], "q8_0");
     assert_eq!(m["backend"], "llama.cpp");
@@ -141,6 +143,25 @@ fn kv_plan_numbers_and_refusal() {
     assert_eq!(v["total_bytes"], 4 * 1024 * 23040);
     // 0.9 GiB / (1024 × 23040 B) = 40.96 → 40 sequences of 1000 tokens.
     assert_eq!(v["max_batch_at_seq"], 40);
+    // 1 GiB holds far more than 8192 tokens for one sequence, but the model's context
+    // is 8192: the limit says so instead of a sequence it could never hold.
+    let o = run(&[
+        "kv",
+        "--engine",
+        e.to_str().unwrap(),
+        "--batch",
+        "1",
+        "--seq",
+        "1000",
+        "--budget",
+        "1GiB",
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("longest seq at batch 1: 8192 (bound by the model's context of 8192)"),
+        "{text}"
+    );
     let o = run(&[
         "kv",
         "--engine",
@@ -411,4 +432,19 @@ fn tensorrt_build_plan_and_validation() {
         err(&o)
     );
     assert!(!out.exists());
+}
+
+/// doctor fits the engine: a llama.cpp engine needs no GPU, so it is ready on this CPU
+/// machine (exit 0), where the GPU path is not.
+#[test]
+fn doctor_says_a_llama_cpp_engine_needs_no_gpu() {
+    let e = engine();
+    let o = run(&["doctor", "--engine", e.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", err(&o));
+    assert!(out.contains("no GPU, CUDA or TensorRT is needed"), "{out}");
+    assert!(!out.contains("BLOCK"), "{out}");
+    assert!(out.contains("ready:"), "{out}");
+    let o = run(&["doctor", "--engine", "/nonexistent/engine"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
 }

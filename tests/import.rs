@@ -58,9 +58,26 @@ fn llama_bench_json_maps_prefill_and_decode_and_says_what_it_lacks() {
     let avg_ns = peer[1]["avg_ns"].as_f64().unwrap();
     assert!((tpot - avg_ns / 1e6 / 16.0).abs() < 1e-6 * tpot, "{tpot}");
     assert!(pp["summary"].get("decode_tok_per_s").is_none());
-    // The report reads the imported file.
+    // The report reads the imported file, and its runs column counts llama-bench's
+    // repetitions (it kept no per-run records of ours, but ran them).
     let o = bin().arg("report").arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = String::from_utf8_lossy(&o.stdout);
+    let reps = peer[0]["samples_ts"].as_array().unwrap().len();
+    let runs_col = md
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains("| runs"))
+        .map(|h| h.split('|').position(|c| c.trim() == "runs").unwrap())
+        .expect("a runs column");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains("| 64 "));
+    let row = row.unwrap_or_else(|| panic!("no isl 64 row in {md}"));
+    assert_eq!(
+        row.split('|').nth(runs_col).unwrap().trim(),
+        reps.to_string(),
+        "{md}"
+    );
 }
 
 #[test]

@@ -190,6 +190,12 @@ impl RunSettings {
             Some(s) => KvDtype::parse(s)?,
             None => self.kv_dtype,
         };
+        if spec.threads == Some(0) {
+            return Err(Error::config(
+                "threads",
+                "must be at least 1 (or left out: every core)",
+            ));
+        }
         Ok(RunSettings {
             warmup: spec.warmup.unwrap_or(self.warmup),
             runs: spec.runs.unwrap_or(self.runs),
@@ -271,10 +277,28 @@ pub fn dir_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
+/// An engine's name: its directory's, also when it is given as the model file its
+/// directory's manifest names (`run -m engines/x/model.gguf` is engine `x`, as
+/// `run --engine engines/x` is); a `.gguf` of its own is named by its file.
+pub fn engine_name(path: &Path) -> String {
+    if path.is_file() {
+        let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let (Some(dir), Some(file)) = (parent, file) {
+            let own = crate::engine::Manifest::load(dir)
+                .is_ok_and(|m| m.files.first().is_some_and(|f| f.path == file));
+            if own {
+                return dir_name(&dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()));
+            }
+        }
+    }
+    dir_name(path)
+}
+
 /// Names of `engines`, in order: directory names, except that engines sharing one are
 /// named by their directory as given, so their points never share a key.
 pub fn engine_names(engines: &[PathBuf]) -> Vec<String> {
-    let short: Vec<String> = engines.iter().map(|e| dir_name(e)).collect();
+    let short: Vec<String> = engines.iter().map(|e| engine_name(e)).collect();
     engines
         .iter()
         .zip(&short)
@@ -426,6 +450,46 @@ pub fn pick_list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_file_given_alone_is_named_as_its_engine_directory() {
+        use crate::engine::{BackendKind, FileEntry, Manifest, ModelDims};
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("smollm2-135m-q4_1");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("m.gguf"), b"GGUF").unwrap();
+        std::fs::write(root.path().join("loose.gguf"), b"GGUF").unwrap();
+        let dims = ModelDims {
+            arch: "llama".into(),
+            layers: 1,
+            heads: 1,
+            kv_heads: 1,
+            head_dim: 1,
+            embedding: 1,
+            vocab: 1,
+            context_train: 1,
+            params: None,
+        };
+        Manifest {
+            schema_version: crate::engine::MANIFEST_VERSION,
+            name: "smollm2-135m-q4_1".into(),
+            backend: BackendKind::LlamaCpp,
+            quant: "q4_1".into(),
+            files: vec![FileEntry {
+                path: "m.gguf".into(),
+                bytes: 4,
+                sha256: String::new(),
+            }],
+            model: dims,
+            source: None,
+            build: None,
+        }
+        .save(&dir)
+        .unwrap();
+        assert_eq!(engine_name(&dir.join("m.gguf")), "smollm2-135m-q4_1");
+        assert_eq!(engine_name(&dir), "smollm2-135m-q4_1");
+        assert_eq!(engine_name(&root.path().join("loose.gguf")), "loose.gguf");
+    }
 
     #[test]
     fn list_syntax() {

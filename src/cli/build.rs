@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     /// Threads for quantization (default: all cores).
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
     #[command(flatten)]
     pub trt: TrtBuildArgs,

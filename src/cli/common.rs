@@ -29,7 +29,7 @@ pub struct MeasureOpts {
     #[arg(long)]
     pub seed: Option<u64>,
     /// CPU threads (default: all cores).
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
     /// KV-cache element type: f16, q8_0, q4_0, f32, bf16 (llama.cpp); fp8 (TensorRT).
     #[arg(long)]
@@ -327,12 +327,13 @@ fn point_label(point: &Point) -> String {
     label
 }
 
-/// `ok, decode 120.3 tok/s`, `ok, perplexity 12.34`, or the status and error.
+/// `ok, decode p50 120.3 tok/s` (the statistic the tables print), `ok, perplexity
+/// 12.34`, or the status and error.
 fn point_result(point: &Point) -> String {
     match point.status {
         Status::Ok => {
             if let Some(s) = point.summary.get("decode_tok_per_s") {
-                format!("ok, decode {:.1} tok/s", s.mean)
+                format!("ok, decode p50 {:.1} tok/s", s.p50)
             } else if let Some(ppl) = point.scalars.get("perplexity") {
                 format!("ok, perplexity {ppl:.2}")
             } else {
@@ -348,5 +349,21 @@ fn point_result(point: &Point) -> String {
             },
             point.error.as_deref().unwrap_or("no message")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::PointKind;
+
+    #[test]
+    fn the_progress_line_prints_the_tables_statistic_labelled() {
+        let mut p = Point::new(PointKind::Engine, Default::default());
+        // A skewed decode rate: the mean and the p50 differ, and the tables print p50.
+        let s = crate::stats::summarize(&[1.8, 1.819, 1.9, 50.0], "tok/s", None).unwrap();
+        let p50 = s.p50;
+        p.summary.insert("decode_tok_per_s".into(), s);
+        assert_eq!(point_result(&p), format!("ok, decode p50 {p50:.1} tok/s"));
     }
 }

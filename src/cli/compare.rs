@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::report::compare::{compare, render, to_json, Options};
+use crate::report::compare::{compare, render, to_json, Options, UntestablePolicy};
 
 use super::Usage;
 
@@ -36,12 +36,18 @@ pub struct Args {
     pub base: PathBuf,
     /// New results file (or a quoted glob of workers' files), compared against the baseline.
     pub new: PathBuf,
-    /// Exit 1 when any metric is significantly worse by more than this (e.g. 5%), a
-    /// single-valued figure (throughput, goodput, perplexity) is worse by more than this,
-    /// a load level has more failures, or a point of the base is missing, failed or
-    /// skipped in the new file.
+    /// Exit 1 when a figure of merit (throughput, goodput, latency, memory peak,
+    /// perplexity) is significantly worse by more than this (e.g. 5%), a load level's
+    /// failure rate rises, or a point of the base is missing, failed or skipped in the new
+    /// file. Client diagnostics (client CPU, event-loop lag, duration) and derived figures
+    /// (bandwidth, % of peak) never fail it.
     #[arg(long, value_parser = parse_percent, value_name = "PCT")]
     pub fail_if_slower: Option<f64>,
+    /// What the gate does with a figure of merit it cannot test (one value per side, or
+    /// too few runs for the U test to reach --alpha): `threshold` fails when it is worse
+    /// by more than --fail-if-slower, `pass` never fails on it, `fail` always does (exit 1).
+    #[arg(long, value_enum, default_value = "threshold", value_name = "POLICY")]
+    pub untestable: Untestable,
     /// Changes smaller than this are reported as noise even when significant.
     #[arg(long, default_value = "2%", value_parser = parse_percent, value_name = "PCT")]
     pub noise: f64,
@@ -56,6 +62,14 @@ pub struct Args {
     pub json: Option<PathBuf>,
 }
 
+/// `--untestable`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Untestable {
+    Threshold,
+    Pass,
+    Fail,
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     // A side may be a glob of fleet workers' files ('w*.json'): their samples are pooled.
     let load = crate::client::fleet::load_merged;
@@ -66,6 +80,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         alpha: a.alpha,
         fail_if_slower: a.fail_if_slower,
         metrics: a.metrics,
+        untestable: match a.untestable {
+            Untestable::Threshold => UntestablePolicy::Threshold,
+            Untestable::Pass => UntestablePolicy::Pass,
+            Untestable::Fail => UntestablePolicy::Fail,
+        },
     };
     let c = compare(&base, &new, &opts);
     if let Some(path) = &a.json {

@@ -70,10 +70,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     let b = BudgetPolicy::kv(a.mem_fraction).resolve(explicit)?;
+    let context = u64::from(r.manifest.model.context_train);
+    let (max_seq, seq_limit) = seq_cap(plan.max_seq(a.batch, b.budget_bytes), context);
     let f = Figures {
         total: plan.total_bytes(a.batch, a.seq),
-        max_batch: plan.max_batch(a.seq, b.budget_bytes),
-        max_seq: plan.max_seq(a.batch, b.budget_bytes),
+        max_batch: if context > 0 && a.seq > context {
+            0
+        } else {
+            plan.max_batch(a.seq, b.budget_bytes)
+        },
+        max_seq,
+        seq_limit,
+        context,
         available: b.available_bytes,
         budget: b.budget_bytes,
         source: match b.source {
@@ -95,6 +103,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             device_line(&r.dir, a.mem_fraction);
         }
     }
+    refuse_beyond_budget(&a, &f)?;
+    Ok(())
+}
+
+/// Bad input (exit 2) when the asked batch and length do not fit the budget, with what
+/// would.
+fn refuse_beyond_budget(a: &Args, f: &Figures) -> anyhow::Result<()> {
     if f.total > f.budget {
         let advice = match (f.max_batch, f.max_seq) {
             (0, 0) => "no batch fits this sequence length".to_owned(),
@@ -102,16 +117,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (0, s) => format!("use seq ≤ {s}"),
             (b, s) => format!("use batch ≤ {b} or seq ≤ {s}"),
         };
-        return Err(Usage(format!(
+        Err(Usage(format!(
             "batch {} × seq {} needs {} of KV cache, above the budget of {}: {advice}",
             a.batch,
             a.seq,
             human_bytes(f.total),
             human_bytes(f.budget)
         ))
-        .into());
+        .into())
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+/// The longest sequence at a batch: what memory allows, but never beyond the model's
+/// context (a sequence past it is no sequence the model can hold); and which bound it is.
+fn seq_cap(memory_seq: u64, context: u64) -> (u64, &'static str) {
+    if context > 0 && memory_seq > context {
+        (context, "context")
+    } else {
+        (memory_seq, "memory")
+    }
 }
 
 /// The plan's figures for the asked batch and sequence length against the budget.
@@ -121,6 +147,10 @@ struct Figures {
     total: u64,
     max_batch: u64,
     max_seq: u64,
+    /// What bounds `max_seq`: the memory budget or the model's context.
+    seq_limit: &'static str,
+    /// The model's trained context (0: unknown).
+    context: u64,
     available: u64,
     budget: u64,
     source: &'static str,
@@ -149,6 +179,8 @@ fn json(a: &Args, m: &crate::engine::Manifest, f: &Figures) -> serde_json::Value
         "fits": f.total <= f.budget,
         "max_batch_at_seq": f.max_batch,
         "max_seq_at_batch": f.max_seq,
+        "max_seq_limit": f.seq_limit,
+        "context": f.context,
         "engine_kv": match &f.engine_kv {
             Some(Ok(p)) => serde_json::json!({
                 "kv_allocated_bytes": p.kv_bytes,
@@ -192,8 +224,24 @@ fn print_text(a: &Args, m: &crate::engine::Manifest, f: &Figures) {
         human_bytes(f.available),
         f.source
     );
-    println!("  largest batch at seq {}: {}", a.seq, f.max_batch);
-    println!("  longest seq at batch {}: {}", a.batch, f.max_seq);
+    if f.context > 0 && a.seq > f.context {
+        println!(
+            "  largest batch at seq {}: none (beyond the model's context of {})",
+            a.seq, f.context
+        );
+    } else {
+        println!("  largest batch at seq {}: {}", a.seq, f.max_batch);
+    }
+    println!(
+        "  longest seq at batch {}: {} (bound by {})",
+        a.batch,
+        f.max_seq,
+        if f.seq_limit == "context" {
+            format!("the model's context of {}", f.context)
+        } else {
+            "the memory budget".to_owned()
+        }
+    );
     match &f.engine_kv {
         Some(Ok(p)) => println!(
             "  engine allocates     {} of KV at construction (kv_allocated_bytes): {} pool pages × 128 \
@@ -227,4 +275,14 @@ fn device_line(dir: &std::path::Path, mem_fraction: f64) {
         human_bytes(free),
         human_bytes(need.total()),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_longest_sequence_stops_at_the_context() {
+        assert_eq!(super::seq_cap(113_152, 8192), (8192, "context"));
+        assert_eq!(super::seq_cap(4096, 8192), (4096, "memory"));
+        assert_eq!(super::seq_cap(4096, 0), (4096, "memory"));
+    }
 }

@@ -459,43 +459,42 @@ pub fn run(a: Args) -> Result<()> {
     finish(&outcome, &plan.output)
 }
 
-/// One JSON object per measured request (JSON Lines), written to a temporary file beside
-/// `path` and renamed over it, so a reader never sees half a file.
+/// One JSON object per measured request (JSON Lines), written as every results file is
+/// (`record::write_atomic`: a reader never sees half a file; mode 0644 like the rest).
 fn write_requests(path: &std::path::Path, results: &crate::record::Results) -> Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::new(&mut tmp);
-        for (level, p) in results.points.iter().enumerate() {
-            for q in &p.requests {
-                let x = |k: &str| q.extra.get(k).copied();
-                let line = serde_json::json!({
-                    "level": level,
-                    "level_key": p.key,
-                    "index": x("index"),
-                    "scheduled_s": q.scheduled_s,
-                    "sent_s": q.start_s,
-                    "ttft_ms": q.ttft_ms,
-                    "ttft_sched_ms": x("ttft_sched_ms"),
-                    "itl_ms": q.itl_ms,
-                    "e2e_ms": q.e2e_ms,
-                    "e2e_sched_ms": x("e2e_sched_ms"),
-                    "input_tokens": q.input_tokens,
-                    "output_tokens": q.output_tokens,
-                    "cached_tokens": x("cached_tokens"),
-                    "error": q.error,
-                });
-                writeln!(w, "{line}")?;
-            }
+    let mut out = String::new();
+    for (level, p) in results.points.iter().enumerate() {
+        for q in &p.requests {
+            let x = |k: &str| q.extra.get(k).copied();
+            // Counts are integers in the file, whatever the record keeps them as.
+            let int = |k: &str| x(k).map(|v| v as u64);
+            let line = serde_json::json!({
+                "level": level,
+                "level_key": p.key,
+                "index": int("index"),
+                "scheduled_s": q.scheduled_s,
+                "sent_s": q.start_s,
+                "http_status": q.http_status,
+                "ttft_ms": q.ttft_ms,
+                "ttft_sched_ms": x("ttft_sched_ms"),
+                "itl_ms": q.itl_ms,
+                "e2e_ms": q.e2e_ms,
+                "e2e_sched_ms": x("e2e_sched_ms"),
+                "input_tokens": q.input_tokens,
+                "output_tokens": q.output_tokens,
+                "server_input_tokens": q.server_input_tokens,
+                "server_output_tokens": q.server_output_tokens,
+                "server_prompt_ms": x("server_prompt_ms"),
+                "server_tpot_ms": x("server_tpot_ms"),
+                "cached_tokens": int("cached_tokens"),
+                "retries": int("retries"),
+                "error": q.error,
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
         }
-        w.flush()?;
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)?;
+    crate::record::write_atomic(path, out.as_bytes())?;
     Ok(())
 }
 
@@ -573,12 +572,14 @@ mod tests {
     }
 
     #[test]
-    fn random_prompts_need_a_tokenizer() {
+    fn a_server_tokenizer_needs_a_reachable_url() {
+        // No --tokenizer: the server's own is used, so a URL that is none (or a server
+        // that is not running) is said to be that, not a tokenizer problem.
         let a = parse(&["--url", "u", "--concurrency", "1"]);
         let e = source(&a, &validate(&a).unwrap())
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("--tokenizer"), "{e}");
+        assert!(e.contains("--url u: not a URL"), "{e}");
     }
 }

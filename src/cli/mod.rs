@@ -22,14 +22,28 @@ pub mod report;
 pub mod run;
 pub mod tokenizer;
 
+/// The help line of the hidden global `--device` flag, shown where it matters.
+const DEVICE_HELP: &str = "GPU: --device N picks the CUDA device of the TensorRT / Edge-LLM \
+path (an index after CUDA_VISIBLE_DEVICES; default 0).";
+
 /// LLM inference benchmark and engine runner.
 #[derive(Debug, Parser)]
-#[command(name = "trtbench", version, about, long_about = None)]
+#[command(name = "trtbench", version, about, long_about = None, after_help = DEVICE_HELP)]
 pub struct Cli {
     /// CUDA device for the TensorRT / Edge-LLM path (engines, inspect, doctor, build):
-    /// an index among the devices CUDA sees, i.e. after CUDA_VISIBLE_DEVICES.
-    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    /// an index among the devices CUDA sees, i.e. after CUDA_VISIBLE_DEVICES. Accepted
+    /// before or after any subcommand, shown only in the help of those it applies to.
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 0,
+        value_name = "N",
+        hide = true
+    )]
     pub device: u32,
+    /// Let engine libraries log at INFO (Edge-LLM's runtime logs at WARNING otherwise).
+    #[arg(long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,10 +53,13 @@ pub enum Command {
     /// Fetch the default model (SmolLM2-135M-Instruct Q4_1) into an engine directory.
     Fetch(fetch::Args),
     /// Run one benchmark point (engine × batch × input length × output length).
+    #[command(after_help = DEVICE_HELP)]
     Run(run::RunArgs),
     /// Sweep engines × batch sizes × input/output lengths.
+    #[command(after_help = DEVICE_HELP)]
     Sweep(run::SweepArgs),
     /// Build an engine: a GGUF quantization (llama.cpp) or a TensorRT Edge-LLM engine.
+    #[command(after_help = DEVICE_HELP)]
     Build(build::Args),
     /// KV-cache plan of an engine: bytes per token, totals, what fits in memory.
     Kv(kv::Args),
@@ -52,10 +69,12 @@ pub enum Command {
     Compare(compare::Args),
     /// Can this machine run the TensorRT / Edge-LLM path? Libraries, device, memory, Jetson
     /// power mode and clocks; exits 1 when something blocks.
+    #[command(after_help = DEVICE_HELP)]
     Doctor(doctor::Args),
     /// Print the hardware and software fingerprint, with advice on noise sources.
     Env(env::Args),
     /// Describe a TensorRT engine file: I/O tensors, profiles, memory (needs `tensorrt`).
+    #[command(after_help = DEVICE_HELP)]
     Inspect(inspect::Args),
     /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
     Load(Box<load::Args>),
@@ -127,6 +146,11 @@ pub fn interactive() -> bool {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose {
+        // Read by the Edge-LLM backend when it sets its logger's level; set before any
+        // thread starts.
+        std::env::set_var("TRTBENCH_EDGE_LLM_VERBOSE", "1");
+    }
     crate::backends::trt::select_device(cli.device);
     let result = match cli.command {
         Command::Fetch(a) => fetch::run(a),
@@ -152,10 +176,29 @@ pub fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain_text(&e));
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// An error and its causes on one line, `: `-separated, each cause left out when the
+/// message before it already says it (our errors print their source in their own text,
+/// so `{:#}` repeated it: "x.json: No such file or directory (os error 2): No such file
+/// or directory (os error 2)").
+pub fn chain_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Checks the clap definition (hyperfine's `verify_app`).
@@ -165,8 +208,39 @@ pub fn verify() {
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, Parser};
+
     #[test]
     fn cli_definition_is_valid() {
         super::verify();
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::from(crate::Error::io("missing.json", io)).context("report");
+        assert_eq!(
+            super::chain_text(&e),
+            "report: missing.json: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn device_shows_only_where_it_applies_and_threads_must_be_positive() {
+        let help = |sub: &str| {
+            let mut c = super::Cli::command();
+            c.find_subcommand_mut(sub)
+                .unwrap()
+                .render_help()
+                .to_string()
+        };
+        assert!(help("sweep").contains("--device N"), "{}", help("sweep"));
+        assert!(!help("load").contains("--device"), "{}", help("load"));
+        assert!(!help("report").contains("--device"), "{}", help("report"));
+        let parse = |args: &[&str]| super::Cli::try_parse_from(args);
+        assert!(parse(&["trtbench", "sweep", "--device", "1"]).is_ok());
+        assert!(parse(&["trtbench", "--device", "1", "sweep"]).is_ok());
+        let e = parse(&["trtbench", "run", "--threads", "0"]).unwrap_err();
+        assert!(e.to_string().contains("--threads"), "{e}");
     }
 }

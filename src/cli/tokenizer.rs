@@ -59,10 +59,38 @@ pub fn load(path: &Path) -> crate::Result<Tok> {
 /// With no `--tokenizer`: the server's own tokenize endpoint, prompts cut from the
 /// machine's GPL-3 text (the engine sweep's default corpus). Says so on stderr; when the
 /// server has none, the error says what to pass.
+/// Fails, naming the URL, when nothing listens at its host and port: a server that is not
+/// running is not a tokenizer problem (the advice to pass --tokenizer would mislead).
+fn reachable(url: &str) -> anyhow::Result<()> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Err(super::Usage(format!(
+            "--url {url}: not a URL (e.g. http://127.0.0.1:8080/v1)"
+        ))
+        .into());
+    };
+    let addrs = parsed.socket_addrs(|| None).unwrap_or_default();
+    let timeout = std::time::Duration::from_secs(5);
+    let mut last = None;
+    for a in &addrs {
+        match std::net::TcpStream::connect_timeout(a, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(super::Usage(match last {
+        Some(e) => {
+            format!("--url {url}: cannot reach the server ({e}): is it running on that port?")
+        }
+        None => format!("--url {url}: the host does not resolve to any address"),
+    })
+    .into())
+}
+
 pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result<ServerTok> {
     let path = crate::bench::corpus::DEFAULT_TEXT;
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("reading {path} (the text prompts are cut from): {e}"))?;
+    reachable(&opts.base_url)?;
     match ServerTok::connect(opts, model, &text) {
         Ok(t) => {
             eprintln!(

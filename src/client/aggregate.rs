@@ -33,8 +33,13 @@ pub struct Level<'a> {
     pub offered_rate: Option<f64>,
     pub slo: Option<&'a Slo>,
     pub lag: &'a ClientLag,
-    /// Above this p99 client lag, the level is marked invalid.
+    /// Client lag at p99 below this is never mentioned; above it, it is a note, and the
+    /// level is invalid only if the lag could also move a reported figure by more than
+    /// [`super::health::MAX_CLIENT_DISTORTION`] of it.
     pub max_lag_ms: f64,
+    /// Tokens were timed by the kernel's receive timestamps (`client::http::Timestamps`):
+    /// the event loop's delay then moves no receive time.
+    pub kernel_stamps: bool,
     pub chat: bool,
     /// Per-request timeout: what a failed request counts as in the latency percentiles
     /// "with failures".
@@ -84,11 +89,11 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     a.samples = windows(l, &ok);
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
-    prompt_cache(&ok, l.cache_expected, &mut a);
+    super::health::prompt_cache(&ok, l.cache_expected, &mut a);
     let ok_records: Vec<&RequestRecord> = ok.iter().map(|(r, _)| *r).collect();
     a.scalars
         .extend(super::conversation::turn_scalars(&ok_records));
-    client_health(l, t.duration_s, &mut a);
+    super::health::client_health(l, t.duration_s, &mut a);
     a.scalars
         .insert("client_valid".into(), if a.valid { 1.0 } else { 0.0 });
     a
@@ -238,7 +243,7 @@ fn windows(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)]) -> BTreeMap<String,
 }
 
 /// Every request's `extra[key]`, where present.
-fn extra_values(l: &Level<'_>, key: &str) -> Vec<f64> {
+pub(super) fn extra_values(l: &Level<'_>, key: &str) -> Vec<f64> {
     l.records
         .iter()
         .filter_map(|r| r.extra.get(key).copied())
@@ -475,79 +480,6 @@ fn input_token_agreement(l: &Level<'_>, ok: &[(&RequestRecord, &Derived)], a: &m
     }
 }
 
-/// Prompt tokens the server reported taken from its prefix cache: the mean fraction, and
-/// a warning when any request had more than 10% (prompts are all distinct, so a level
-/// is meant to be cache-free; a shared BOS token is below that).
-fn prompt_cache(ok: &[(&RequestRecord, &Derived)], expected: bool, a: &mut Aggregate) {
-    let fracs: Vec<f64> = ok
-        .iter()
-        .filter_map(|(r, _)| r.extra.get("cached_frac").copied())
-        .collect();
-    if fracs.is_empty() {
-        return;
-    }
-    let mean = fracs.iter().sum::<f64>() / fracs.len() as f64;
-    let hits = fracs.iter().filter(|f| **f > 0.1).count();
-    a.scalars.insert("cached_prompt_frac".into(), mean);
-    a.scalars.insert("cache_hit_requests".into(), hits as f64);
-    if expected {
-        // Tables mark cache hits of a level meant to be cache-free; this one is not.
-        a.scalars.insert("prompt_cache_expected".into(), 1.0);
-    }
-    if hits > 0 && !expected {
-        a.warnings.push(Warning::PromptCacheHits {
-            hits,
-            requests: ok.len(),
-            mean_cached_frac: mean,
-        });
-    }
-}
-
-/// The client watching itself: event-loop delay and late sends past the limit make the
-/// level invalid; heavy CPU use is a warning.
-fn client_health(l: &Level<'_>, duration_s: f64, a: &mut Aggregate) {
-    let p99 = |v: &[f64]| stats::quantile_sorted(&stats::sorted(v), 0.99);
-    let limit_ms = l.max_lag_ms;
-    if !l.lag.event_loop_ms.is_empty() {
-        let v = p99(&l.lag.event_loop_ms);
-        a.scalars.insert("event_loop_lag_p99_ms".into(), v);
-        let max = l.lag.event_loop_ms.iter().copied().fold(0.0, f64::max);
-        a.scalars.insert("event_loop_lag_max_ms".into(), max);
-        if v > limit_ms {
-            a.valid = false;
-            a.warnings.push(Warning::EventLoopLag {
-                p99_ms: v,
-                limit_ms,
-            });
-        }
-    }
-    let lag = extra_values(l, "send_lag_ms");
-    if !lag.is_empty() {
-        let v = p99(&lag);
-        a.scalars.insert("send_lag_p99_ms".into(), v);
-        if v > limit_ms {
-            a.valid = false;
-            a.warnings.push(Warning::SendLag {
-                p99_ms: v,
-                limit_ms,
-            });
-        }
-    }
-    if let Some(cpu) = l.lag.cpu_s {
-        a.scalars.insert("client_cpu_s".into(), cpu);
-        if duration_s > 0.0 && l.lag.cores > 0 {
-            let frac = cpu / (duration_s * l.lag.cores as f64);
-            a.scalars.insert("client_cpu_frac".into(), frac);
-            if frac > 0.8 {
-                a.warnings.push(Warning::ClientCpu {
-                    used_frac: frac,
-                    cores: l.lag.cores,
-                });
-            }
-        }
-    }
-}
-
 /// CPU seconds (user + system) this process has used, from `/proc/self/stat`. The kernel
 /// reports them in USER_HZ ticks, which is 100 on every Linux ABI (`man 5 proc`).
 pub fn process_cpu_s() -> Option<f64> {
@@ -608,6 +540,7 @@ mod tests {
             slo: None,
             lag: &ClientLag::default(),
             max_lag_ms: 10.0,
+            kernel_stamps: true,
             chat: false,
             timeout: Duration::from_secs(5),
             cache_expected: false,
@@ -626,5 +559,55 @@ mod tests {
         assert_eq!(a.samples["output_tok_per_s"], vec![2.0, 4.0, 2.0]);
         assert_eq!(a.samples["requests_per_s"], vec![0.0, 1.0, 1.0]);
         assert!(!a.samples.contains_key("goodput_req_per_s"), "no SLO");
+    }
+
+    #[test]
+    fn the_chat_template_cached_raises_no_alarm_and_fractions_use_the_servers_count() {
+        // A chat request: 32 tokens of ours, 62 as the server counts them (its template's
+        // 30), 24 of them cached: the template's header, which every request shares.
+        let chat = |cached: u64| {
+            let mut r = rec(0.0, 10.0, &[5.0], 20.0, None);
+            r.input_tokens = 32;
+            r.server_input_tokens = Some(62);
+            let mut extra = BTreeMap::new();
+            crate::client::metrics::cache_accounting(cached, &r, &mut extra);
+            r.extra = extra;
+            r
+        };
+        let level = |records: &[RequestRecord]| {
+            let derived = vec![Derived::default(); records.len()];
+            aggregate(&Level {
+                records,
+                derived: &derived,
+                duration: Duration::from_secs(1),
+                offered_rate: None,
+                slo: None,
+                lag: &ClientLag::default(),
+                max_lag_ms: 10.0,
+                kernel_stamps: true,
+                chat: true,
+                timeout: Duration::from_secs(5),
+                cache_expected: false,
+            })
+        };
+        let a = level(&[chat(24), chat(24), chat(24)]);
+        assert!((a.scalars["cached_prompt_frac"] - 24.0 / 62.0).abs() < 1e-12);
+        assert_eq!(a.scalars["cache_hit_requests"], 0.0);
+        assert!(
+            !a.warnings
+                .iter()
+                .any(|w| w.to_string().contains("PREFIX CACHE")),
+            "{:?}",
+            a.warnings
+        );
+        // 20 tokens of our own prompt cached beyond the template: an alarm naming it.
+        let a = level(&[chat(50), chat(24), chat(24)]);
+        assert_eq!(a.scalars["cache_hit_requests"], 1.0);
+        let w: Vec<String> = a.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            w.iter()
+                .any(|w| w.contains("PREFIX CACHE") && w.contains("chat template's 30 tokens")),
+            "{w:?}"
+        );
     }
 }

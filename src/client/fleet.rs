@@ -265,6 +265,7 @@ pub fn merge_points(copies: &[Point]) -> Point {
         // The workers judged their own lag; their verdicts are carried below.
         lag: &ClientLag::default(),
         max_lag_ms: f64::INFINITY,
+        kernel_stamps: true,
         chat: first.parameters.get("endpoint") == Some(&json!("chat")),
         cache_expected: first.parameters.contains_key("prefixes"),
         timeout: Duration::from_secs_f64(

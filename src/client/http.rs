@@ -14,9 +14,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION,
 
 use stream::{is_json, read_stream, Body, Response};
 
+mod keep_alive;
 mod outcome;
+pub mod pinned;
 pub mod stamped;
 mod stream;
+pub use keep_alive::{idle_timeout_for, DEFAULT_IDLE_TIMEOUT};
 pub use outcome::{ErrorKind, Failure, Outcome, Piece};
 
 /// Which OpenAI endpoint to call.
@@ -93,12 +96,16 @@ impl Stamped {
             all.insert(k.clone(), v.clone());
         }
         Some(Stamped {
-            client: stamped::client(o.connect_timeout, o.pool_size.max(1)),
-            fresh: stamped::client(o.connect_timeout, 0),
+            client: stamped::client(o.connect_timeout, o.pool_size.max(1), idle(o)),
+            fresh: stamped::client(o.connect_timeout, 0, idle(o)),
             uri,
             headers: all,
         })
     }
+}
+
+fn idle(o: &TargetOptions) -> Duration {
+    o.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT)
 }
 
 /// What `Target::new` needs.
@@ -117,6 +124,10 @@ pub struct TargetOptions {
     /// Time tokens by the kernel's receive timestamps where the endpoint allows it
     /// (`stamped`); false times every one after its read returns.
     pub kernel_timestamps: bool,
+    /// How long a pooled connection may sit idle before it is dropped rather than reused;
+    /// `None`: [`DEFAULT_IDLE_TIMEOUT`]. Must be below the server's own keep-alive timeout,
+    /// or a request goes out on a connection the server is closing and must be sent again.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// How https endpoints are verified: the system's root certificates, plus `cacert`'s.
@@ -150,22 +161,26 @@ fn with_tls(
     tls: &TlsOptions,
 ) -> crate::Result<reqwest::ClientBuilder> {
     b = b.use_rustls_tls();
+    if tls.insecure {
+        return Ok(b.danger_accept_invalid_certs(true));
+    }
     if let Some(path) = &tls.cacert {
         let pem = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| crate::Error::bad_file(path, format!("--cacert: not PEM: {e}")))?;
+        let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+            rustls::pki_types::pem::PemObject::pem_slice_iter(&pem)
+                .collect::<Result<_, _>>()
+                .map_err(|e| crate::Error::bad_file(path, format!("--cacert: not PEM: {e}")))?;
         if certs.is_empty() {
             return Err(crate::Error::bad_file(
                 path,
                 "--cacert: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
             ));
         }
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
-    if tls.insecure {
-        b = b.danger_accept_invalid_certs(true);
+        // The file's certificates as roots, and each also accepted as the server's own
+        // (a self-signed one marked CA:TRUE, as `openssl req -x509` makes): `pinned`.
+        let config = pinned::client_config(&certs)
+            .map_err(|e| crate::Error::bad_file(path, format!("--cacert: {e}")))?;
+        b = b.use_preconfigured_tls(config);
     }
     Ok(b)
 }
@@ -254,7 +269,7 @@ impl Target {
                 .http1_only()
                 .tcp_nodelay(true)
                 .pool_max_idle_per_host(pool)
-                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_idle_timeout(idle(o))
                 .connect_timeout(o.connect_timeout)
                 .build()
                 .map_err(|e| {
@@ -488,6 +503,22 @@ impl Target {
     }
 
     /// The first model id served at `{base}/models`.
+    /// The server's `Keep-Alive` header, as it answers `GET /models` (whatever the status):
+    /// how long it keeps an idle connection open. `None` when it sends none or cannot be
+    /// reached.
+    pub async fn keep_alive(&self, base_url: &str, timeout: Duration) -> Option<String> {
+        let url = format!("{}/models", base(base_url));
+        let resp = tokio::time::timeout(
+            timeout,
+            self.client.get(&url).headers(self.headers.clone()).send(),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        let v = resp.headers().get("keep-alive")?.to_str().ok()?.to_owned();
+        Some(v)
+    }
+
     pub async fn first_model(&self, base_url: &str, timeout: Duration) -> Result<String, String> {
         let url = format!("{}/models", base(base_url));
         let resp = tokio::time::timeout(
@@ -578,6 +609,7 @@ mod tests {
             pool_size: 1,
             tls: TlsOptions::default(),
             kernel_timestamps,
+            idle_timeout: None,
         }
     }
 

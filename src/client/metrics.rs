@@ -40,9 +40,16 @@ impl Slo {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("{part:?} is not name=value (e.g. ttft=200ms)"))?;
-            let v = parse_ms(v.trim()).ok_or_else(|| {
-                format!("{part:?}: {v:?} is not a duration (e.g. 200ms, 1.5s, 200)")
-            })?;
+            let v = v.trim();
+            // A bare number would be read in some unit the user may not mean (vLLM's
+            // --goodput takes ms, a timeout takes seconds): an SLO names its unit.
+            if crate::units::split_number_unit(v).is_some_and(|(_, u)| u.is_empty()) {
+                return Err(format!(
+                    "{part:?}: give the unit: {v}ms or {v}s (e.g. ttft=200ms,tpot=50ms)"
+                ));
+            }
+            let v = parse_ms(v)
+                .ok_or_else(|| format!("{part:?}: {v:?} is not a duration (e.g. 200ms, 1.5s)"))?;
             match k.trim() {
                 "ttft" => slo.ttft_ms = Some(v),
                 "tpot" => slo.tpot_ms = Some(v),
@@ -132,6 +139,34 @@ pub fn tokens_per_chunk(texts: &[&str], total: u64, tok: Option<&Tok>) -> Vec<u6
     out
 }
 
+/// A request's prompt tokens the server took from its prefix cache, against the prompt as
+/// the server counted it (its chat template included): `cached_frac`. The tokens the
+/// server counts beyond ours are its chat template, which every chat request shares by
+/// construction, so a cache serves them whatever the salt: they are counted apart, and
+/// `cached_beyond_template_tokens` (what the alarm reads) is what the cache took beyond
+/// them.
+pub(crate) fn cache_accounting(
+    cached: u64,
+    rec: &RequestRecord,
+    extra: &mut BTreeMap<String, f64>,
+) {
+    extra.insert("cached_tokens".into(), cached as f64);
+    let prompt = rec.server_input_tokens.unwrap_or(rec.input_tokens);
+    if prompt > 0 {
+        extra.insert("cached_frac".into(), cached as f64 / prompt as f64);
+    }
+    let template = rec
+        .server_input_tokens
+        .map_or(0, |s| s.saturating_sub(rec.input_tokens));
+    if template > 0 {
+        extra.insert("template_tokens".into(), template as f64);
+    }
+    extra.insert(
+        "cached_beyond_template_tokens".into(),
+        cached.saturating_sub(template) as f64,
+    );
+}
+
 /// The record of one request, and what the aggregates need besides.
 pub fn request_record(
     o: &Outcome,
@@ -181,10 +216,7 @@ pub fn request_record(
     }
     server_timings(o, &mut extra);
     if let Some(c) = o.usage.and_then(|u| u.cached_tokens) {
-        extra.insert("cached_tokens".into(), c as f64);
-        if rec.input_tokens > 0 {
-            extra.insert("cached_frac".into(), c as f64 / rec.input_tokens as f64);
-        }
+        cache_accounting(c, &rec, &mut extra);
     }
     extra.insert("index".into(), o.index as f64);
     extra.insert("chunks".into(), o.pieces.len() as f64);
@@ -493,6 +525,7 @@ mod tests {
             slo: Some(&slo),
             lag: &lag,
             max_lag_ms: 10.0,
+            kernel_stamps: false,
             chat: false,
             timeout: Duration::from_secs(5),
             cache_expected: false,
@@ -522,24 +555,79 @@ mod tests {
             slo: None,
             lag: &laggy,
             max_lag_ms: 10.0,
+            kernel_stamps: false,
             chat: false,
             timeout: Duration::from_secs(5),
             cache_expected: false,
         });
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
-        assert!(a
-            .warnings
+        let text: Vec<String> = a.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|w| w.starts_with("INVALID") && w.contains("itl_ms")),
+            "{text:?}"
+        );
+        // The same lag with kernel-stamped tokens moves no latency: a note, still valid.
+        let a = aggregate(&Level {
+            records: &recs,
+            derived: &ders,
+            duration: Duration::from_secs(1),
+            offered_rate: None,
+            slo: None,
+            lag: &laggy,
+            max_lag_ms: 10.0,
+            kernel_stamps: true,
+            chat: false,
+            timeout: Duration::from_secs(5),
+            cache_expected: false,
+        });
+        assert!(a.valid);
+        let text: Vec<String> = a.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|w| w.starts_with("note: the client's event loop")),
+            "{text:?}"
+        );
+        // Read-timed, a lag small beside every latency it could move is a note too.
+        let small = ClientLag {
+            event_loop_ms: vec![12.0; 10],
+            cpu_s: None,
+            cores: 2,
+        };
+        let long: Vec<RequestRecord> = recs
             .iter()
-            .any(|w| w.to_string().starts_with("INVALID")));
+            .map(|r| RequestRecord {
+                itl_ms: r.itl_ms.iter().map(|_| 400.0).collect(),
+                ttft_ms: r.ttft_ms.map(|_| 400.0),
+                e2e_ms: r.e2e_ms.map(|_| 800.0),
+                ..r.clone()
+            })
+            .collect();
+        let a = aggregate(&Level {
+            records: &long,
+            derived: &ders,
+            duration: Duration::from_secs(1),
+            offered_rate: None,
+            slo: None,
+            lag: &small,
+            max_lag_ms: 10.0,
+            kernel_stamps: false,
+            chat: false,
+            timeout: Duration::from_secs(5),
+            cache_expected: false,
+        });
+        assert!(a.valid, "12 ms of lag is 3% of a 400 ms gap");
     }
 
     #[test]
     fn slo_and_duration_parsing() {
-        let s = Slo::parse("ttft=200ms, tpot=0.05s,e2e=2").unwrap();
+        let s = Slo::parse("ttft=200ms, tpot=0.05s,e2e=2s").unwrap();
         assert_eq!(s.ttft_ms, Some(200.0));
         assert_eq!(s.tpot_ms, Some(50.0));
-        assert_eq!(s.e2e_ms, Some(2.0));
+        assert_eq!(s.e2e_ms, Some(2000.0));
+        let e = Slo::parse("ttft=200").unwrap_err();
+        assert!(e.contains("200ms or 200s"), "{e}");
         assert!(Slo::parse("ttfb=1ms").unwrap_err().contains("ttfb"));
         assert!(Slo::parse("ttft=fast").is_err());
         assert!(Slo::parse("").is_err());

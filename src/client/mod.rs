@@ -20,6 +20,7 @@
 pub mod aggregate;
 pub mod conversation;
 pub mod fleet;
+pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod prompts;
@@ -226,6 +227,7 @@ fn level_point(cfg: &Config, level: &Level, run: &scheduler::Run) -> Point {
         slo: cfg.settings.slo.as_ref(),
         lag: &run.lag,
         max_lag_ms: cfg.settings.max_lag_ms,
+        kernel_stamps: cfg.target.timestamps() == http::Timestamps::Kernel,
         chat: cfg.settings.endpoint == Endpoint::Chat,
         timeout: cfg.settings.timeout,
         cache_expected: level.cache_expected,
@@ -283,10 +285,22 @@ fn run_warnings(run: &scheduler::Run, prompts: usize) -> Vec<Warning> {
 }
 
 /// Why a level is an error point (interrupted, or no request succeeded), if it is one.
+/// Share of a level's requests, in percent, that may fail before the level is an error
+/// rather than `ok`: past it, the figures describe a minority of what was sent.
+pub const MAX_FAILURE_PCT: f64 = 50.0;
+
 fn level_error(run: &scheduler::Run, finished: usize, completed: usize) -> Option<String> {
     if run.interrupted {
         return Some(format!(
             "interrupted: {finished} requests finished before Ctrl-C"
+        ));
+    }
+    let failed = finished.saturating_sub(completed);
+    if completed > 0 && (failed as f64) * 100.0 > MAX_FAILURE_PCT * finished as f64 {
+        return Some(format!(
+            "{failed} of {finished} requests failed ({:.1}%, above {MAX_FAILURE_PCT}%): the \
+             figures describe only the {completed} that succeeded",
+            100.0 * failed as f64 / finished as f64
         ));
     }
     if completed > 0 {
@@ -298,4 +312,29 @@ fn level_error(run: &scheduler::Run, finished: usize, completed: usize) -> Optio
         (Some(a), None) => a.clone(),
         (None, None) => "no request was sent".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_level_where_most_requests_failed_is_not_ok() {
+        let run = scheduler::Run {
+            outcomes: Vec::new(),
+            t0: std::time::Instant::now(),
+            wall: Duration::from_secs(1),
+            lag: aggregate::ClientLag::default(),
+            warmup_done: 0,
+            interrupted: false,
+            aborted: None,
+            exhausted: false,
+        };
+        // 24 of 25 failed (96%): the one success describes nothing of the level.
+        let e = level_error(&run, 25, 1).expect("an error, not ok");
+        assert!(e.contains("24 of 25 requests failed (96.0%"), "{e}");
+        // Half or fewer failed: the level is ok, its failed % says the rest.
+        assert_eq!(level_error(&run, 25, 13), None);
+        assert_eq!(level_error(&run, 25, 25), None);
+    }
 }

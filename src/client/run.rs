@@ -15,13 +15,16 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
 use super::fleet::{Worker, SHARD_PARAM};
-use super::http::{Target, TargetOptions};
+use super::http::{idle_timeout_for, Target, TargetOptions, DEFAULT_IDLE_TIMEOUT};
 use super::prompts::{self, Source};
 use super::scheduler::{Arrival, RequestDone, Shape};
 use super::search::RateSearch;
 use super::{run_level_reporting, Config, Level, LevelResult, Settings};
 use crate::error::{Error, Result};
-use crate::record::{Point, Results};
+use crate::record::{self, Point, Results};
+
+mod params;
+use params::{base_parameters, shape_parameters};
 
 /// Requests kept open per host when no level bounds what is in flight.
 const DEFAULT_POOL: usize = 256;
@@ -250,7 +253,7 @@ pub async fn run_load(
 
 /// Builds the HTTP target and finds the model name when not given.
 async fn connect(plan: &LoadPlan) -> Result<Config> {
-    let target = Target::new(&TargetOptions {
+    let mut options = TargetOptions {
         base_url: plan.url.clone(),
         endpoint: plan.settings.endpoint,
         api_key: plan.api_key.clone(),
@@ -259,7 +262,18 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
         pool_size: plan.levels.pool_size(),
         tls: plan.tls.clone(),
         kernel_timestamps: true,
-    })?;
+        idle_timeout: None,
+    };
+    let mut target = Target::new(&options)?;
+    // Pooled connections are dropped before the server would close them idle (its
+    // advertised Keep-Alive timeout), so no request is sent on a closing connection.
+    let keep_alive = target.keep_alive(&plan.url, CONNECT_TIMEOUT).await;
+    if let Some(idle) = keep_alive.as_deref().and_then(idle_timeout_for) {
+        if idle != DEFAULT_IDLE_TIMEOUT {
+            options.idle_timeout = Some(idle);
+            target = Target::new(&options)?;
+        }
+    }
     let model = match &plan.model {
         Some(m) => m.clone(),
         None => target
@@ -279,79 +293,6 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
         tok: plan.source.tok(),
         settings: plan.settings.clone(),
     })
-}
-
-/// Parameters every point of the run shares: server, model, endpoint, seed, workload.
-fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
-    let w = &plan.workload;
-    let mut p: BTreeMap<String, Value> = BTreeMap::new();
-    p.insert("url".into(), json!(super::redact::url(&plan.url)));
-    p.insert("model".into(), json!(model));
-    p.insert("endpoint".into(), json!(plan.settings.endpoint.as_str()));
-    p.insert("ignore_eos".into(), json!(plan.settings.ignore_eos));
-    p.insert("seed".into(), json!(plan.seed));
-    if plan.tls.insecure {
-        p.insert("tls_insecure".into(), json!(true));
-    }
-    match (&w.dataset, &w.trace) {
-        (_, Some((t, speed))) => {
-            p.insert("trace".into(), json!(t.display().to_string()));
-            p.insert("trace_speed".into(), json!(speed));
-        }
-        (Some(d), None) => {
-            p.insert("dataset".into(), json!(d.display().to_string()));
-            if let Some(o) = w.osl {
-                p.insert("osl".into(), json!(o));
-            }
-        }
-        (None, None) => {
-            p.insert("isl".into(), json!(w.isl));
-            p.insert("osl".into(), json!(w.osl.unwrap_or(128)));
-        }
-    }
-    if let Some(sp) = w.shared_prefix {
-        p.insert("workload".into(), json!("shared-prefix"));
-        p.insert("prefixes".into(), json!(sp.prefixes));
-        p.insert("prefix_len".into(), json!(sp.prefix_len));
-    }
-    if let Some(mt) = w.multi_turn {
-        p.insert("workload".into(), json!("multi-turn"));
-        p.insert("turns".into(), json!(mt.turns));
-        p.insert("turn_len".into(), json!(mt.turn_len));
-        if !mt.think.is_zero() {
-            p.insert("think_time_s".into(), json!(mt.think.as_secs_f64()));
-        }
-    }
-    if w.isl_spread > 0.0 {
-        p.insert("isl_spread".into(), json!(w.isl_spread));
-    }
-    if w.osl_spread > 0.0 {
-        p.insert("osl_spread".into(), json!(w.osl_spread));
-    }
-    if let Some(d) = plan.settings.duration {
-        p.insert("duration_s".into(), json!(d.as_secs_f64()));
-    }
-    p
-}
-
-/// The shape's own parameters (concurrency, or rate, arrival and in-flight cap).
-fn shape_parameters(shape: Shape, p: &mut BTreeMap<String, Value>) {
-    match shape {
-        Shape::Closed { concurrency } => {
-            p.insert("concurrency".into(), json!(concurrency));
-        }
-        Shape::Open {
-            rate,
-            arrival,
-            max_inflight,
-        } => {
-            p.insert("rate".into(), json!(rate));
-            p.insert("arrival".into(), json!(arrival.as_str()));
-            if let Some(m) = max_inflight {
-                p.insert("max_inflight".into(), json!(m));
-            }
-        }
-    }
 }
 
 /// How one level went, for the caller driving the levels.
@@ -476,6 +417,14 @@ impl LevelRunner<'_> {
     /// only in their salt are the same point), the tokenizer and the worker.
     fn label(&self, point: &mut crate::record::Point) {
         let plan = self.plan;
+        point
+            .notes
+            .insert("url".into(), super::redact::url(&plan.url));
+        if record::model_label(&self.cfg.model) != self.cfg.model {
+            point
+                .notes
+                .insert("served_model".into(), self.cfg.model.clone());
+        }
         point
             .parameters
             .insert("salt".into(), json!(format!("{:016x}", plan.salt)));
@@ -615,6 +564,21 @@ mod tests {
         assert_eq!(prompt_count(None, closed(64), d), 3200);
         assert_eq!(prompt_count(None, open, d), 8);
         assert_eq!(prompt_count(None, open, None), 100);
+    }
+
+    #[test]
+    fn keys_name_the_model_not_where_it_lives() {
+        use record::model_label;
+        assert_eq!(
+            model_label("/root/engines/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            "SmolLM2-135M-Instruct.Q4_1.gguf"
+        );
+        assert_eq!(model_label("/work/.cache/smollm2-hf/"), "smollm2-hf");
+        assert_eq!(
+            model_label("HuggingFaceTB/SmolLM2-135M-Instruct"),
+            "HuggingFaceTB/SmolLM2-135M-Instruct"
+        );
+        assert_eq!(model_label("default"), "default");
     }
 
     #[test]

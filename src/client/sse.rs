@@ -328,6 +328,12 @@ struct Choices {
     finished: bool,
 }
 
+/// A data event with neither `choices` nor `usage`: not an OpenAI-compatible chunk. The
+/// usual cause is a `--url` without its `/v1` (llama.cpp's server then answers on its own
+/// native `/completions`, whose chunks have `content` and no `choices`).
+pub const NOT_OPENAI: &str = "no `choices` and no `usage`: not an OpenAI-compatible chunk \
+                              (does --url end in /v1, e.g. http://127.0.0.1:8080/v1?)";
+
 /// `choices` (an array, or null) folded into [`Choices`] as it is read.
 fn fold_choices<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Choices>, D::Error> {
     struct Seq;
@@ -424,7 +430,7 @@ pub fn decode_data(name: Option<&str>, data: &str) -> Chunk {
                 usage: raw.usage,
             };
         }
-        return Chunk::Malformed("no `choices` and no `usage`".into());
+        return Chunk::Malformed(NOT_OPENAI.into());
     };
     Chunk::Data {
         text: choices.text,
@@ -486,6 +492,16 @@ mod tests {
                 },
                 data("[DONE]")
             ]
+        );
+    }
+
+    #[test]
+    fn a_native_llama_cpp_chunk_hints_at_the_missing_v1() {
+        // llama.cpp's own /completions (a --url without /v1) streams `content` chunks.
+        let c = decode(&data(r#"{"content":" hi","stop":false,"id_slot":0}"#));
+        assert!(
+            matches!(c, Chunk::Malformed(ref m) if m.contains("/v1")),
+            "{c:?}"
         );
     }
 
@@ -658,7 +674,7 @@ mod tests {
                         usage: raw.usage,
                     };
                 }
-                return Chunk::Malformed("no `choices` and no `usage`".into());
+                return Chunk::Malformed(super::NOT_OPENAI.into());
             };
             let mut text = String::new();
             let mut finished = false;

@@ -7,20 +7,31 @@
 //! threshold into a failing exit code for CI. Depends on `record`, `stats` and
 //! [`super::significance`].
 //!
-//! Caveats: pooled ITL gaps within one run are correlated, so their p-values are too small;
-//! the noise floor and the threshold are the guard. With fewer than 4 samples per side no
-//! two-sided U test can reach p < 0.05 (the smallest exact p for 3 vs 3 is 0.1), so such
-//! points are reported but never fail the gate.
+//! Only figures of merit gate (`figure_of_merit`): client diagnostics and derived
+//! speed-of-light figures are reported beside them. Where the samples are too few for any
+//! ordering of them to reach p < α (3 vs 3 cannot go below p = 0.1), or a side has one
+//! value, the verdict is "untestable", never "no change", and `--untestable
+//! threshold|pass|fail` says what the gate does with it.
+//!
+//! Caveat: pooled ITL gaps within one run are correlated, so their p-values are too small;
+//! the noise floor and the threshold are the guard.
 
 use std::collections::BTreeSet;
 
-use crate::record::{Point, Results, Status};
+use crate::record::{portable_key, Point, Results, Status};
 use crate::stats::bootstrap;
 use crate::stats::median;
 use crate::stats::samples::{better, raw, Better};
 
+pub use super::gate::UntestablePolicy;
+use super::gate::{
+    figure_of_merit, is_failure_count, min_p, samples_needed, windows_fit, FAILURE_RATE,
+};
 use super::significance::mann_whitney;
-use super::{fmt_num, stat_of};
+use super::stat_of;
+
+mod render;
+pub use render::{render, to_json};
 
 /// Thresholds of a comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +46,8 @@ pub struct Options {
     pub fail_if_slower: Option<f64>,
     /// Only these metrics (all when empty).
     pub metrics: Vec<String>,
+    /// What the gate does with a figure of merit it cannot test.
+    pub untestable: UntestablePolicy,
 }
 
 impl Default for Options {
@@ -44,6 +57,7 @@ impl Default for Options {
             alpha: 0.05,
             fail_if_slower: None,
             metrics: Vec::new(),
+            untestable: UntestablePolicy::default(),
         }
     }
 }
@@ -59,19 +73,37 @@ pub enum Verdict {
     NoChange,
     /// Significant and beyond the noise floor, but the metric has no known good direction.
     Changed,
-    /// No raw samples on one side (a scalar, or a summary without runs): ratio only.
-    Untested,
+    /// The samples cannot show a change at α: one value per side (a level's total, a
+    /// perplexity, a summary without runs; `need: None`), or too few samples for the U
+    /// test to reach p < α however different they are (`need`: samples per side that
+    /// could). Never reported as "no change": the test could not see.
+    Untestable {
+        need: Option<usize>,
+    },
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> String {
+        match self {
+            Verdict::Improved => "improved".into(),
+            Verdict::Regressed => "REGRESSED".into(),
+            Verdict::WithinNoise => "within noise".into(),
+            Verdict::NoChange => "no change".into(),
+            Verdict::Changed => "changed".into(),
+            Verdict::Untestable { need: None } => "untestable (one value per side)".into(),
+            Verdict::Untestable { need: Some(n) } => format!("untestable (need n ≥ {n})"),
+        }
+    }
+
+    /// Short machine-readable name (`compare --json`).
+    pub fn name(self) -> &'static str {
         match self {
             Verdict::Improved => "improved",
-            Verdict::Regressed => "REGRESSED",
-            Verdict::WithinNoise => "within noise",
-            Verdict::NoChange => "no change",
+            Verdict::Regressed => "regressed",
+            Verdict::WithinNoise => "within_noise",
+            Verdict::NoChange => "no_change",
             Verdict::Changed => "changed",
-            Verdict::Untested => "untested",
+            Verdict::Untestable { .. } => "untestable",
         }
     }
 }
@@ -81,6 +113,9 @@ impl Verdict {
 pub struct Change {
     pub point: String,
     pub metric: String,
+    /// Which statistic `base` and `new` are: `p50` of the samples, or the point's single
+    /// `value` (a level's total throughput, a perplexity); the same one `report` shows.
+    pub stat: &'static str,
     pub base: f64,
     pub new: f64,
     pub n_base: usize,
@@ -132,12 +167,21 @@ impl Comparison {
                 )
             } else if is_failure_count(&x.metric) {
                 format!("{} {} rose from {} to {}", x.point, x.metric, x.base, x.new)
+            } else if matches!(x.verdict, Verdict::Untestable { .. })
+                && self.options.untestable == UntestablePolicy::Fail
+            {
+                format!(
+                    "{} {} {} (--untestable fail)",
+                    x.point,
+                    x.metric,
+                    x.verdict.as_str()
+                )
             } else {
                 format!(
                     "{} {} ({} worse)",
                     x.point,
                     x.metric,
-                    pct(x.worse_by.unwrap_or(0.0))
+                    render::pct(x.worse_by.unwrap_or(0.0))
                 )
             }
         });
@@ -154,6 +198,24 @@ impl Comparison {
     }
 }
 
+/// The point of `points` that is `p`'s workload: the same key, or else the same key
+/// once what tied keys to a machine is left out (files written before keys left out the
+/// url and the model's path).
+fn matching<'a>(points: &'a [Point], p: &Point) -> Option<&'a Point> {
+    let same_kind = |q: &&Point| q.kind == p.kind;
+    points
+        .iter()
+        .filter(same_kind)
+        .find(|q| q.key == p.key)
+        .or_else(|| {
+            let k = portable_key(&p.key);
+            points
+                .iter()
+                .filter(same_kind)
+                .find(|q| portable_key(&q.key) == k)
+        })
+}
+
 fn ok_points(r: &Results) -> impl Iterator<Item = &Point> {
     r.points.iter()
 }
@@ -165,11 +227,7 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
     let mut not_comparable = Vec::new();
     let mut lost = Vec::new();
     for bp in ok_points(base) {
-        let Some(np) = new
-            .points
-            .iter()
-            .find(|p| p.key == bp.key && p.kind == bp.kind)
-        else {
+        let Some(np) = matching(&new.points, bp) else {
             only_in_base.push(bp.key.clone());
             if bp.status == Status::Ok {
                 lost.push((bp.key.clone(), "is missing".to_string()));
@@ -193,12 +251,7 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
     let only_in_new = new
         .points
         .iter()
-        .filter(|np| {
-            !base
-                .points
-                .iter()
-                .any(|bp| bp.key == np.key && bp.kind == np.kind)
-        })
+        .filter(|np| matching(&base.points, np).is_none())
         .map(|p| p.key.clone())
         .collect();
     Comparison {
@@ -254,41 +307,41 @@ fn compare_point(b: &Point, n: &Point, o: &Options) -> Vec<Change> {
         .collect()
 }
 
-/// Fewest windows per side for which a load level's throughput is tested on its
-/// per-window samples (with fewer, a U test has little power and the level's single
-/// total is compared against the threshold instead).
-pub const MIN_WINDOWS: usize = 8;
-
 /// The samples `metric` is tested on: a point's per-window samples when both sides have
-/// enough of them (`record::Point::samples`), else the raw per-run / per-request samples.
+/// enough fit windows (`record::Point::samples`), else the raw per-run / per-request
+/// samples (none for a level's throughput: then it is untestable).
 fn samples(b: &Point, n: &Point, metric: &str) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
-    let windows = |p: &Point| {
-        p.samples
-            .get(metric)
-            .filter(|w| w.len() >= MIN_WINDOWS)
-            .cloned()
-    };
+    let windows = |p: &Point| p.samples.get(metric).filter(|w| windows_fit(w)).cloned();
     match (windows(b), windows(n)) {
         (Some(wb), Some(wn)) => (Some(wb), Some(wn)),
         _ => (raw(b, metric), raw(n, metric)),
     }
 }
 
+/// The figure `report` shows for `metric` in a point, and which statistic it is: the p50
+/// of its summary, else its single value.
+fn headline(p: &Point, metric: &str) -> Option<(f64, &'static str)> {
+    p.summary
+        .get(metric)
+        .and_then(|s| stat_of(s, "p50"))
+        .map(|v| (v, "p50"))
+        .or_else(|| p.scalars.get(metric).map(|v| (*v, "value")))
+}
+
 fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Change> {
     let (rb, rn) = samples(b, n, metric);
-    let (base, new, n_base, n_new, test) = match (&rb, &rn) {
-        (Some(xb), Some(xn)) => (median(xb), median(xn), xb.len(), xn.len(), true),
-        _ => {
-            let pick = |p: &Point| {
-                p.summary
-                    .get(metric)
-                    .and_then(|s| stat_of(s, "p50"))
-                    .or_else(|| p.scalars.get(metric).copied())
-            };
-            let count = |p: &Point| p.summary.get(metric).map_or(1, |s| s.n);
-            (pick(b)?, pick(n)?, count(b), count(n), false)
-        }
+    let tested = matches!((&rb, &rn), (Some(_), Some(_)));
+    // The values shown are the ones `report` prints for the same metric (a level's total
+    // throughput, not the median of its windows); the test runs on the samples.
+    let shown = |p: &Point, raw: &Option<Vec<f64>>| {
+        headline(p, metric).or_else(|| raw.as_deref().map(|x| (median(x), "p50")))
     };
+    let ((base, stat), (new, _)) = (shown(b, &rb)?, shown(n, &rn)?);
+    let count = |p: &Point, raw: &Option<Vec<f64>>| match raw {
+        Some(x) if tested => x.len(),
+        _ => p.summary.get(metric).map_or(1, |s| s.n),
+    };
+    let (n_base, n_new) = (count(b, &rb), count(n, &rn));
     if !(base.is_finite() && new.is_finite()) {
         return None;
     }
@@ -306,23 +359,15 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
         Better::Lower => change,
         Better::Higher => -change,
     });
-    let (p, ratio_ci) = if test {
-        let (xb, xn) = (rb.as_deref().unwrap_or(&[]), rn.as_deref().unwrap_or(&[]));
-        (
-            mann_whitney(xb, xn).map(|r| r.p),
-            bootstrap::median_ratio_ci(
-                xb,
-                xn,
-                bootstrap::LEVEL,
-                bootstrap::RESAMPLES,
-                bootstrap::DEFAULT_SEED,
-            ),
-        )
-    } else {
-        (None, None)
-    };
+    let (p, ratio_ci) = test(&rb, &rn);
+    // Too few samples for any ordering of them to reach α: the test cannot see, whatever
+    // its p says (3 runs against 2 cannot go below p = 0.2).
+    let blind = tested && min_p(n_base, n_new) >= o.alpha;
     let verdict = match p {
-        None => Verdict::Untested,
+        _ if blind => Verdict::Untestable {
+            need: Some(samples_needed(o.alpha)),
+        },
+        None => Verdict::Untestable { need: None },
         Some(p) if p >= o.alpha => Verdict::NoChange,
         Some(_) if !change.is_finite() || change.abs() < o.noise => Verdict::WithinNoise,
         Some(_) => match worse_by {
@@ -331,16 +376,11 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
             Some(_) => Verdict::Improved,
         },
     };
-    // A single value per side (level throughput, goodput, perplexity) cannot be tested;
-    // being worse beyond the threshold fails the gate on its own.
-    let fails_gate = match (o.fail_if_slower, worse_by) {
-        (Some(t), Some(w)) if verdict == Verdict::Untested => w > t.max(o.noise),
-        (Some(t), Some(w)) => verdict == Verdict::Regressed && w > t,
-        _ => false,
-    };
+    let fails_gate = fails_gate(metric, verdict, worse_by, o);
     Some(Change {
         point: b.key.clone(),
         metric: metric.to_owned(),
+        stat,
         base,
         new,
         n_base,
@@ -354,12 +394,37 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
     })
 }
 
-/// A load level's failed requests per request sent, in percent (`client::aggregate`).
-const FAILURE_RATE: &str = "failure_pct";
+/// The U test's p and the bootstrap interval of the ratio of medians, where both sides
+/// have samples.
+fn test(rb: &Option<Vec<f64>>, rn: &Option<Vec<f64>>) -> (Option<f64>, Option<[f64; 2]>) {
+    match (rb, rn) {
+        (Some(xb), Some(xn)) => (
+            mann_whitney(xb, xn).map(|r| r.p),
+            bootstrap::median_ratio_ci(
+                xb,
+                xn,
+                bootstrap::LEVEL,
+                bootstrap::RESAMPLES,
+                bootstrap::DEFAULT_SEED,
+            ),
+        ),
+        _ => (None, None),
+    }
+}
 
-/// `failure_pct`, `failed` and `failed_<kind>` scalars of a load level: any rise is worse.
-fn is_failure_count(metric: &str) -> bool {
-    metric == FAILURE_RATE || metric == "failed" || metric.starts_with("failed_")
+/// Whether a change fails `--fail-if-slower`: only a figure of merit, only when worse
+/// beyond the threshold, and an untestable one as `--untestable` says.
+fn fails_gate(metric: &str, verdict: Verdict, worse_by: Option<f64>, o: &Options) -> bool {
+    match (o.fail_if_slower, worse_by) {
+        _ if !figure_of_merit(metric) => false,
+        (Some(t), Some(w)) if matches!(verdict, Verdict::Untestable { .. }) => match o.untestable {
+            UntestablePolicy::Threshold => w > t.max(o.noise),
+            UntestablePolicy::Pass => false,
+            UntestablePolicy::Fail => true,
+        },
+        (Some(t), Some(w)) => verdict == Verdict::Regressed && w > t,
+        _ => false,
+    }
 }
 
 /// A failure figure compared: more failures in the new file is a regression of any size
@@ -387,6 +452,7 @@ fn failure_change(
     Change {
         point: b.key.clone(),
         metric: metric.to_owned(),
+        stat: "value",
         base,
         new,
         n_base: 1,
@@ -398,182 +464,6 @@ fn failure_change(
         verdict,
         fails_gate: gated && o.fail_if_slower.is_some() && verdict == Verdict::Regressed,
     }
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1}%", x * 100.0)
-    } else {
-        "-".into()
-    }
-}
-
-/// The comparison as a Markdown table with a closing verdict line.
-pub fn render(c: &Comparison) -> String {
-    let mut out = super::markdown::table(&changes_table(c));
-    out.push_str(&format!(
-        "\nchange: new median / base median − 1; CI: {}; p: two-sided Mann–Whitney U test \
-         (Mann & Whitney 1947). A change counts when p < {} and |change| ≥ {:.1}% (noise floor).\n",
-        bootstrap::METHOD,
-        c.options.alpha,
-        c.options.noise * 100.0
-    ));
-    for (label, list) in [
-        ("only in base", &c.only_in_base),
-        ("only in new", &c.only_in_new),
-        ("not finished on both sides", &c.not_comparable),
-    ] {
-        if !list.is_empty() {
-            out.push_str(&format!("{label}: {}\n", list.join("; ")));
-        }
-    }
-    let regressed = c
-        .changes
-        .iter()
-        .filter(|x| x.verdict == Verdict::Regressed)
-        .count();
-    let improved = c
-        .changes
-        .iter()
-        .filter(|x| x.verdict == Verdict::Improved)
-        .count();
-    out.push_str(&format!(
-        "{} point(s) matched, {} metric(s) compared: {improved} improved, {regressed} regressed.\n",
-        c.matched_points(),
-        c.changes.len()
-    ));
-    if let Some(t) = c.options.fail_if_slower {
-        out.push_str(&gate_line(c, t));
-    }
-    out
-}
-
-/// One row per metric of each matched point.
-fn changes_table(c: &Comparison) -> super::table::Table {
-    use super::table::{Cell, Table};
-    let cell = |s: String, numeric: bool| Cell {
-        text: s,
-        noisy: false,
-        title: None,
-        numeric,
-    };
-    let rows = c
-        .changes
-        .iter()
-        .map(|ch| {
-            vec![
-                cell(ch.point.clone(), false),
-                cell(ch.metric.clone(), false),
-                cell(format!("{} (n={})", fmt_num(ch.base), ch.n_base), true),
-                cell(format!("{} (n={})", fmt_num(ch.new), ch.n_new), true),
-                cell(pct(ch.ratio - 1.0), true),
-                cell(
-                    ch.ratio_ci
-                        .map(|[lo, hi]| format!("{} … {}", pct(lo - 1.0), pct(hi - 1.0)))
-                        .unwrap_or_else(|| "-".into()),
-                    true,
-                ),
-                cell(
-                    ch.p.map(|p| format!("{p:.3}"))
-                        .unwrap_or_else(|| "-".into()),
-                    true,
-                ),
-                cell(
-                    if ch.fails_gate {
-                        format!("{} (fails gate)", ch.verdict.as_str())
-                    } else {
-                        ch.verdict.as_str().to_owned()
-                    },
-                    false,
-                ),
-            ]
-        })
-        .collect();
-    Table {
-        title: String::new(),
-        headers: [
-            "point",
-            "metric",
-            "base p50",
-            "new p50",
-            "change",
-            "95% CI of change",
-            "p",
-            "verdict",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-        note: None,
-    }
-}
-
-/// The `--fail-if-slower` verdict at threshold `t`, naming each reason it fails.
-fn gate_line(c: &Comparison, t: f64) -> String {
-    let fails = c.gate_failures();
-    if fails.is_empty() {
-        format!(
-            "gate: PASS (no regression beyond {:.1}%, no lost point, no new failure)\n",
-            t * 100.0
-        )
-    } else {
-        format!(
-            "gate: FAIL (threshold {:.1}%): {}\n",
-            t * 100.0,
-            fails.join("; ")
-        )
-    }
-}
-
-/// The comparison, machine-readable (`compare --json`): every change with its verdict,
-/// the points on one side only, the lost points and the gate's outcome.
-pub fn to_json(c: &Comparison) -> serde_json::Value {
-    use serde_json::json;
-    let num = |x: f64| if x.is_finite() { json!(x) } else { json!(null) };
-    let changes: Vec<serde_json::Value> = c
-        .changes
-        .iter()
-        .map(|x| {
-            json!({
-                "point": x.point,
-                "metric": x.metric,
-                "base": num(x.base),
-                "new": num(x.new),
-                "n_base": x.n_base,
-                "n_new": x.n_new,
-                "ratio": num(x.ratio),
-                "ratio_ci95": x.ratio_ci.map(|[a, b]| json!([num(a), num(b)])),
-                "p": x.p,
-                "worse_by": x.worse_by.map(num),
-                "verdict": x.verdict.as_str().to_lowercase(),
-                "fails_gate": x.fails_gate,
-            })
-        })
-        .collect();
-    let lost: Vec<serde_json::Value> = c
-        .lost
-        .iter()
-        .map(|(k, what)| json!({"point": k, "what": what}))
-        .collect();
-    json!({
-        "options": {
-            "noise": c.options.noise,
-            "alpha": c.options.alpha,
-            "fail_if_slower": c.options.fail_if_slower,
-            "metrics": c.options.metrics,
-        },
-        "matched_points": c.matched_points(),
-        "changes": changes,
-        "only_in_base": c.only_in_base,
-        "only_in_new": c.only_in_new,
-        "not_comparable": c.not_comparable,
-        "lost": lost,
-        "gate": c.options.fail_if_slower.map(|t| json!({
-            "threshold": t,
-            "passed": !c.failed(),
-            "failures": c.gate_failures(),
-        })),
-    })
 }
 
 #[cfg(test)]
@@ -706,8 +596,131 @@ mod tests {
         let short = results(vec![windows("l", &[85.0; 3], 1.0, 1.0)]);
         let c = compare(&base, &short, &gate());
         let tok = c.changes.iter().find(|x| x.metric == "output_tok_per_s");
-        assert_eq!(tok.unwrap().verdict, Verdict::Untested);
+        assert_eq!(tok.unwrap().verdict, Verdict::Untestable { need: None });
         assert!(c.failed());
+    }
+
+    #[test]
+    fn sparse_windows_are_not_tested_and_the_total_is_shown() {
+        // A low-rate level: 6.2 tok/s overall, its 1 s windows a burst or nothing. The
+        // median of such windows (0 here) is no throughput; the total is compared.
+        let sparse = |bursts: usize| -> Vec<f64> {
+            (0..33)
+                .map(|i| if i % bursts == 0 { 32.0 } else { 0.0 })
+                .collect()
+        };
+        let level = |w: Vec<f64>, total: f64| {
+            let mut p = windows("l", &w, 0.0, 0.0);
+            p.scalars.insert("output_tok_per_s".into(), total);
+            p
+        };
+        let base = results(vec![level(sparse(2), 6.24)]);
+        let new = results(vec![level(sparse(5), 6.20)]);
+        let c = compare(&base, &new, &gate());
+        let tok = c.changes.iter().find(|x| x.metric == "output_tok_per_s");
+        let tok = tok.expect("compared");
+        assert_eq!(
+            (tok.base, tok.new, tok.stat),
+            (6.24, 6.20, "value"),
+            "{tok:?}"
+        );
+        assert_eq!(tok.verdict, Verdict::Untestable { need: None });
+        assert!(!c.failed(), "{:?}", c.gate_failures());
+        // The windows of a busy level are tested.
+        assert!(windows_fit(&[40.0; 12]) && !windows_fit(&sparse(2)));
+    }
+
+    #[test]
+    fn client_diagnostics_and_derived_figures_never_gate() {
+        let p = |cpu: f64, lag: f64, bw: f64, dur: f64, tok: f64| {
+            point(
+                "l",
+                PointKind::Load,
+                &[
+                    ("client_cpu_s", cpu),
+                    ("event_loop_lag_max_ms", lag),
+                    ("decode_bw_gb_per_s", bw),
+                    ("duration_s", dur),
+                    ("output_tok_per_s", tok),
+                ],
+            )
+        };
+        let base = results(vec![p(1.0, 2.0, 30.0, 10.0, 100.0)]);
+        let worse_diag = results(vec![p(2.2, 20.0, 15.0, 30.0, 100.0)]);
+        let c = compare(&base, &worse_diag, &gate());
+        assert!(!c.failed(), "{:?}", c.gate_failures());
+        for m in [
+            "client_cpu_s",
+            "event_loop_lag_max_ms",
+            "decode_bw_gb_per_s",
+        ] {
+            assert!(!figure_of_merit(m), "{m}");
+        }
+        for m in [
+            "ttft_ms",
+            "tpot_ms",
+            "decode_tok_per_s",
+            "goodput_req_per_s",
+            "failure_pct",
+        ] {
+            assert!(figure_of_merit(m), "{m}");
+        }
+        // The figure of merit beside them still gates.
+        let slower = results(vec![p(1.0, 2.0, 30.0, 10.0, 80.0)]);
+        assert!(compare(&base, &slower, &gate()).failed());
+    }
+
+    #[test]
+    fn too_few_runs_are_untestable_and_the_flag_decides() {
+        let runs = |key: &str, e2e: &[f64]| {
+            let mut p = point(key, PointKind::Engine, &[]);
+            p.runs = e2e
+                .iter()
+                .map(|ms| crate::record::RunRecord {
+                    prefill_ms: 10.0,
+                    ttft_ms: 10.0,
+                    e2e_ms: *ms,
+                    tpot_ms: None,
+                    itl_ms: Vec::new(),
+                    prefill_tok_per_s: 100.0,
+                    decode_tok_per_s: None,
+                    output_tok_per_s: 10.0,
+                    requests_per_s: 1.0,
+                    output_tokens: 1,
+                    input_tokens: 1,
+                    peak_rss_bytes: None,
+                })
+                .collect();
+            let s = crate::stats::summarize(e2e, "ms", None).unwrap();
+            p.summary.insert("e2e_ms".into(), s);
+            p
+        };
+        // 3 runs against 2: the smallest possible p is 0.2.
+        assert!((min_p(3, 2) - 0.2).abs() < 1e-12);
+        assert_eq!(samples_needed(0.05), 4);
+        let base = results(vec![runs("a", &[100.0, 101.0, 102.0])]);
+        let slower = results(vec![runs("a", &[150.0, 151.0])]);
+        let with = |u: UntestablePolicy| Options {
+            untestable: u,
+            ..gate()
+        };
+        let c = compare(&base, &slower, &with(UntestablePolicy::Threshold));
+        let e2e = c.changes.iter().find(|x| x.metric == "e2e_ms").unwrap();
+        assert_eq!(e2e.verdict, Verdict::Untestable { need: Some(4) });
+        assert_eq!(e2e.verdict.as_str(), "untestable (need n ≥ 4)");
+        assert!(c.failed(), "50% worse beyond the threshold");
+        assert!(!compare(&base, &slower, &with(UntestablePolicy::Pass)).failed());
+        let same = results(vec![runs("a", &[100.0, 101.0])]);
+        assert!(!compare(&base, &same, &with(UntestablePolicy::Threshold)).failed());
+        let c = compare(&base, &same, &with(UntestablePolicy::Fail));
+        assert!(c.failed());
+        assert!(c.gate_failures()[0].contains("untestable (need n ≥ 4)"));
+        // Enough runs: a real test again.
+        let base = results(vec![runs("a", &[100.0, 101.0, 102.0, 99.0, 100.5])]);
+        let new = results(vec![runs("a", &[150.0, 151.0, 149.0, 152.0, 150.5])]);
+        let c = compare(&base, &new, &gate());
+        let e2e = c.changes.iter().find(|x| x.metric == "e2e_ms").unwrap();
+        assert_eq!(e2e.verdict, Verdict::Regressed);
     }
 
     #[test]

@@ -94,16 +94,9 @@ fn env_html(env: &serde_json::Value) -> String {
     o
 }
 
-/// Renders the whole report. Charts that cannot be drawn (no font) are replaced by a
-/// visible error naming the fix; tables are always there.
-pub fn render(report: &Report) -> String {
-    let mut o = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>trtbench report</title>\n<style>",
-    );
-    o.push_str(CSS);
-    o.push_str("</style>\n</head>\n<body>\n<h1>trtbench report</h1>\n");
+/// The list of source files, each with its machine and command.
+fn sources_html(report: &Report) -> String {
+    let mut o = String::new();
     o.push_str("<section id=\"sources\">\n<ul>\n");
     for s in &report.sources {
         o.push_str(&format!(
@@ -117,14 +110,43 @@ pub fn render(report: &Report) -> String {
         ));
     }
     o.push_str("</ul>\n</section>\n");
+    o
+}
 
+/// The warnings section (after the tables), one item per sentence.
+fn warnings_html(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut o = String::from("<section id=\"warnings\" class=\"warn\"><b>Warnings</b><ul>\n");
+    for w in warnings {
+        o.push_str(&format!("<li>{}</li>\n", esc(w)));
+    }
+    o.push_str("</ul></section>\n");
+    o
+}
+
+/// Renders the whole report. Charts that cannot be drawn (no font) are replaced by a
+/// visible error naming the fix; tables are always there.
+pub fn render(report: &Report) -> String {
+    let mut o = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>trtbench report</title>\n<style>",
+    );
+    o.push_str(CSS);
+    o.push_str("</style>\n</head>\n<body>\n<h1>trtbench report</h1>\n");
+    o.push_str(&sources_html(report));
+
+    // The figures first; the warnings (grouped by sentence) after the tables, announced
+    // by one line here.
     let warnings = report.warnings();
     if !warnings.is_empty() {
-        o.push_str("<section id=\"warnings\" class=\"warn\"><b>Warnings</b><ul>\n");
-        for w in &warnings {
-            o.push_str(&format!("<li>{}</li>\n", esc(w)));
-        }
-        o.push_str("</ul></section>\n");
+        o.push_str(&format!(
+            "<p class=\"warn\" id=\"warnings-note\"><a href=\"#warnings\">{} warning(s)</a> \
+             below the tables.</p>\n",
+            warnings.len()
+        ));
     }
 
     for t in tables(report) {
@@ -135,6 +157,8 @@ pub fn render(report: &Report) -> String {
         o.push_str(&table_html(&t));
         o.push_str("</section>\n");
     }
+
+    o.push_str(&warnings_html(&warnings));
 
     let cs = charts(report);
     if !cs.is_empty() {

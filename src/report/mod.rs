@@ -20,6 +20,7 @@ pub mod attribution;
 pub mod chart;
 pub mod compare;
 pub mod csv;
+pub mod gate;
 pub mod html;
 pub mod impact;
 pub mod markdown;
@@ -187,12 +188,41 @@ impl Report {
         for n in &self.notes {
             push(n.clone());
         }
+        // A point's warnings, grouped by sentence: one line per sentence naming every
+        // point it concerns by what sets those points apart (the parameters that vary),
+        // not by whole keys repeated on each of a dozen lines.
+        let varying = varying_params(self.rows.iter());
+        let order: Vec<String> = ordered_params(self.rows.iter())
+            .into_iter()
+            .filter(|k| varying.contains(k))
+            .collect();
+        let label = |p: &Point| {
+            let parts: Vec<String> = order
+                .iter()
+                .filter(|k| p.parameters.contains_key(*k))
+                .map(|k| format!("{k}={}", param_str(p, k)))
+                .collect();
+            if parts.is_empty() {
+                p.key.clone()
+            } else {
+                parts.join(" ")
+            }
+        };
+        let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
         for r in &self.rows {
             let mut ws = r.point.warnings.clone();
             ws.extend(crate::warning::sentences(&crate::warning::point(&r.point)));
             for w in ws {
-                push(format!("{}: {w}", r.point.key));
+                let who = label(&r.point);
+                match grouped.iter_mut().find(|(s, _)| *s == w) {
+                    Some((_, at)) if at.contains(&who) => {}
+                    Some((_, at)) => at.push(who),
+                    None => grouped.push((w, vec![who])),
+                }
             }
+        }
+        for (w, at) in grouped {
+            push(format!("{}: {w}", at.join("; ")));
         }
         out
     }
@@ -273,8 +303,8 @@ pub fn ordered_params<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<String> {
     const FIRST: [&str; 12] = [
         "device",
         "engine",
-        "url",
         "model",
+        "endpoint",
         "backend",
         "quant",
         "batch",
@@ -370,14 +400,16 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// Relative half-width of an interval as `±1.2%`.
+/// Relative half-width of an interval as `±1.2%`; an interval as wide as the figure
+/// itself as its bounds, `[12.3, 456.7]` (a ± of 100% or more would reach below zero,
+/// which no latency or rate can).
 pub fn fmt_ci_rel(f: &Figure) -> Option<String> {
     let ci = f.ci?;
     let r = bootstrap::relative_half_width(ci, f.value);
-    Some(if r.is_finite() {
+    Some(if r.is_finite() && r < 1.0 {
         format!("±{:.1}%", r * 100.0)
     } else {
-        "±∞".into()
+        format!("[{}, {}]", fmt_num(ci[0]), fmt_num(ci[1]))
     })
 }
 
@@ -458,4 +490,25 @@ pub fn describe_env(env: &Value) -> String {
 /// module of the same name renders merged reports.
 pub fn markdown(results: &Results) -> String {
     markdown::render(&Report::single(results, "results"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_wider_than_the_figure_print_their_bounds() {
+        let f = |value: f64, ci: [f64; 2]| Figure {
+            value,
+            ci: Some(ci),
+            noisy: false,
+        };
+        assert_eq!(fmt_ci_rel(&f(100.0, [95.0, 105.0])).unwrap(), "±5.0%");
+        // 156.9 with [120, 1420]: ±402.9% would imply negative latencies.
+        assert_eq!(
+            fmt_ci_rel(&f(156.9, [120.0, 1420.0])).unwrap(),
+            "[120.0, 1420]"
+        );
+        assert_eq!(fmt_ci_rel(&f(0.0, [0.0, 3.0])).unwrap(), "[0.000, 3.000]");
+    }
 }

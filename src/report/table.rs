@@ -284,9 +284,30 @@ fn cache_hits(p: &Point) -> Option<usize> {
     (hits > 0 && !expected).then_some(hits)
 }
 
+/// Parameters that say what a row is, shown before the figures; every other parameter
+/// follows them.
+const KEY_PARAMS: [&str; 12] = [
+    "device",
+    "engine",
+    "model",
+    "backend",
+    "quant",
+    "batch",
+    "isl",
+    "osl",
+    "concurrency",
+    "rate",
+    "depth",
+    "cuda_graphs",
+];
+
 /// Which optional columns a figure table shows.
 struct Shown<'c> {
+    /// What a row is (engine or model, batch or concurrency, lengths): first.
     params: Vec<String>,
+    /// The rest of the workload and settings (endpoint, seed, salt, threads, ...): after
+    /// the figures, so the figures a reader came for are on screen.
+    rest: Vec<String>,
     quant: bool,
     cols: Vec<&'c Col>,
     rss: bool,
@@ -295,13 +316,19 @@ struct Shown<'c> {
     valid: bool,
     /// A load level meant to be cache-free that the server's prefix cache served.
     cache: bool,
+    /// A load level some of whose requests were sent a second time (a kept-alive
+    /// connection closed under them).
+    resent: bool,
 }
 
 impl<'c> Shown<'c> {
     fn of(report: &Report, rows: &[&Row], cols: &'c [Col], kind: PointKind) -> Shown<'c> {
-        let params = ordered_params(rows.iter().copied());
+        let (params, rest): (Vec<String>, Vec<String>) = ordered_params(rows.iter().copied())
+            .into_iter()
+            .partition(|k| KEY_PARAMS.contains(&k.as_str()));
         let load = kind == PointKind::Load;
         Shown {
+            rest,
             quant: !params.iter().any(|p| p == "quant")
                 && rows.iter().any(|r| quant(&r.point).is_some()),
             params,
@@ -323,6 +350,7 @@ impl<'c> Shown<'c> {
                     .iter()
                     .any(|r| r.point.scalars.get("client_valid") == Some(&0.0)),
             cache: load && rows.iter().any(|r| cache_hits(&r.point).is_some()),
+            resent: load && rows.iter().any(|r| resent(&r.point) > 0),
         }
     }
 
@@ -342,11 +370,13 @@ impl<'c> Shown<'c> {
             (self.dev, "peak device mem"),
             (self.valid, "valid"),
             (self.cache, "cache-free"),
+            (self.resent, "re-sent"),
         ] {
             if on {
                 h.push(name.into());
             }
         }
+        h.extend(self.rest.iter().cloned());
         h
     }
 
@@ -368,7 +398,7 @@ impl<'c> Shown<'c> {
                 "-".into()
             }));
         } else {
-            cells.push(Cell::num(p.runs.len().to_string()));
+            cells.push(Cell::num(run_count(p).to_string()));
         }
         for c in &self.cols {
             let m = metric_of(p, c.metric);
@@ -397,8 +427,32 @@ impl<'c> Shown<'c> {
                 None => "-".into(),
             }));
         }
+        if self.resent {
+            cells.push(Cell::num(resent(p).to_string()));
+        }
+        cells.extend(self.rest.iter().map(|k| Cell::text(param_str(p, k))));
         cells
     }
+}
+
+/// Measured runs of an engine point: its per-run records, or for a point imported from a
+/// peer that kept only statistics (llama-bench), the runs behind them (the smallest n of
+/// its per-run metrics; ITL's n counts gaps, not runs).
+fn run_count(p: &Point) -> usize {
+    if !p.runs.is_empty() {
+        return p.runs.len();
+    }
+    p.summary
+        .iter()
+        .filter(|(k, _)| !k.starts_with("itl"))
+        .map(|(_, s)| s.n)
+        .min()
+        .unwrap_or(0)
+}
+
+/// Requests of a level sent a second time after their kept-alive connection closed.
+fn resent(p: &Point) -> u64 {
+    p.scalars.get("retried_requests").copied().unwrap_or(0.0) as u64
 }
 
 /// The note under a load table: the engine/load note, and what the load-only columns mean.
@@ -420,6 +474,12 @@ fn load_note(report: &Report, rows: &[&Row], shown: &Shown) -> String {
         note.push_str(
             " cache-free NO: the server took more than 10% of some prompts from its prefix \
              cache, which flatters TTFT.",
+        );
+    }
+    if shown.resent {
+        note.push_str(
+            " re-sent: requests sent a second time, on a new connection, because the server \
+             closed a kept-alive connection as it was reused.",
         );
     }
     note
@@ -656,6 +716,14 @@ mod tests {
         assert_eq!(col("E2E ms p99 with failures (from schedule)"), ">timeout");
         assert_eq!(col("cache-free"), "NO (3/9 cached)");
         assert!(t.note.as_deref().unwrap().contains("scheduled send time"));
+        assert!(!t.headers.iter().any(|h| h == "re-sent"), "none re-sent");
+        let mut resent = open_level();
+        resent.scalars.insert("retried_requests".into(), 2.0);
+        let mut with = Results::new(vec![], serde_json::json!({}));
+        with.points.push(resent);
+        let t2 = &tables(&Report::single(&with, "r.json"))[0];
+        let i = t2.headers.iter().position(|h| h == "re-sent").unwrap();
+        assert_eq!(t2.rows[0][i].text, "2");
         // The same in Markdown and HTML, which render these tables.
         let md = crate::report::markdown::render(&report);
         assert!(md.contains("TTFT ms p50 (from schedule)") && md.contains(">timeout"));
@@ -673,5 +741,42 @@ mod tests {
             t.headers
         );
         assert!(!t.headers.iter().any(|h| h == "cache-free"));
+    }
+
+    #[test]
+    fn figures_come_before_the_rest_of_the_workload_and_warnings_are_grouped() {
+        let level = |c: u32| {
+            let mut p = open_level();
+            for (k, v) in [
+                ("concurrency", serde_json::json!(c)),
+                ("salt", serde_json::json!("00ff00ff00ff00ff")),
+                ("seed", serde_json::json!(0)),
+                ("endpoint", serde_json::json!("completions")),
+            ] {
+                p.parameters.insert(k.into(), v);
+            }
+            p.parameters.remove("rate");
+            p.key = crate::record::point_key(&p.parameters);
+            p.warnings.push("the same sentence".into());
+            p
+        };
+        let mut results = Results::new(vec![], serde_json::json!({}));
+        results.points = vec![level(1), level(2)];
+        let report = Report::single(&results, "r.json");
+        let t = &tables(&report)[0];
+        let at = |name: &str| t.headers.iter().position(|h| h.starts_with(name)).unwrap();
+        assert_eq!(at("concurrency"), 0, "{:?}", t.headers);
+        assert!(
+            at("TTFT") < at("salt") && at("cache-free") < at("salt"),
+            "{:?}",
+            t.headers
+        );
+        assert!(at("failed %") < at("endpoint"), "{:?}", t.headers);
+        let w: Vec<String> = report
+            .warnings()
+            .into_iter()
+            .filter(|w| w.contains("the same sentence"))
+            .collect();
+        assert_eq!(w, ["concurrency=1; concurrency=2: the same sentence"]);
     }
 }

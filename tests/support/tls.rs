@@ -20,10 +20,21 @@ pub struct Front {
 }
 
 impl Front {
-    /// Starts a TLS listener on 127.0.0.1 relaying to `backend`.
-    pub async fn start(backend: SocketAddr) -> std::io::Result<Front> {
-        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+    /// Starts a TLS listener on 127.0.0.1 relaying to `backend`. With `ca`, its
+    /// certificate also says `CA:TRUE`, as one made the common way (`openssl req -x509
+    /// -newkey rsa:2048 -nodes ... -addext subjectAltName=IP:...`).
+    pub async fn start_with(backend: SocketAddr, ca: bool) -> std::io::Result<Front> {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+                .expect("certificate parameters");
+        if ca {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        let key_pair = rcgen::KeyPair::generate().expect("key pair");
+        let cert = params
+            .self_signed(&key_pair)
             .expect("self-signed certificate");
+        let ck = rcgen::CertifiedKey { cert, key_pair };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)

@@ -132,6 +132,10 @@ pub fn model_quantize(
         .map_err(|_| format!("{}: path contains a NUL byte", input.display()))?;
     let cout = CString::new(output.to_string_lossy().as_bytes())
         .map_err(|_| format!("{}: path contains a NUL byte", output.display()))?;
+    // The quantizer logs a line per tensor (hundreds): into the log buffer, not stderr,
+    // where they buried the one warning `build` prints; a failure quotes the last lines.
+    install_log_capture();
+    let mark = log_mark();
     // SAFETY: returns a plain struct by value.
     let mut params = unsafe { llama_cpp_sys_2::llama_model_quantize_default_params() };
     params.nthread = threads;
@@ -143,6 +147,8 @@ pub fn model_quantize(
     if rc == 0 {
         Ok(())
     } else {
-        Err(format!("llama_model_quantize returned {rc}"))
+        let log = log_since(mark);
+        let tail = log[log.len().saturating_sub(5)..].join(" / ");
+        Err(format!("llama_model_quantize returned {rc}: {tail}"))
     }
 }

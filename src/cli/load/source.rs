@@ -27,6 +27,7 @@ pub(super) fn target_options(
             insecure: a.insecure,
         },
         kernel_timestamps: true,
+        idle_timeout: None,
     }
 }
 

@@ -37,11 +37,11 @@ use tokio::net::TcpStream;
 pub type Client = hyper_util::client::legacy::Client<Connector, http_body_util::Full<bytes::Bytes>>;
 
 /// A keep-alive client over [`Connector`], `pool_size` idle connections per host (0: a
-/// new connection for every request).
-pub fn client(connect_timeout: Duration, pool_size: usize) -> Client {
+/// new connection for every request), none reused after `idle` without a request.
+pub fn client(connect_timeout: Duration, pool_size: usize, idle: Duration) -> Client {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_timer(hyper_util::rt::TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_idle_timeout(idle)
         .pool_max_idle_per_host(pool_size)
         .build(Connector { connect_timeout })
 }
@@ -433,7 +433,7 @@ mod kernel_tests {
             .enable_all()
             .build()
             .unwrap();
-        let c = client(Duration::from_secs(2), 1);
+        let c = client(Duration::from_secs(2), 1, Duration::from_secs(4));
         let uri: http::Uri = format!("http://127.0.0.1:{port}/v1/completions")
             .parse()
             .unwrap();
@@ -443,6 +443,11 @@ mod kernel_tests {
         let resp = rt.block_on(c.request(req)).unwrap();
         let landings = resp.extensions().get::<Arc<Landings>>().cloned().unwrap();
         assert!(landings.kernel, "the socket took SO_TIMESTAMPNS");
+        // The kernel turns receive timestamps on for the whole stack from a deferred work
+        // item when the first socket asks; until it has run, packets land unstamped (and
+        // are stamped when read). On a loaded machine that took longer than the first
+        // piece: give it time, as any load run's warmup does.
+        std::thread::sleep(Duration::from_millis(200));
         let mut body = resp.into_body();
         for i in 0..3 {
             go.send(()).unwrap();
