@@ -465,9 +465,13 @@ pub struct Generation {
     pub device: Option<DeviceTimes>,
 }
 
-/// Device time of one generation's stages (CUDA events on the engine's stream): the
-/// prefill stage and every decode step, host work (tokenization, per-step bookkeeping)
-/// excluded.
+/// Runtime stage times of one generation, timed by CUDA events around each stage of the
+/// engine's runtime (Edge-LLM's `llm_prefill` and `llm_generation` scopes): the prefill
+/// stage and every decode step. A stage's time includes its own stream synchronize and the
+/// host work inside its scope (D2H copy, token push; the prefill token's callback), so it
+/// is not pure device time; tokenization, templating and the host work between stages are
+/// outside it (`backends::trt::timing`). Kept as `device_prefill_ms` / `device_step_ms`
+/// in results, for files written before.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeviceTimes {
     pub prefill: Duration,
