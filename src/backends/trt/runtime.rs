@@ -337,6 +337,7 @@ impl Session for EdgeLlmSession<'_> {
             tokens,
             times: times.times,
             device: Some(times.device),
+            spec: None,
         })
     }
 }
