@@ -74,6 +74,52 @@ pub struct RunRecord {
     /// Peak resident set size during this run, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// Drafting and verifying of a speculative run (`--draft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecRun>,
+}
+
+/// One speculative run: its verify steps (a draft proposal checked by the target in one
+/// batch; plain decode steps are not counted), draft tokens proposed and accepted, and
+/// the draft and target time over those steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecRun {
+    pub verify_steps: u64,
+    pub proposed_tokens: u64,
+    pub accepted_tokens: u64,
+    pub draft_ms: f64,
+    pub target_ms: f64,
+}
+
+/// Per-run figures of a speculative run, by their results key (summaries and `compare`
+/// read these): the fraction of proposed tokens accepted, accepted draft tokens per verify
+/// step, tokens a verify step emits (the accepted ones and the target's own next token:
+/// the "mean accepted length"), and draft and target time per verify step.
+pub const SPEC_METRICS: &[(&str, &str)] = &[
+    ("spec_acceptance_rate", "fraction"),
+    ("spec_accepted_per_step", "tok"),
+    ("spec_mean_accepted_len", "tok"),
+    ("spec_draft_step_ms", "ms"),
+    ("spec_target_step_ms", "ms"),
+];
+
+impl SpecRun {
+    /// The figure named by a [`SPEC_METRICS`] key; `None` for other names and for a run
+    /// without verify steps (or without proposals, for the acceptance rate).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let steps = (self.verify_steps > 0).then_some(self.verify_steps as f64)?;
+        let accepted = self.accepted_tokens as f64;
+        match name {
+            "spec_acceptance_rate" => {
+                (self.proposed_tokens > 0).then(|| accepted / self.proposed_tokens as f64)
+            }
+            "spec_accepted_per_step" => Some(accepted / steps),
+            "spec_mean_accepted_len" => Some((accepted + steps) / steps),
+            "spec_draft_step_ms" => Some(self.draft_ms / steps),
+            "spec_target_step_ms" => Some(self.target_ms / steps),
+            _ => None,
+        }
+    }
 }
 
 /// One request of a load-test point.
@@ -217,6 +263,10 @@ pub struct Point {
     /// outcome, measured vs predicted memory, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
+    /// Key of the point this one is measured against: a speculative point's vanilla twin
+    /// (the same parameters without `draft` and `draft_max`, run in the same sweep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanilla_twin: Option<String>,
 }
 
 impl Point {
@@ -242,6 +292,7 @@ impl Point {
             memory: Memory::default(),
             warnings: Vec::new(),
             notes: BTreeMap::new(),
+            vanilla_twin: None,
         }
     }
 }

@@ -110,3 +110,66 @@ fn speculation_refuses_batches_above_one() {
         "{err}"
     );
 }
+
+/// `sweep --draft`: the vanilla point runs once, its speculative twin names it, carries
+/// per-run acceptance summaries and, after the sweep, its speedup over the twin. The
+/// default model drafts for itself here (the test is about the pairing, not the figures).
+#[test]
+fn sweep_pairs_each_speculative_point_with_its_vanilla_twin() {
+    let _heavy = crate::util::heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let e = engine();
+    let o = bin()
+        .args(["sweep", "--engines"])
+        .arg(&e)
+        .arg("--draft")
+        .arg(&e)
+        .args(["--draft-max", "2", "--isl", "16", "--osl", "8"])
+        .args(["--runs", "2", "--warmup", "0", "--sample-ms", "0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = crate::util::read_json(&out);
+    let points = r["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    let (vanilla, spec) = (&points[0], &points[1]);
+    assert!(vanilla.get("vanilla_twin").is_none());
+    assert!(vanilla["summary"].get("spec_acceptance_rate").is_none());
+    assert_eq!(spec["vanilla_twin"], vanilla["key"]);
+    assert_eq!(spec["parameters"]["draft_max"], 2);
+    let rate = spec["summary"]["spec_acceptance_rate"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&rate), "{rate}");
+    let len = spec["summary"]["spec_mean_accepted_len"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((1.0..=3.0).contains(&len), "{len}");
+    let run = &spec["runs"][0]["spec"];
+    assert!(run["verify_steps"].as_u64().unwrap() > 0);
+    let speedup = spec["scalars"]["spec_speedup"].as_f64().unwrap();
+    let tpot = |p: &serde_json::Value| p["summary"]["tpot_ms"]["mean"].as_f64().unwrap();
+    assert!((speedup - tpot(vanilla) / tpot(spec)).abs() < 1e-9);
+}
+
+/// A plan with batch above 1 and a draft is refused before anything runs (exit 2).
+#[test]
+fn sweep_refuses_a_draft_above_batch_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = engine();
+    let o = bin()
+        .args(["sweep", "--engines"])
+        .arg(&e)
+        .arg("--draft")
+        .arg(&e)
+        .args(["--batch", "1,2", "--out"])
+        .arg(tmp.path().join("r.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--draft") && err.contains("batch 2"), "{err}");
+    assert!(!tmp.path().join("r.json").exists());
+}

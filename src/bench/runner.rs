@@ -92,13 +92,16 @@ pub fn failed_point(
     p.status = status;
     p.error = Some(err.to_string());
     p.engine = engine;
+    p.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads_for(settings));
     p
 }
 
 /// Runs one point: warmup, measured runs, summary. `tick` is called after every
-/// generation (for progress bars); `stop` is checked between generations.
+/// generation (for progress bars); `stop` is checked between generations. A speculative
+/// point (`spec.draft`) runs on a session of `engine` drafted by `draft`.
 pub fn run_point(
     engine: &dyn Engine,
+    draft: Option<&dyn Engine>,
     spec: &PointSpec,
     settings: &RunSettings,
     corpus: &Corpus,
@@ -115,7 +118,17 @@ pub fn run_point(
     let wall = Instant::now();
     let threads = threads_for(settings);
     let seq = spec.depth + spec.isl + spec.osl;
-    let mut session = engine.session(&session_config(spec, settings, threads))?;
+    let cfg = session_config(spec, settings, threads);
+    let mut session = match (&spec.draft, draft) {
+        (None, _) => engine.session(&cfg)?,
+        (Some(d), Some(de)) => engine.speculative_session(de, &cfg, d.max)?,
+        (Some(d), None) => {
+            return Err(Error::config(
+                "--draft",
+                format!("draft engine {} was not opened", d.dir.display()),
+            ))
+        }
+    };
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
 
@@ -166,6 +179,7 @@ pub fn run_point(
         point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
     }
     point.notes = notes;
+    point.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads);
     crate::stats::bootstrap::add_intervals(
         &mut point,
         settings.seed ^ crate::stats::bootstrap::DEFAULT_SEED,
@@ -263,7 +277,15 @@ impl Generations<'_, '_> {
             };
             self.check_lengths(&g)?;
             out.clock = g.times.clock;
-            out.runs.push(run_record(self.spec, &g.times, peak));
+            let mut record = run_record(self.spec, &g.times, peak);
+            record.spec = g.spec.map(|c| crate::record::SpecRun {
+                verify_steps: c.verify_steps,
+                proposed_tokens: c.proposed,
+                accepted_tokens: c.accepted,
+                draft_ms: ms(c.draft),
+                target_ms: ms(c.target),
+            });
+            out.runs.push(record);
             out.device.push(crate::engine::Generation {
                 tokens: Vec::new(),
                 ..g
@@ -319,6 +341,7 @@ pub fn run_record(
         output_tokens: u64::from(spec.batch) * u64::from(spec.osl),
         input_tokens: u64::from(spec.batch) * u64::from(spec.isl),
         peak_rss_bytes,
+        spec: None,
     }
 }
 
@@ -367,6 +390,16 @@ pub fn summarize_runs(runs: &[RunRecord], clock: Clock) -> BTreeMap<String, Summ
         runs.iter().map(|r| r.requests_per_s).collect(),
         "req/s",
     );
+    // Speculative runs only: per-run acceptance and draft/target time per verify step.
+    for (name, unit) in crate::record::SPEC_METRICS {
+        put(
+            name,
+            runs.iter()
+                .filter_map(|r| r.spec.as_ref()?.metric(name))
+                .collect(),
+            unit,
+        );
+    }
     out
 }
 
@@ -386,6 +419,7 @@ mod tests {
             osl,
             cuda_graphs: None,
             depth: 0,
+            draft: None,
         }
     }
 

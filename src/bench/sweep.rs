@@ -162,7 +162,8 @@ impl Sweep {
                 break;
             }
         }
-        if annotate_graph_speedups(&mut state.results) {
+        let graphs = annotate_graph_speedups(&mut state.results);
+        if crate::bench::draft::annotate_speedups(&mut state.results) || graphs {
             state.results.save(&self.out)?;
         }
         Ok(self.outcome(state))
@@ -261,6 +262,21 @@ impl Sweep {
             let path = absolute(&p.engine_dir);
             engines.insert(p.name.clone(), EngineIdentity { path, sha256 });
         }
+        // Draft engines too, so a resumed speculative point is drafted by the same model.
+        for d in self.plan.points.iter().filter_map(|p| p.draft.as_ref()) {
+            let key = format!("draft:{}", d.name);
+            if engines.contains_key(&key) {
+                continue;
+            }
+            let m = crate::backends::manifest(&d.dir)?;
+            let sha256 = m
+                .files
+                .first()
+                .map(|f| f.sha256.clone())
+                .unwrap_or_default();
+            let path = absolute(&d.dir);
+            engines.insert(key, EngineIdentity { path, sha256 });
+        }
         Ok(RunIdentity {
             settings,
             engines,
@@ -313,12 +329,40 @@ impl Sweep {
             Ok(x) => x,
             Err(e) => return self.engine_failed(dir, &group, e, state, observer),
         };
+        let mut drafts: Vec<(PathBuf, Box<dyn crate::engine::Engine>)> = Vec::new();
+        for d in group.iter().filter_map(|p| p.draft.as_ref()) {
+            if drafts.iter().any(|(dir, _)| *dir == d.dir) {
+                continue;
+            }
+            observer.engine_loading(&d.dir);
+            match crate::backends::open(&d.dir) {
+                Ok(e) => drafts.push((d.dir.clone(), e)),
+                Err(e) => {
+                    let e = with_context(format!("--draft {}", d.dir.display()), e);
+                    return self.engine_failed(dir, &group, e, state, observer);
+                }
+            }
+        }
         let machine = crate::bench::roofline::machine_once(&mut state.machine, &mut state.results);
         let facts = crate::bench::roofline::ModelFacts::of(engine.as_ref(), settings.kv_dtype);
         for p in group {
             observer.point_started(p);
             let mut tick = || observer.run_finished();
-            match run_point(engine.as_ref(), p, settings, &corpus, stop, &mut tick) {
+            let draft = p.draft.as_ref().and_then(|d| {
+                drafts
+                    .iter()
+                    .find(|(dir, _)| *dir == d.dir)
+                    .map(|(_, e)| e.as_ref())
+            });
+            match run_point(
+                engine.as_ref(),
+                draft,
+                p,
+                settings,
+                &corpus,
+                stop,
+                &mut tick,
+            ) {
                 Ok(mut point) => {
                     crate::bench::roofline::annotate(&mut point, &facts, &machine);
                     self.record(state, point, observer)?
@@ -445,6 +489,16 @@ pub fn validate_inputs(plan: &Plan) -> Result<()> {
         if r.manifest.backend == BackendKind::LlamaCpp {
             crate::gguf::check(&r.manifest.primary_file(&r.dir))?;
         }
+    }
+    for d in plan.points.iter().filter_map(|p| p.draft.as_ref()) {
+        let checked = crate::backends::resolve(&d.dir).and_then(|r| {
+            r.manifest.check_files(&r.dir)?;
+            if r.manifest.backend == BackendKind::LlamaCpp {
+                crate::gguf::check(&r.manifest.primary_file(&r.dir))?;
+            }
+            Ok(())
+        });
+        checked.map_err(|e| with_context(format!("--draft {}", d.dir.display()), e))?;
     }
     let text = &plan.settings.text;
     if !text.is_file() {

@@ -18,6 +18,11 @@ pub enum Better {
 /// `None` for names this does not know; `compare` then reports the ratio without a verdict.
 pub fn better(metric: &str) -> Option<Better> {
     let m = metric;
+    // Speculative decoding: acceptance, accepted length and speedup over the vanilla twin
+    // are better higher; draft and target time per step end in `_ms` like any latency.
+    if m.starts_with("spec_") && !m.ends_with("_ms") {
+        return Some(Better::Higher);
+    }
     if m.ends_with("_per_s")
         || m.ends_with("per_j")
         || m.contains("goodput")
@@ -72,6 +77,10 @@ fn engine_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
             .iter()
             .filter_map(|r| r.peak_rss_bytes.map(|b| b as f64))
             .collect(),
+        m if m.starts_with("spec_") => runs
+            .iter()
+            .filter_map(|r| r.spec.as_ref()?.metric(m))
+            .collect(),
         _ => return None,
     })
 }
@@ -108,5 +117,8 @@ mod tests {
         assert_eq!(better("j_per_tok"), Some(Better::Lower));
         assert_eq!(better("perplexity"), Some(Better::Lower));
         assert_eq!(better("mystery"), None);
+        assert_eq!(better("spec_acceptance_rate"), Some(Better::Higher));
+        assert_eq!(better("spec_speedup"), Some(Better::Higher));
+        assert_eq!(better("spec_draft_step_ms"), Some(Better::Lower));
     }
 }
