@@ -152,6 +152,10 @@ fn sweep_pairs_each_speculative_point_with_its_vanilla_twin() {
     let speedup = spec["scalars"]["spec_speedup"].as_f64().unwrap();
     let tpot = |p: &serde_json::Value| p["summary"]["tpot_ms"]["mean"].as_f64().unwrap();
     assert!((speedup - tpot(vanilla) / tpot(spec)).abs() < 1e-9);
+    // The printed report has the speculative row beside its twin's TPOT.
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.contains("## Speculative decoding"), "{md}");
+    assert!(md.contains("TPOT vanilla ms"), "{md}");
 }
 
 /// A plan with batch above 1 and a draft is refused before anything runs (exit 2).

@@ -507,6 +507,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             PointKind::Engine,
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
+        super::spec::table(report),
         super::turns::table(report),
         super::attribution::table(report),
         quality_table(report),
