@@ -626,6 +626,33 @@ pub fn point_key(parameters: &BTreeMap<String, serde_json::Value>) -> String {
 mod tests {
     use super::*;
 
+    /// 10 verify steps proposing 4 each, 30 accepted: 75 %, 3 accepted and 4 emitted per
+    /// step; times per step. No steps: no figures (not zeros).
+    #[test]
+    fn speculative_run_figures() {
+        let r = SpecRun {
+            verify_steps: 10,
+            proposed_tokens: 40,
+            accepted_tokens: 30,
+            draft_ms: 50.0,
+            target_ms: 80.0,
+        };
+        let got: Vec<Option<f64>> = SPEC_METRICS.iter().map(|(m, _)| r.metric(m)).collect();
+        assert_eq!(
+            got,
+            [Some(0.75), Some(3.0), Some(4.0), Some(5.0), Some(8.0)].to_vec()
+        );
+        assert_eq!(r.metric("tpot_ms"), None);
+        let none = SpecRun {
+            verify_steps: 0,
+            proposed_tokens: 0,
+            accepted_tokens: 0,
+            draft_ms: 0.0,
+            target_ms: 0.0,
+        };
+        assert!(SPEC_METRICS.iter().all(|(m, _)| none.metric(m).is_none()));
+    }
+
     #[test]
     fn save_is_atomic_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();

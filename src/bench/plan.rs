@@ -542,6 +542,15 @@ mod tests {
             Some(vec![4])
         );
         assert!(toml::from_str::<SweepSpec>("bach = [1]").is_err());
+        let s: SweepSpec =
+            toml::from_str("draft = \"engines/d\"\ndraft_max = \"1-4*2\"\n").unwrap();
+        assert_eq!(s.draft.unwrap().to_vec(), ["engines/d"]);
+        assert_eq!(
+            pick_list("--draft-max", None, s.draft_max.as_ref()).unwrap(),
+            Some(vec![1, 2, 4])
+        );
+        let s: SweepSpec = toml::from_str("draft = [\"a\", \"b\"]\n").unwrap();
+        assert_eq!(s.draft.unwrap().to_vec(), ["a", "b"]);
     }
 
     #[test]

@@ -106,6 +106,40 @@ fn load_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{RunRecord, SpecRun};
+
+    /// `compare` tests speculative figures on their per-run samples; a vanilla point has
+    /// none.
+    #[test]
+    fn speculative_samples_per_run() {
+        let run = |accepted: u64| RunRecord {
+            prefill_ms: 1.0,
+            ttft_ms: 1.0,
+            e2e_ms: 2.0,
+            tpot_ms: None,
+            itl_ms: vec![],
+            prefill_tok_per_s: 1.0,
+            decode_tok_per_s: None,
+            output_tok_per_s: 1.0,
+            requests_per_s: 1.0,
+            output_tokens: 1,
+            input_tokens: 1,
+            peak_rss_bytes: None,
+            spec: Some(SpecRun {
+                verify_steps: 2,
+                proposed_tokens: 4,
+                accepted_tokens: accepted,
+                draft_ms: 1.0,
+                target_ms: 1.0,
+            }),
+        };
+        let mut p = Point::new(PointKind::Engine, Default::default());
+        p.runs = vec![run(4), run(2)];
+        assert_eq!(raw(&p, "spec_acceptance_rate"), Some(vec![1.0, 0.5]));
+        assert_eq!(raw(&p, "spec_mean_accepted_len"), Some(vec![3.0, 2.0]));
+        p.runs.iter_mut().for_each(|r| r.spec = None);
+        assert_eq!(raw(&p, "spec_acceptance_rate"), None);
+    }
 
     #[test]
     fn directions() {
