@@ -177,3 +177,77 @@ fn sweep_refuses_a_draft_above_batch_one() {
     assert!(err.contains("--draft") && err.contains("batch 2"), "{err}");
     assert!(!tmp.path().join("r.json").exists());
 }
+
+/// A results file whose speculative point keeps the same speed but accepts fewer of
+/// its draft's tokens: `compare --fail-if-slower` names `spec_acceptance_rate` as
+/// regressed and exits 1; against itself it passes.
+#[test]
+fn compare_gates_a_drop_in_acceptance() {
+    use trtbench::record::{Clock, Point, PointKind, Results, RunRecord, SpecRun};
+    let file = |accepted: &[u64]| {
+        let runs: Vec<RunRecord> = accepted
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| RunRecord {
+                prefill_ms: 10.0,
+                ttft_ms: 10.0,
+                e2e_ms: 100.0 + i as f64 * 0.01,
+                tpot_ms: Some(3.0),
+                itl_ms: vec![],
+                prefill_tok_per_s: 6400.0,
+                decode_tok_per_s: Some(333.0),
+                output_tok_per_s: 320.0,
+                requests_per_s: 10.0,
+                output_tokens: 32,
+                input_tokens: 64,
+                peak_rss_bytes: None,
+                spec: Some(SpecRun {
+                    verify_steps: 10,
+                    proposed_tokens: 40,
+                    accepted_tokens: a,
+                    draft_ms: 20.0,
+                    target_ms: 30.0,
+                }),
+            })
+            .collect();
+        let mut params = std::collections::BTreeMap::new();
+        params.insert("engine".to_string(), serde_json::json!("t"));
+        params.insert("draft".to_string(), serde_json::json!("d"));
+        let mut p = Point::new(PointKind::Engine, params);
+        p.summary = trtbench::bench::runner::summarize_runs(&runs, Clock::HostMonotonic);
+        p.runs = runs;
+        let mut r = Results::new(vec!["test".into()], serde_json::json!({"hostname": "ci"}));
+        r.points = vec![p];
+        r
+    };
+    let base = file(&[38, 39, 38, 37, 39, 38]);
+    let new = file(&[30, 31, 29, 30, 31, 30]);
+    let dir = tempfile::tempdir().unwrap();
+    let (b, n) = (dir.path().join("base.json"), dir.path().join("new.json"));
+    base.save(&b).unwrap();
+    new.save(&n).unwrap();
+    let compare = |x: &Path, y: &Path| {
+        bin()
+            .arg("compare")
+            .arg(x)
+            .arg(y)
+            .args(["--fail-if-slower", "5%"])
+            .output()
+            .unwrap()
+    };
+    let o = compare(&b, &n);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("spec_acceptance_rate"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("REGRESSED"), "{line}");
+    let o = compare(&b, &b);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
