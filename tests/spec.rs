@@ -147,6 +147,12 @@ fn sweep_pairs_each_speculative_point_with_its_vanilla_twin() {
         .as_f64()
         .unwrap();
     assert!((1.0..=3.0).contains(&len), "{len}");
+    assert!(vanilla["scalars"].get("draft_weights_bytes").is_none());
+    let draft_bytes = spec["scalars"]["draft_weights_bytes"].as_f64().unwrap();
+    assert_eq!(
+        Some(draft_bytes as u64),
+        spec["memory"]["weights_bytes"].as_u64()
+    );
     let run = &spec["runs"][0]["spec"];
     assert!(run["verify_steps"].as_u64().unwrap() > 0);
     let speedup = spec["scalars"]["spec_speedup"].as_f64().unwrap();

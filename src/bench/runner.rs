@@ -171,6 +171,12 @@ pub fn run_point(
         .extend(crate::engine::DeviceTimes::summaries(&measured.device));
     point.runs = measured.runs;
     point.scalars = kv_scalars(plan.bytes_per_token(), &notes);
+    // A speculative point holds a second model: its weights beside the target's.
+    if let (Some(_), Some(d)) = (&spec.draft, draft) {
+        point
+            .scalars
+            .insert("draft_weights_bytes".into(), d.weights_bytes() as f64);
+    }
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
         let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
