@@ -91,37 +91,6 @@ pub struct SpecRun {
     pub target_ms: f64,
 }
 
-/// Per-run figures of a speculative run, by their results key (summaries and `compare`
-/// read these): the fraction of proposed tokens accepted, accepted draft tokens per verify
-/// step, tokens a verify step emits (the accepted ones and the target's own next token:
-/// the "mean accepted length"), and draft and target time per verify step.
-pub const SPEC_METRICS: &[(&str, &str)] = &[
-    ("spec_acceptance_rate", "fraction"),
-    ("spec_accepted_per_step", "tok"),
-    ("spec_mean_accepted_len", "tok"),
-    ("spec_draft_step_ms", "ms"),
-    ("spec_target_step_ms", "ms"),
-];
-
-impl SpecRun {
-    /// The figure named by a [`SPEC_METRICS`] key; `None` for other names and for a run
-    /// without verify steps (or without proposals, for the acceptance rate).
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        let steps = (self.verify_steps > 0).then_some(self.verify_steps as f64)?;
-        let accepted = self.accepted_tokens as f64;
-        match name {
-            "spec_acceptance_rate" => {
-                (self.proposed_tokens > 0).then(|| accepted / self.proposed_tokens as f64)
-            }
-            "spec_accepted_per_step" => Some(accepted / steps),
-            "spec_mean_accepted_len" => Some((accepted + steps) / steps),
-            "spec_draft_step_ms" => Some(self.draft_ms / steps),
-            "spec_target_step_ms" => Some(self.target_ms / steps),
-            _ => None,
-        }
-    }
-}
-
 /// One request of a load-test point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
@@ -625,33 +594,6 @@ pub fn point_key(parameters: &BTreeMap<String, serde_json::Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 10 verify steps proposing 4 each, 30 accepted: 75 %, 3 accepted and 4 emitted per
-    /// step; times per step. No steps: no figures (not zeros).
-    #[test]
-    fn speculative_run_figures() {
-        let r = SpecRun {
-            verify_steps: 10,
-            proposed_tokens: 40,
-            accepted_tokens: 30,
-            draft_ms: 50.0,
-            target_ms: 80.0,
-        };
-        let got: Vec<Option<f64>> = SPEC_METRICS.iter().map(|(m, _)| r.metric(m)).collect();
-        assert_eq!(
-            got,
-            [Some(0.75), Some(3.0), Some(4.0), Some(5.0), Some(8.0)].to_vec()
-        );
-        assert_eq!(r.metric("tpot_ms"), None);
-        let none = SpecRun {
-            verify_steps: 0,
-            proposed_tokens: 0,
-            accepted_tokens: 0,
-            draft_ms: 0.0,
-            target_ms: 0.0,
-        };
-        assert!(SPEC_METRICS.iter().all(|(m, _)| none.metric(m).is_none()));
-    }
 
     #[test]
     fn save_is_atomic_and_round_trips() {

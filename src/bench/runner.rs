@@ -119,16 +119,7 @@ pub fn run_point(
     let threads = threads_for(settings);
     let seq = spec.depth + spec.isl + spec.osl;
     let cfg = session_config(spec, settings, threads);
-    let mut session = match (&spec.draft, draft) {
-        (None, _) => engine.session(&cfg)?,
-        (Some(d), Some(de)) => engine.speculative_session(de, &cfg, d.max)?,
-        (Some(d), None) => {
-            return Err(Error::config(
-                "--draft",
-                format!("draft engine {} was not opened", d.dir.display()),
-            ))
-        }
-    };
+    let mut session = open_session(engine, draft, spec, &cfg)?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
 
@@ -171,12 +162,7 @@ pub fn run_point(
         .extend(crate::engine::DeviceTimes::summaries(&measured.device));
     point.runs = measured.runs;
     point.scalars = kv_scalars(plan.bytes_per_token(), &notes);
-    // A speculative point holds a second model: its weights beside the target's.
-    if let (Some(_), Some(d)) = (&spec.draft, draft) {
-        point
-            .scalars
-            .insert("draft_weights_bytes".into(), d.weights_bytes() as f64);
-    }
+    pair(&mut point, spec, settings, draft);
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
         let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
@@ -185,13 +171,40 @@ pub fn run_point(
         point.memory.peak_rss_bytes = exact_peak.max(point.memory.peak_rss_bytes);
     }
     point.notes = notes;
-    point.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads);
     crate::stats::bootstrap::add_intervals(
         &mut point,
         settings.seed ^ crate::stats::bootstrap::DEFAULT_SEED,
     );
     point.warnings = crate::warning::sentences(&crate::warning::point(&point));
     Ok(point)
+}
+
+/// The session a point runs on: plain, or drafted by `draft` for a speculative point.
+fn open_session<'e>(
+    engine: &'e dyn Engine,
+    draft: Option<&'e dyn Engine>,
+    spec: &PointSpec,
+    cfg: &SessionConfig,
+) -> Result<Box<dyn crate::engine::Session + 'e>> {
+    match (&spec.draft, draft) {
+        (None, _) => engine.session(cfg),
+        (Some(d), Some(de)) => engine.speculative_session(de, cfg, d.max),
+        (Some(d), None) => Err(Error::config(
+            "--draft",
+            format!("draft engine {} was not opened", d.dir.display()),
+        )),
+    }
+}
+
+/// A speculative point's pairing (the key of its vanilla twin) and its draft's weights,
+/// a second model held beside the target's.
+fn pair(point: &mut Point, spec: &PointSpec, settings: &RunSettings, draft: Option<&dyn Engine>) {
+    point.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads_for(settings));
+    if let (Some(_), Some(d)) = (&spec.draft, draft) {
+        point
+            .scalars
+            .insert("draft_weights_bytes".into(), d.weights_bytes() as f64);
+    }
 }
 
 /// The session a point needs: its batch, depth + isl + osl tokens per sequence, and the
@@ -397,11 +410,11 @@ pub fn summarize_runs(runs: &[RunRecord], clock: Clock) -> BTreeMap<String, Summ
         "req/s",
     );
     // Speculative runs only: per-run acceptance and draft/target time per verify step.
-    for (name, unit) in crate::record::SPEC_METRICS {
+    for (name, unit) in crate::stats::samples::SPEC_METRICS {
         put(
             name,
             runs.iter()
-                .filter_map(|r| r.spec.as_ref()?.metric(name))
+                .filter_map(|r| crate::stats::samples::spec_metric(r.spec.as_ref()?, name))
                 .collect(),
             unit,
         );

@@ -323,37 +323,17 @@ impl Sweep {
         observer.engine_loading(dir);
         let opened = crate::backends::open(dir).and_then(|e| {
             let c = Corpus::load(e.as_ref(), &settings.text)?;
-            Ok((e, c))
+            Ok((e, c, open_drafts(&group)?))
         });
-        let (engine, corpus) = match opened {
+        let (engine, corpus, drafts) = match opened {
             Ok(x) => x,
             Err(e) => return self.engine_failed(dir, &group, e, state, observer),
         };
-        let mut drafts: Vec<(PathBuf, Box<dyn crate::engine::Engine>)> = Vec::new();
-        for d in group.iter().filter_map(|p| p.draft.as_ref()) {
-            if drafts.iter().any(|(dir, _)| *dir == d.dir) {
-                continue;
-            }
-            observer.engine_loading(&d.dir);
-            match crate::backends::open(&d.dir) {
-                Ok(e) => drafts.push((d.dir.clone(), e)),
-                Err(e) => {
-                    let e = with_context(format!("--draft {}", d.dir.display()), e);
-                    return self.engine_failed(dir, &group, e, state, observer);
-                }
-            }
-        }
         let machine = crate::bench::roofline::machine_once(&mut state.machine, &mut state.results);
         let facts = crate::bench::roofline::ModelFacts::of(engine.as_ref(), settings.kv_dtype);
-        for p in group {
+        for (p, draft) in group.into_iter().map(|p| (p, draft_of(&drafts, p))) {
             observer.point_started(p);
             let mut tick = || observer.run_finished();
-            let draft = p.draft.as_ref().and_then(|d| {
-                drafts
-                    .iter()
-                    .find(|(dir, _)| *dir == d.dir)
-                    .map(|(_, e)| e.as_ref())
-            });
             match run_point(
                 engine.as_ref(),
                 draft,
@@ -452,6 +432,28 @@ impl Sweep {
             stopped: state.stopped,
         }
     }
+}
+
+/// The draft engines of an engine's points, each opened once (by directory).
+type Drafts = Vec<(PathBuf, Box<dyn crate::engine::Engine>)>;
+
+fn open_drafts(group: &[&PointSpec]) -> Result<Drafts> {
+    let mut drafts: Drafts = Vec::new();
+    for d in group.iter().filter_map(|p| p.draft.as_ref()) {
+        if !drafts.iter().any(|(dir, _)| *dir == d.dir) {
+            let e = crate::backends::open(&d.dir)
+                .map_err(|e| with_context(format!("--draft {}", d.dir.display()), e))?;
+            drafts.push((d.dir.clone(), e));
+        }
+    }
+    Ok(drafts)
+}
+
+/// The opened draft engine of a speculative point.
+fn draft_of<'a>(drafts: &'a Drafts, p: &PointSpec) -> Option<&'a dyn crate::engine::Engine> {
+    let d = p.draft.as_ref()?;
+    let (_, e) = drafts.iter().find(|(dir, _)| *dir == d.dir)?;
+    Some(e.as_ref())
 }
 
 /// `path` made absolute (symbolic links resolved when it exists), as text.

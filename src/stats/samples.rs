@@ -3,7 +3,7 @@
 //! reports bootstrap intervals from them, and warnings look for outliers in them. Also the
 //! direction in which each metric gets worse. Depends on `record` only.
 
-use crate::record::{Point, PointKind};
+use crate::record::{Point, PointKind, SpecRun};
 
 /// Which way a metric moves when things get worse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,35 @@ pub fn better(metric: &str) -> Option<Better> {
     }
 }
 
+/// Per-run figures of a speculative run, by their results key (summaries and `compare`
+/// read these): the fraction of proposed tokens accepted, accepted draft tokens per verify
+/// step, tokens a verify step emits (the accepted ones and the target's own next token:
+/// the "mean accepted length"), and draft and target time per verify step.
+pub const SPEC_METRICS: &[(&str, &str)] = &[
+    ("spec_acceptance_rate", "fraction"),
+    ("spec_accepted_per_step", "tok"),
+    ("spec_mean_accepted_len", "tok"),
+    ("spec_draft_step_ms", "ms"),
+    ("spec_target_step_ms", "ms"),
+];
+
+/// The figure of `run` named by a [`SPEC_METRICS`] key; `None` for other names and for a
+/// run without verify steps (or without proposals, for the acceptance rate).
+pub fn spec_metric(run: &SpecRun, name: &str) -> Option<f64> {
+    let steps = (run.verify_steps > 0).then_some(run.verify_steps as f64)?;
+    let accepted = run.accepted_tokens as f64;
+    match name {
+        "spec_acceptance_rate" => {
+            (run.proposed_tokens > 0).then(|| accepted / run.proposed_tokens as f64)
+        }
+        "spec_accepted_per_step" => Some(accepted / steps),
+        "spec_mean_accepted_len" => Some((accepted + steps) / steps),
+        "spec_draft_step_ms" => Some(run.draft_ms / steps),
+        "spec_target_step_ms" => Some(run.target_ms / steps),
+        _ => None,
+    }
+}
+
 /// Raw samples of `metric` in `point`, or `None` when the point keeps none for it (the
 /// metric is a scalar, or the point failed). Non-finite values are dropped.
 pub fn raw(point: &Point, metric: &str) -> Option<Vec<f64>> {
@@ -79,7 +108,7 @@ fn engine_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
             .collect(),
         m if m.starts_with("spec_") => runs
             .iter()
-            .filter_map(|r| r.spec.as_ref()?.metric(m))
+            .filter_map(|r| spec_metric(r.spec.as_ref()?, m))
             .collect(),
         _ => return None,
     })
@@ -107,6 +136,38 @@ fn load_samples(point: &Point, metric: &str) -> Option<Vec<f64>> {
 mod tests {
     use super::*;
     use crate::record::{RunRecord, SpecRun};
+
+    /// 10 verify steps proposing 4 each, 30 accepted: 75 %, 3 accepted and 4 emitted per
+    /// step; times per step. No steps: no figures (not zeros).
+    #[test]
+    fn speculative_run_figures() {
+        let r = SpecRun {
+            verify_steps: 10,
+            proposed_tokens: 40,
+            accepted_tokens: 30,
+            draft_ms: 50.0,
+            target_ms: 80.0,
+        };
+        let got: Vec<Option<f64>> = SPEC_METRICS
+            .iter()
+            .map(|(m, _)| spec_metric(&r, m))
+            .collect();
+        assert_eq!(
+            got,
+            [Some(0.75), Some(3.0), Some(4.0), Some(5.0), Some(8.0)].to_vec()
+        );
+        assert_eq!(spec_metric(&r, "tpot_ms"), None);
+        let none = SpecRun {
+            verify_steps: 0,
+            proposed_tokens: 0,
+            accepted_tokens: 0,
+            draft_ms: 0.0,
+            target_ms: 0.0,
+        };
+        assert!(SPEC_METRICS
+            .iter()
+            .all(|(m, _)| spec_metric(&none, m).is_none()));
+    }
 
     /// `compare` tests speculative figures on their per-run samples; a vanilla point has
     /// none.
