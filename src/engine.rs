@@ -463,6 +463,26 @@ pub struct Generation {
     /// Device stage times, when the backend measures them (Edge-LLM's CUDA-event stages);
     /// recorded beside `times`, never instead of them.
     pub device: Option<DeviceTimes>,
+    /// What drafting and verifying did, when the session speculates (`--draft`).
+    pub spec: Option<SpecCounts>,
+}
+
+/// One speculative generation's drafting and verifying: every verify step (a draft
+/// proposal checked by the target in one batch) with its proposed and accepted draft
+/// tokens, and the time spent in the draft model and in the target model over those
+/// steps. Steps that proposed nothing (the last token of a generation) are plain decode
+/// steps and not counted here.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SpecCounts {
+    pub verify_steps: u64,
+    /// Draft tokens proposed, over every verify step.
+    pub proposed: u64,
+    /// Proposed tokens the target accepted (greedy: equal to its own choice).
+    pub accepted: u64,
+    /// Draft model time over the verify steps (proposing, and catching up on accepted tokens).
+    pub draft: Duration,
+    /// Target model time over the verify steps (the verify batch and the choice).
+    pub target: Duration,
 }
 
 /// Runtime stage times of one generation, timed by CUDA events around each stage of the
@@ -612,6 +632,7 @@ pub trait Session {
         Ok(Generation {
             tokens,
             device: None,
+            spec: None,
             times: PhaseTimes {
                 clock: self.clock(),
                 prefill,
@@ -651,6 +672,27 @@ pub trait Engine {
     fn bos(&self) -> Option<Token>;
     /// Makes a session sized for `cfg`.
     fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>>;
+
+    /// This engine as `Any`, so a backend can recognise a draft engine of its own kind.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
+    /// A session that speculates: `draft` proposes up to `draft_max` tokens per step and
+    /// this engine verifies them in one batch, keeping the greedy output of this engine
+    /// alone. Backends that cannot refuse.
+    fn speculative_session<'a>(
+        &'a self,
+        draft: &'a dyn Engine,
+        cfg: &SessionConfig,
+        draft_max: u32,
+    ) -> Result<Box<dyn Session + 'a>> {
+        let _ = (draft, cfg, draft_max);
+        Err(Error::Unsupported {
+            backend: self.manifest().backend.as_str(),
+            op: "speculative decoding (--draft)",
+        })
+    }
 }
 
 #[cfg(test)]
@@ -670,6 +712,7 @@ mod tests {
                 e2e: ms(e2e),
             },
             device,
+            spec: None,
         };
         let d = |prefill, steps: &[u64]| {
             Some(DeviceTimes {

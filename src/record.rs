@@ -77,6 +77,21 @@ pub struct RunRecord {
     /// Peak resident set size during this run, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// Drafting and verifying of a speculative run (`--draft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecRun>,
+}
+
+/// One speculative run: its verify steps (a draft proposal checked by the target in one
+/// batch; plain decode steps are not counted), draft tokens proposed and accepted, and
+/// the draft and target time over those steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecRun {
+    pub verify_steps: u64,
+    pub proposed_tokens: u64,
+    pub accepted_tokens: u64,
+    pub draft_ms: f64,
+    pub target_ms: f64,
 }
 
 /// One request of a load-test point.
@@ -220,6 +235,10 @@ pub struct Point {
     /// outcome, measured vs predicted memory, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
+    /// Key of the point this one is measured against: a speculative point's vanilla twin
+    /// (the same parameters without `draft` and `draft_max`, run in the same sweep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanilla_twin: Option<String>,
 }
 
 impl Point {
@@ -245,6 +264,7 @@ impl Point {
             memory: Memory::default(),
             warnings: Vec::new(),
             notes: BTreeMap::new(),
+            vanilla_twin: None,
         }
     }
 }

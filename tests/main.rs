@@ -15,6 +15,7 @@ mod report;
 mod roofline;
 mod server_tokenizer;
 mod size;
+mod spec;
 mod support;
 mod tls;
 mod trt;

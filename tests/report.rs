@@ -355,6 +355,7 @@ fn synthetic(mean_tok_s: f64, sd: f64, runs: usize, seed: u64) -> Results {
                     output_tokens: 128,
                     input_tokens: 128,
                     peak_rss_bytes: None,
+                    spec: None,
                 }
             })
             .collect();

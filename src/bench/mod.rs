@@ -7,6 +7,7 @@
 
 pub mod corpus;
 pub mod depth;
+pub mod draft;
 pub mod monitor;
 pub mod plan;
 pub mod quality;

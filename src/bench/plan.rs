@@ -129,6 +129,27 @@ pub struct SweepSpec {
     pub ppl_chunks: Option<u32>,
     /// Engine name the quantization-impact table compares against.
     pub baseline: Option<String>,
+    /// Draft engines: every point also runs speculatively with each (`--draft`).
+    pub draft: Option<EnginesField>,
+    /// Tokens a draft proposes per step at most, a list sweeps it (`--draft-max`).
+    pub draft_max: Option<ListField>,
+}
+
+/// `draft = "engines/x"` or `draft = ["engines/x", "engines/y"]` in a spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum EnginesField {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl EnginesField {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            EnginesField::One(s) => vec![s.clone()],
+            EnginesField::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// `ppl = true` or `ppl = "path/to/text"` in a spec.
@@ -242,6 +263,18 @@ pub struct PointSpec {
     /// Tokens prefilled untimed into each sequence's cache before the timed prefill
     /// (llama-bench's `-d`); 0 = an empty cache.
     pub depth: u32,
+    /// The draft engine of a speculative point (`--draft`); `None` = plain decoding.
+    pub draft: Option<Draft>,
+}
+
+/// A speculative point's draft: the engine proposing tokens and how many per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub dir: PathBuf,
+    /// The draft's name in the point's parameters (`draft`): its directory name.
+    pub name: String,
+    /// Tokens proposed per verify step at most (`--draft-max`).
+    pub max: u32,
 }
 
 impl PointSpec {
@@ -265,6 +298,10 @@ impl PointSpec {
         // Only when set, so the keys of points without depth stay as they were.
         if self.depth > 0 {
             p.insert("depth".into(), self.depth.into());
+        }
+        if let Some(d) = &self.draft {
+            p.insert("draft".into(), d.name.clone().into());
+            p.insert("draft_max".into(), d.max.into());
         }
         p
     }
@@ -421,6 +458,7 @@ pub fn expand(
                             osl: o,
                             cuda_graphs: g,
                             depth: 0,
+                            draft: None,
                         });
                     }
                 }
@@ -568,6 +606,15 @@ mod tests {
             Some(vec![4])
         );
         assert!(toml::from_str::<SweepSpec>("bach = [1]").is_err());
+        let s: SweepSpec =
+            toml::from_str("draft = \"engines/d\"\ndraft_max = \"1-4*2\"\n").unwrap();
+        assert_eq!(s.draft.unwrap().to_vec(), ["engines/d"]);
+        assert_eq!(
+            pick_list("--draft-max", None, s.draft_max.as_ref()).unwrap(),
+            Some(vec![1, 2, 4])
+        );
+        let s: SweepSpec = toml::from_str("draft = [\"a\", \"b\"]\n").unwrap();
+        assert_eq!(s.draft.unwrap().to_vec(), ["a", "b"]);
     }
 
     #[test]
@@ -610,6 +657,7 @@ mod tests {
             osl: 4,
             cuda_graphs: None,
             depth: 0,
+            draft: None,
         };
         let params = p.parameters(&RunSettings::default(), 2);
         assert_eq!(

@@ -92,13 +92,16 @@ pub fn failed_point(
     p.status = status;
     p.error = Some(err.to_string());
     p.engine = engine;
+    p.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads_for(settings));
     p
 }
 
 /// Runs one point: warmup, measured runs, summary. `tick` is called after every
-/// generation (for progress bars); `stop` is checked between generations.
+/// generation (for progress bars); `stop` is checked between generations. A speculative
+/// point (`spec.draft`) runs on a session of `engine` drafted by `draft`.
 pub fn run_point(
     engine: &dyn Engine,
+    draft: Option<&dyn Engine>,
     spec: &PointSpec,
     settings: &RunSettings,
     corpus: &Corpus,
@@ -115,7 +118,8 @@ pub fn run_point(
     let wall = Instant::now();
     let threads = threads_for(settings);
     let seq = spec.depth + spec.isl + spec.osl;
-    let mut session = engine.session(&session_config(spec, settings, threads))?;
+    let cfg = session_config(spec, settings, threads);
+    let mut session = open_session(engine, draft, spec, &cfg)?;
     crate::bench::depth::fill(engine, &mut *session, spec, corpus, settings.seed)?;
     let kv_allocated = session.kv_allocated_bytes();
 
@@ -152,20 +156,10 @@ pub fn run_point(
         peak_device_bytes: None,
         timeline: Vec::new(),
     };
-    point.summary = summarize_runs(&measured.runs, measured.clock);
-    point
-        .summary
-        .extend(crate::engine::DeviceTimes::summaries(&measured.device));
-    // Edge-LLM's own figures by its formulas (empty for backends without stage times).
-    point
-        .summary
-        .extend(crate::backends::trt::timing::edge_llm_figures(
-            &measured.device,
-            spec.batch,
-            spec.isl,
-        ));
+    point.summary = point_summaries(&measured, spec);
     point.runs = measured.runs;
     point.scalars = kv_scalars(plan.bytes_per_token(), &notes);
+    pair(&mut point, spec, settings, draft);
     let exact_peak = point.memory.peak_rss_bytes;
     if let Some(report) = &sampled {
         let tokens = point.runs.iter().map(|r| r.output_tokens).sum();
@@ -180,6 +174,51 @@ pub fn run_point(
     );
     point.warnings = crate::warning::sentences(&crate::warning::point(&point));
     Ok(point)
+}
+
+/// A point's summaries: the host-timed figures of its runs, the device stage times where
+/// the backend has them, and Edge-LLM's own figures by its formulas (empty for backends
+/// without stage times).
+fn point_summaries(
+    measured: &Measured,
+    spec: &PointSpec,
+) -> std::collections::BTreeMap<String, crate::record::Summary> {
+    let mut s = summarize_runs(&measured.runs, measured.clock);
+    s.extend(crate::engine::DeviceTimes::summaries(&measured.device));
+    s.extend(crate::backends::trt::timing::edge_llm_figures(
+        &measured.device,
+        spec.batch,
+        spec.isl,
+    ));
+    s
+}
+
+/// The session a point runs on: plain, or drafted by `draft` for a speculative point.
+fn open_session<'e>(
+    engine: &'e dyn Engine,
+    draft: Option<&'e dyn Engine>,
+    spec: &PointSpec,
+    cfg: &SessionConfig,
+) -> Result<Box<dyn crate::engine::Session + 'e>> {
+    match (&spec.draft, draft) {
+        (None, _) => engine.session(cfg),
+        (Some(d), Some(de)) => engine.speculative_session(de, cfg, d.max),
+        (Some(d), None) => Err(Error::config(
+            "--draft",
+            format!("draft engine {} was not opened", d.dir.display()),
+        )),
+    }
+}
+
+/// A speculative point's pairing (the key of its vanilla twin) and its draft's weights,
+/// a second model held beside the target's.
+fn pair(point: &mut Point, spec: &PointSpec, settings: &RunSettings, draft: Option<&dyn Engine>) {
+    point.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads_for(settings));
+    if let (Some(_), Some(d)) = (&spec.draft, draft) {
+        point
+            .scalars
+            .insert("draft_weights_bytes".into(), d.weights_bytes() as f64);
+    }
 }
 
 /// The session a point needs: its batch, depth + isl + osl tokens per sequence, and the
@@ -271,7 +310,15 @@ impl Generations<'_, '_> {
             };
             self.check_lengths(&g)?;
             out.clock = g.times.clock;
-            out.runs.push(run_record(self.spec, &g.times, peak));
+            let mut record = run_record(self.spec, &g.times, peak);
+            record.spec = g.spec.map(|c| crate::record::SpecRun {
+                verify_steps: c.verify_steps,
+                proposed_tokens: c.proposed,
+                accepted_tokens: c.accepted,
+                draft_ms: ms(c.draft),
+                target_ms: ms(c.target),
+            });
+            out.runs.push(record);
             out.device.push(crate::engine::Generation {
                 tokens: Vec::new(),
                 ..g
@@ -327,6 +374,7 @@ pub fn run_record(
         output_tokens: u64::from(spec.batch) * u64::from(spec.osl),
         input_tokens: u64::from(spec.batch) * u64::from(spec.isl),
         peak_rss_bytes,
+        spec: None,
     }
 }
 
@@ -375,6 +423,16 @@ pub fn summarize_runs(runs: &[RunRecord], clock: Clock) -> BTreeMap<String, Summ
         runs.iter().map(|r| r.requests_per_s).collect(),
         "req/s",
     );
+    // Speculative runs only: per-run acceptance and draft/target time per verify step.
+    for (name, unit) in crate::stats::samples::SPEC_METRICS {
+        put(
+            name,
+            runs.iter()
+                .filter_map(|r| crate::stats::samples::spec_metric(r.spec.as_ref()?, name))
+                .collect(),
+            unit,
+        );
+    }
     out
 }
 
@@ -394,6 +452,7 @@ mod tests {
             osl,
             cuda_graphs: None,
             depth: 0,
+            draft: None,
         }
     }
 

@@ -82,6 +82,7 @@ mod tests {
             output_tokens: 3,
             input_tokens: 8,
             peak_rss_bytes: None,
+            spec: None,
         }
     }
 

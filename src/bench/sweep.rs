@@ -162,7 +162,8 @@ impl Sweep {
                 break;
             }
         }
-        if annotate_graph_speedups(&mut state.results) {
+        let graphs = annotate_graph_speedups(&mut state.results);
+        if crate::bench::draft::annotate_speedups(&mut state.results) || graphs {
             state.results.save(&self.out)?;
         }
         Ok(self.outcome(state))
@@ -261,6 +262,21 @@ impl Sweep {
             let path = absolute(&p.engine_dir);
             engines.insert(p.name.clone(), EngineIdentity { path, sha256 });
         }
+        // Draft engines too, so a resumed speculative point is drafted by the same model.
+        for d in self.plan.points.iter().filter_map(|p| p.draft.as_ref()) {
+            let key = format!("draft:{}", d.name);
+            if engines.contains_key(&key) {
+                continue;
+            }
+            let m = crate::backends::manifest(&d.dir)?;
+            let sha256 = m
+                .files
+                .first()
+                .map(|f| f.sha256.clone())
+                .unwrap_or_default();
+            let path = absolute(&d.dir);
+            engines.insert(key, EngineIdentity { path, sha256 });
+        }
         Ok(RunIdentity {
             settings,
             engines,
@@ -307,18 +323,26 @@ impl Sweep {
         observer.engine_loading(dir);
         let opened = crate::backends::open(dir).and_then(|e| {
             let c = Corpus::load(e.as_ref(), &settings.text)?;
-            Ok((e, c))
+            Ok((e, c, open_drafts(&group)?))
         });
-        let (engine, corpus) = match opened {
+        let (engine, corpus, drafts) = match opened {
             Ok(x) => x,
             Err(e) => return self.engine_failed(dir, &group, e, state, observer),
         };
         let machine = crate::bench::roofline::machine_once(&mut state.machine, &mut state.results);
         let facts = crate::bench::roofline::ModelFacts::of(engine.as_ref(), settings.kv_dtype);
-        for p in group {
+        for (p, draft) in group.into_iter().map(|p| (p, draft_of(&drafts, p))) {
             observer.point_started(p);
             let mut tick = || observer.run_finished();
-            match run_point(engine.as_ref(), p, settings, &corpus, stop, &mut tick) {
+            match run_point(
+                engine.as_ref(),
+                draft,
+                p,
+                settings,
+                &corpus,
+                stop,
+                &mut tick,
+            ) {
                 Ok(mut point) => {
                     crate::bench::roofline::annotate(&mut point, &facts, &machine);
                     self.record(state, point, observer)?
@@ -410,6 +434,28 @@ impl Sweep {
     }
 }
 
+/// The draft engines of an engine's points, each opened once (by directory).
+type Drafts = Vec<(PathBuf, Box<dyn crate::engine::Engine>)>;
+
+fn open_drafts(group: &[&PointSpec]) -> Result<Drafts> {
+    let mut drafts: Drafts = Vec::new();
+    for d in group.iter().filter_map(|p| p.draft.as_ref()) {
+        if !drafts.iter().any(|(dir, _)| *dir == d.dir) {
+            let e = crate::backends::open(&d.dir)
+                .map_err(|e| with_context(format!("--draft {}", d.dir.display()), e))?;
+            drafts.push((d.dir.clone(), e));
+        }
+    }
+    Ok(drafts)
+}
+
+/// The opened draft engine of a speculative point.
+fn draft_of<'a>(drafts: &'a Drafts, p: &PointSpec) -> Option<&'a dyn crate::engine::Engine> {
+    let d = p.draft.as_ref()?;
+    let (_, e) = drafts.iter().find(|(dir, _)| *dir == d.dir)?;
+    Some(e.as_ref())
+}
+
 /// `path` made absolute (symbolic links resolved when it exists), as text.
 fn absolute(path: &Path) -> String {
     std::fs::canonicalize(path)
@@ -445,6 +491,16 @@ pub fn validate_inputs(plan: &Plan) -> Result<()> {
         if r.manifest.backend == BackendKind::LlamaCpp {
             crate::gguf::check(&r.manifest.primary_file(&r.dir))?;
         }
+    }
+    for d in plan.points.iter().filter_map(|p| p.draft.as_ref()) {
+        let checked = crate::backends::resolve(&d.dir).and_then(|r| {
+            r.manifest.check_files(&r.dir)?;
+            if r.manifest.backend == BackendKind::LlamaCpp {
+                crate::gguf::check(&r.manifest.primary_file(&r.dir))?;
+            }
+            Ok(())
+        });
+        checked.map_err(|e| with_context(format!("--draft {}", d.dir.display()), e))?;
     }
     let text = &plan.settings.text;
     if !text.is_file() {

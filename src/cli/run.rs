@@ -32,6 +32,13 @@ pub struct RunArgs {
     /// prefill and decode: llama-bench's `-d`.
     #[arg(long, default_value_t = 0)]
     pub depth: u32,
+    /// Draft engine for speculative decoding (batch 1): the point runs without it, then
+    /// with it, and the speculative row shows acceptance and speedup.
+    #[arg(long)]
+    pub draft: Option<PathBuf>,
+    /// Tokens the draft proposes per step at most (list syntax sweeps it; default 4).
+    #[arg(long, requires = "draft")]
+    pub draft_max: Option<String>,
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
@@ -68,6 +75,13 @@ pub struct SweepArgs {
     /// CUDA graphs axis for GPU engines: `on`, `off` or `on,off`.
     #[arg(long)]
     pub cuda_graphs: Option<String>,
+    /// Draft engines for speculative decoding (batch 1): every point also runs drafted by
+    /// each, beside its vanilla twin (the same point without a draft).
+    #[arg(long, value_delimiter = ',')]
+    pub draft: Vec<String>,
+    /// Tokens a draft proposes per step at most (same list syntax; default 4).
+    #[arg(long)]
+    pub draft_max: Option<String>,
     /// Run only shard i of n (1-based, contiguous slices of the plan): `--shard 2/4`, or
     /// `auto` from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm job array.
     #[arg(long)]
@@ -99,7 +113,10 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
         &[],
         settings,
     )?;
-    let mut plan = crate::bench::depth::with_depths(plan, &[a.depth]);
+    let plan = crate::bench::depth::with_depths(plan, &[a.depth]);
+    let draft_max = pick_list("--draft-max", a.draft_max.as_deref(), None)?.unwrap_or_default();
+    let drafts: Vec<PathBuf> = a.draft.iter().cloned().collect();
+    let mut plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max)?;
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = ppl_spec(&flags, &SweepSpec::default(), threads);
     let outcome = execute(plan, &a.output, "run")?;
@@ -143,6 +160,17 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     })?;
     let depth = pick_list("--depth", a.depth.as_deref(), spec.depth.as_ref())?;
     plan = crate::bench::depth::with_depths(plan, &depth.unwrap_or_default());
+    let drafts = match (a.draft.is_empty(), &spec.draft) {
+        (false, _) => expand_engines(&a.draft).context("--draft")?,
+        (true, Some(d)) => expand_engines(&d.to_vec()).context("draft (sweep spec)")?,
+        (true, None) => Vec::new(),
+    };
+    let draft_max = pick_list(
+        "--draft-max",
+        a.draft_max.as_deref(),
+        spec.draft_max.as_ref(),
+    )?;
+    plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max.unwrap_or_default())?;
     if let Some(sh) = a.shard {
         let sh = sh.resolve(a.shards, |k| std::env::var(k).ok())?;
         plan.points = crate::bench::shard::shard(plan.points, sh);

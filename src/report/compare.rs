@@ -689,6 +689,7 @@ mod tests {
                     output_tokens: 1,
                     input_tokens: 1,
                     peak_rss_bytes: None,
+                    spec: None,
                 })
                 .collect();
             let s = crate::stats::summarize(e2e, "ms", None).unwrap();

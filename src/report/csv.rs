@@ -93,6 +93,7 @@ fn header(cols: &Columns) -> Vec<String> {
             "peak_rss_bytes",
             "peak_device_bytes",
             "timeline_samples",
+            "vanilla_twin",
         ]
         .map(String::from),
     );
@@ -155,6 +156,8 @@ fn row(report: &Report, r: &Row, cols: &Columns) -> Vec<String> {
         row.push(v.map(|b| b.to_string()).unwrap_or_default());
     }
     row.push(m.timeline.len().to_string());
+    // A speculative point's pairing: the key of the same point without a draft.
+    row.push(p.vanilla_twin.clone().unwrap_or_default());
     row
 }
 

@@ -56,6 +56,7 @@ pub fn figure_of_merit(metric: &str) -> bool {
         || ["ttft", "tpot", "itl_", "e2e", "prefill_ms"]
             .iter()
             .any(|x| m.contains(x))
+        || SPEC_MERIT.contains(&m)
         || m == "peak_rss_bytes"
         || m == "peak_device_bytes"
         || m == "perplexity"
@@ -63,6 +64,17 @@ pub fn figure_of_merit(metric: &str) -> bool {
         || m.contains("j_per_tok")
         || m.contains("tok_per_j")
 }
+
+/// Speculative decoding's figures of merit: how much of the draft the target kept, and
+/// what it bought against the point's vanilla twin. Its per-step draft and target times
+/// are detail.
+const SPEC_MERIT: [&str; 5] = [
+    "spec_acceptance_rate",
+    "spec_mean_accepted_len",
+    "spec_accepted_per_step",
+    "spec_speedup",
+    "spec_e2e_speedup",
+];
 
 /// Smallest exact two-sided p-value a Mann–Whitney U test can give for samples of `n1`
 /// and `n2` without ties: both extreme orderings, 2 / C(n1 + n2, n1).

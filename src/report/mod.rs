@@ -25,6 +25,7 @@ pub mod html;
 pub mod impact;
 pub mod markdown;
 pub mod significance;
+pub mod spec;
 pub mod table;
 pub mod turns;
 

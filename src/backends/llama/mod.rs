@@ -5,6 +5,7 @@
 
 mod ffi;
 mod session;
+mod spec;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -25,6 +26,7 @@ pub mod quant;
 
 pub use ffi::{ggml_commit, ggml_version, model_quantize, system_info};
 pub use session::LlamaSession;
+pub use spec::SpecSession;
 
 const BACKEND: &str = "llama.cpp";
 
@@ -382,6 +384,30 @@ impl Engine for LlamaEngine {
 
     fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>> {
         Ok(Box::new(LlamaSession::new(self, cfg)?))
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    /// Another llama.cpp engine with the same vocabulary drafts for this one.
+    fn speculative_session<'a>(
+        &'a self,
+        draft: &'a dyn Engine,
+        cfg: &SessionConfig,
+        draft_max: u32,
+    ) -> Result<Box<dyn Session + 'a>> {
+        let Some(d) = draft.as_any().and_then(|a| a.downcast_ref::<LlamaEngine>()) else {
+            return Err(Error::config(
+                "--draft",
+                format!(
+                    "{} is a {} engine; a llama.cpp target drafts with a llama.cpp engine",
+                    draft.dir().display(),
+                    draft.manifest().backend.as_str()
+                ),
+            ));
+        };
+        Ok(Box::new(SpecSession::new(self, d, cfg, draft_max)?))
     }
 }
 

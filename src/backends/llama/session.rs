@@ -145,6 +145,61 @@ impl<'a> LlamaSession<'a> {
         Ok(self.context.clone())
     }
 
+    /// Feeds `tokens` to sequence 0 at positions `start..` in one forward pass and returns
+    /// the greedy choice after each of them (`all_rows`) or after the last one only: the
+    /// speculative session's draft steps and verify batches.
+    pub(super) fn feed(
+        &mut self,
+        tokens: &[Token],
+        start: i32,
+        all_rows: bool,
+        op: &'static str,
+    ) -> Result<Vec<Token>> {
+        let end = start as usize + tokens.len();
+        if tokens.is_empty() || end > self.max_seq as usize {
+            return Err(Error::Capacity {
+                reason: format!(
+                    "{} tokens at position {start} in a session of {} per sequence",
+                    tokens.len(),
+                    self.max_seq
+                ),
+            });
+        }
+        self.batch.clear();
+        for (j, t) in tokens.iter().enumerate() {
+            let want = all_rows || j + 1 == tokens.len();
+            self.batch
+                .add(LlamaToken(*t), start + j as i32, &[0], want)
+                .map_err(|e| Error::Capacity {
+                    reason: e.to_string(),
+                })?;
+        }
+        self.decode(op)?;
+        let rows = self.batch.n_tokens();
+        let first = if all_rows { 0 } else { rows - 1 };
+        Ok((first..rows).map(|r| self.argmax(r)).collect())
+    }
+
+    /// Drops sequence 0's cells from position `pos` on (rejected speculative tokens).
+    pub(super) fn drop_from(&mut self, pos: i32) -> Result<()> {
+        let removed = self
+            .ctx
+            .clear_kv_cache_seq(Some(0), Some(pos as u32), None)
+            .map_err(|e| Error::Engine {
+                backend: BACKEND,
+                op: "drop rejected tokens",
+                message: e.to_string(),
+            })?;
+        if !removed {
+            return Err(Error::Engine {
+                backend: BACKEND,
+                op: "drop rejected tokens",
+                message: "llama_memory_seq_rm refused a partial removal".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Greedy choice from the logits of batch row `i`.
     fn argmax(&self, i: i32) -> Token {
         let logits = self.ctx.get_logits_ith(i);

@@ -169,6 +169,34 @@ struct GpuMemory {
     peak_bytes: u64,
 }
 
+/// What every point of an Edge-LLM session says about itself: the runtime's version (a
+/// version trtbench was not checked against gets `warning::point`'s warning) and what its
+/// TTFT and stage times are.
+fn definition_notes(notes: &mut BTreeMap<String, String>) {
+    // The runtime's kRUNTIME_VERSION, on every point: `warning::point` names a version
+    // trtbench was not checked against.
+    notes.insert(
+        crate::warning::EDGE_LLM_VERSION_NOTE.into(),
+        ffi::edge_llm_version(),
+    );
+    notes.insert(
+        "ttft_definition".into(),
+        "host wall clock from handleRequest to the first token callback (tokenization \
+         included); device stage times are in device_prefill_ms / device_step_ms"
+            .into(),
+    );
+    notes.insert(
+        "stage_time_definition".into(),
+        "device_prefill_ms / device_step_ms are Edge-LLM's llm_prefill / llm_generation \
+         runtime stage times: CUDA events around the stage's C++ scope, which includes \
+         the stage's own stream synchronize and host tail (D2H copy, token push; for \
+         prefill also the token callback), so they bound the device time from above; \
+         host_overhead_ms = E2E minus all stage times is host time outside the stages, a \
+         lower bound of the host overhead"
+            .into(),
+    );
+}
+
 /// Edge-LLM's sampling interval for the free-memory method.
 const GPU_MEMORY_SAMPLE: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -223,28 +251,7 @@ impl<'e> EdgeLlmSession<'e> {
         });
         let graphs = GraphOutcome::new(cfg.cuda_graphs, capture);
         notes.insert("cuda_graphs".into(), graphs.label());
-        // The runtime's kRUNTIME_VERSION, on every point: `warning::point` names a version
-        // trtbench was not checked against.
-        notes.insert(
-            crate::warning::EDGE_LLM_VERSION_NOTE.into(),
-            ffi::edge_llm_version(),
-        );
-        notes.insert(
-            "ttft_definition".into(),
-            "host wall clock from handleRequest to the first token callback (tokenization \
-             included); device stage times are in device_prefill_ms / device_step_ms"
-                .into(),
-        );
-        notes.insert(
-            "stage_time_definition".into(),
-            "device_prefill_ms / device_step_ms are Edge-LLM's llm_prefill / llm_generation \
-             runtime stage times: CUDA events around the stage's C++ scope, which includes \
-             the stage's own stream synchronize and host tail (D2H copy, token push; for \
-             prefill also the token callback), so they bound the device time from above; \
-             host_overhead_ms = E2E minus all stage times is host time outside the stages, a \
-             lower bound of the host overhead"
-                .into(),
-        );
+        definition_notes(&mut notes);
         Ok(EdgeLlmSession {
             engine,
             runner,
@@ -439,6 +446,7 @@ impl Session for EdgeLlmSession<'_> {
             tokens,
             times: times.times,
             device: Some(times.device),
+            spec: None,
         })
     }
 }

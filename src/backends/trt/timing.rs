@@ -428,6 +428,7 @@ mod tests {
                 prefill: Duration::from_millis(prefill_ms),
                 steps: vec![Duration::from_millis(4); 4],
             }),
+            spec: None,
         };
         let f = edge_llm_figures(&[run(10), run(30)], 2, 100);
         assert_eq!(f["edgellm_prefill_ms"].mean, 20.0);
