@@ -299,31 +299,37 @@ pub fn stat_of(s: &Summary, stat: &str) -> Option<f64> {
     })
 }
 
+/// Parameters that say what a row is (what ran, its shape), before every other parameter
+/// in tables and labels; `table` shows them before the figures and the rest after.
+pub const KEY_PARAMS: [&str; 12] = [
+    "device",
+    "engine",
+    "model",
+    "backend",
+    "quant",
+    "batch",
+    "isl",
+    "osl",
+    "concurrency",
+    "rate",
+    "depth",
+    "cuda_graphs",
+];
+
 /// Parameter columns in a readable order: identity first, then shape, then the rest.
 pub fn ordered_params<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<String> {
-    const FIRST: [&str; 12] = [
-        "device",
-        "engine",
-        "model",
-        "endpoint",
-        "backend",
-        "quant",
-        "batch",
-        "isl",
-        "osl",
-        "concurrency",
-        "rate",
-        "cuda_graphs",
-    ];
     let all: BTreeSet<String> = rows
         .flat_map(|r| r.point.parameters.keys().cloned())
         .collect();
-    let mut out: Vec<String> = FIRST
+    let mut out: Vec<String> = KEY_PARAMS
         .iter()
         .filter(|k| all.contains(**k))
         .map(|k| k.to_string())
         .collect();
-    out.extend(all.into_iter().filter(|k| !FIRST.contains(&k.as_str())));
+    out.extend(
+        all.into_iter()
+            .filter(|k| !KEY_PARAMS.contains(&k.as_str())),
+    );
     out
 }
 

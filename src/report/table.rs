@@ -6,7 +6,7 @@ use other::{failed_table, figure_table, quality_table};
 
 use super::{
     engine_bytes, fmt_ci_rel, fmt_num, metric_label, ordered_params, param_str, quant, Figure,
-    Report, Row,
+    Report, Row, KEY_PARAMS,
 };
 use crate::record::{Point, PointKind};
 use crate::units::human_bytes;
@@ -286,23 +286,6 @@ fn cache_hits(p: &Point) -> Option<usize> {
     let expected = p.scalars.get("prompt_cache_expected") == Some(&1.0);
     (hits > 0 && !expected).then_some(hits)
 }
-
-/// Parameters that say what a row is, shown before the figures; every other parameter
-/// follows them.
-const KEY_PARAMS: [&str; 12] = [
-    "device",
-    "engine",
-    "model",
-    "backend",
-    "quant",
-    "batch",
-    "isl",
-    "osl",
-    "concurrency",
-    "rate",
-    "depth",
-    "cuda_graphs",
-];
 
 /// Which optional columns a figure table shows.
 struct Shown<'c> {
