@@ -15,11 +15,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION,
 use stream::{is_json, read_stream, Body, Response};
 
 mod keep_alive;
+mod models;
 mod outcome;
 pub mod pinned;
 pub mod stamped;
 mod stream;
 pub use keep_alive::{idle_timeout_for, DEFAULT_IDLE_TIMEOUT};
+pub use models::Models;
 pub use outcome::{ErrorKind, Failure, Outcome, Piece};
 
 /// Which OpenAI endpoint to call.
@@ -154,35 +156,44 @@ pub fn is_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Adds `tls` to a client builder: the `--cacert` PEM bundle (every certificate in it),
-/// and `--insecure`. A missing, unreadable or certificate-less file is an error naming it.
+/// The client configuration `--cacert` asks for: the file's certificates as roots, and
+/// each also accepted as the server's own (a self-signed one marked CA:TRUE, as `openssl
+/// req -x509` makes): `pinned`. `None` without the flag. Read once per target, however
+/// many clients it builds. A missing, unreadable or certificate-less file is an error
+/// naming it.
+fn cacert_config(tls: &TlsOptions) -> crate::Result<Option<rustls::ClientConfig>> {
+    let Some(path) = tls.cacert.as_ref().filter(|_| !tls.insecure) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls::pki_types::pem::PemObject::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| crate::Error::bad_file(path, format!("--cacert: not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(crate::Error::bad_file(
+            path,
+            "--cacert: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+        ));
+    }
+    pinned::client_config(&certs)
+        .map(Some)
+        .map_err(|e| crate::Error::bad_file(path, format!("--cacert: {e}")))
+}
+
+/// Adds `tls` to a client builder: `--insecure`, or the `--cacert` configuration
+/// ([`cacert_config`]).
 fn with_tls(
-    mut b: reqwest::ClientBuilder,
+    b: reqwest::ClientBuilder,
     tls: &TlsOptions,
-) -> crate::Result<reqwest::ClientBuilder> {
-    b = b.use_rustls_tls();
-    if tls.insecure {
-        return Ok(b.danger_accept_invalid_certs(true));
+    cacert: &Option<rustls::ClientConfig>,
+) -> reqwest::ClientBuilder {
+    let b = b.use_rustls_tls();
+    match cacert {
+        _ if tls.insecure => b.danger_accept_invalid_certs(true),
+        Some(config) => b.use_preconfigured_tls(config.clone()),
+        None => b,
     }
-    if let Some(path) = &tls.cacert {
-        let pem = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-        let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
-            rustls::pki_types::pem::PemObject::pem_slice_iter(&pem)
-                .collect::<Result<_, _>>()
-                .map_err(|e| crate::Error::bad_file(path, format!("--cacert: not PEM: {e}")))?;
-        if certs.is_empty() {
-            return Err(crate::Error::bad_file(
-                path,
-                "--cacert: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
-            ));
-        }
-        // The file's certificates as roots, and each also accepted as the server's own
-        // (a self-signed one marked CA:TRUE, as `openssl req -x509` makes): `pinned`.
-        let config = pinned::client_config(&certs)
-            .map_err(|e| crate::Error::bad_file(path, format!("--cacert: {e}")))?;
-        b = b.use_preconfigured_tls(config);
-    }
-    Ok(b)
 }
 
 /// True when requests to `url` go straight to the server over plain TCP: `http://`, and
@@ -260,12 +271,13 @@ impl Target {
         // HTTP/1.1 with keep-alive, as vLLM's and AIPerf's clients use. Proxies come from
         // the usual variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), as curl's do,
         // except for a server on this machine: a proxy there would only add to every figure.
+        let cacert = cacert_config(&o.tls)?;
         let build = |pool: usize| {
             let mut builder = reqwest::Client::builder();
             if is_loopback(&o.base_url) {
                 builder = builder.no_proxy();
             }
-            with_tls(builder, &o.tls)?
+            with_tls(builder, &o.tls, &cacert)
                 .http1_only()
                 .tcp_nodelay(true)
                 .pool_max_idle_per_host(pool)
@@ -500,46 +512,6 @@ impl Target {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
             )),
         }
-    }
-
-    /// The first model id served at `{base}/models`.
-    /// The server's `Keep-Alive` header, as it answers `GET /models` (whatever the status):
-    /// how long it keeps an idle connection open. `None` when it sends none or cannot be
-    /// reached.
-    pub async fn keep_alive(&self, base_url: &str, timeout: Duration) -> Option<String> {
-        let url = format!("{}/models", base(base_url));
-        let resp = tokio::time::timeout(
-            timeout,
-            self.client.get(&url).headers(self.headers.clone()).send(),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        let v = resp.headers().get("keep-alive")?.to_str().ok()?.to_owned();
-        Some(v)
-    }
-
-    pub async fn first_model(&self, base_url: &str, timeout: Duration) -> Result<String, String> {
-        let url = format!("{}/models", base(base_url));
-        let resp = tokio::time::timeout(
-            timeout,
-            self.client.get(&url).headers(self.headers.clone()).send(),
-        )
-        .await
-        .map_err(|_| format!("GET {url}: no answer within {timeout:?}"))?
-        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
-        let status = resp.status();
-        let body: serde_json::Value = tokio::time::timeout(timeout, resp.json())
-            .await
-            .map_err(|_| format!("GET {url}: no body within {timeout:?}"))?
-            .map_err(|e| format!("GET {url}: HTTP {status}, body is not JSON: {e}"))?;
-        body.get("data")
-            .and_then(|d| d.as_array())
-            .and_then(|a| a.first())
-            .and_then(|m| m.get("id"))
-            .and_then(|id| id.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| format!("GET {url}: HTTP {status}, no data[0].id in the answer"))
     }
 }
 

@@ -542,24 +542,28 @@ mod tests {
             .iter()
             .any(|w| w.to_string().contains("1 http_5xx")));
 
+        // The same level without SLOs, under a given client lag and way of timing tokens.
+        let unsloped = |records: &[RequestRecord], lag: &ClientLag, kernel_stamps: bool| {
+            aggregate(&Level {
+                records,
+                derived: &ders,
+                duration: Duration::from_secs(1),
+                offered_rate: None,
+                slo: None,
+                lag,
+                max_lag_ms: 10.0,
+                kernel_stamps,
+                chat: false,
+                timeout: Duration::from_secs(5),
+                cache_expected: false,
+            })
+        };
         let laggy = ClientLag {
             event_loop_ms: vec![50.0; 10],
             cpu_s: None,
             cores: 2,
         };
-        let a = aggregate(&Level {
-            records: &recs,
-            derived: &ders,
-            duration: Duration::from_secs(1),
-            offered_rate: None,
-            slo: None,
-            lag: &laggy,
-            max_lag_ms: 10.0,
-            kernel_stamps: false,
-            chat: false,
-            timeout: Duration::from_secs(5),
-            cache_expected: false,
-        });
+        let a = unsloped(&recs, &laggy, false);
         assert!(!a.valid);
         assert_eq!(a.scalars["client_valid"], 0.0);
         let text: Vec<String> = a.warnings.iter().map(|w| w.to_string()).collect();
@@ -569,19 +573,7 @@ mod tests {
             "{text:?}"
         );
         // The same lag with kernel-stamped tokens moves no latency: a note, still valid.
-        let a = aggregate(&Level {
-            records: &recs,
-            derived: &ders,
-            duration: Duration::from_secs(1),
-            offered_rate: None,
-            slo: None,
-            lag: &laggy,
-            max_lag_ms: 10.0,
-            kernel_stamps: true,
-            chat: false,
-            timeout: Duration::from_secs(5),
-            cache_expected: false,
-        });
+        let a = unsloped(&recs, &laggy, true);
         assert!(a.valid);
         let text: Vec<String> = a.warnings.iter().map(|w| w.to_string()).collect();
         assert!(
@@ -604,19 +596,7 @@ mod tests {
                 ..r.clone()
             })
             .collect();
-        let a = aggregate(&Level {
-            records: &long,
-            derived: &ders,
-            duration: Duration::from_secs(1),
-            offered_rate: None,
-            slo: None,
-            lag: &small,
-            max_lag_ms: 10.0,
-            kernel_stamps: false,
-            chat: false,
-            timeout: Duration::from_secs(5),
-            cache_expected: false,
-        });
+        let a = unsloped(&long, &small, false);
         assert!(a.valid, "12 ms of lag is 3% of a 400 ms gap");
     }
 

@@ -265,10 +265,11 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
         idle_timeout: None,
     };
     let mut target = Target::new(&options)?;
-    // Pooled connections are dropped before the server would close them idle (its
-    // advertised Keep-Alive timeout), so no request is sent on a closing connection.
-    let keep_alive = target.keep_alive(&plan.url, CONNECT_TIMEOUT).await;
-    if let Some(idle) = keep_alive.as_deref().and_then(idle_timeout_for) {
+    // One look at the server: its model, and how long it keeps idle connections. Pooled
+    // connections are dropped before the server would close them idle (its advertised
+    // Keep-Alive timeout), so no request is sent on a closing connection.
+    let models = target.models(&plan.url, CONNECT_TIMEOUT).await;
+    if let Some(idle) = models.keep_alive.as_deref().and_then(idle_timeout_for) {
         if idle != DEFAULT_IDLE_TIMEOUT {
             options.idle_timeout = Some(idle);
             target = Target::new(&options)?;
@@ -276,16 +277,13 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
     }
     let model = match &plan.model {
         Some(m) => m.clone(),
-        None => target
-            .first_model(&plan.url, CONNECT_TIMEOUT)
-            .await
-            .map_err(|e| Error::Tool {
-                tool: "--url".into(),
-                message: format!(
-                    "finding the model name failed: {} (or pass --model)",
-                    target.scrub(&e)
-                ),
-            })?,
+        None => models.first.map_err(|e| Error::Tool {
+            tool: "--url".into(),
+            message: format!(
+                "finding the model name failed: {} (or pass --model)",
+                target.scrub(&e)
+            ),
+        })?,
     };
     Ok(Config {
         target: Arc::new(target),
