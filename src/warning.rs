@@ -115,6 +115,8 @@ pub enum Warning {
     },
     /// The point ran on an Edge-LLM version trtbench was not checked against (0.10.x is).
     UncheckedEdgeLlmVersion { version: String },
+    /// The server refused `ignore_eos` / `min_tokens`: output lengths were not forced.
+    IgnoreEosRefused { detail: String },
 }
 
 /// Edge-LLM versions whose behaviour trtbench's shim and CPU double were read against
@@ -348,6 +350,12 @@ impl fmt::Display for Warning {
                 }
                 Ok(())
             }
+            Warning::IgnoreEosRefused { detail } => write!(
+                f,
+                "the server refused ignore_eos ({detail}): output lengths were not forced, so \
+                 each request stopped where the model chose; compare TPOT and tokens/s only \
+                 with runs whose output lengths match"
+            ),
             Warning::UncheckedEdgeLlmVersion { version } => write!(
                 f,
                 "Edge-LLM {version} is not a version trtbench was checked against (0.10.x): \

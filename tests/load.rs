@@ -592,8 +592,10 @@ fn cli_runs_a_concurrency_sweep_from_a_dataset_and_saves_results() {
     }
     assert_eq!(r.points[1].parameters["concurrency"], 2);
     assert!(r.environment.is_object());
-    // 2 levels × (1 warmup + 6)
+    // 2 levels × (1 warmup + 6), and one untimed probe before the first level (the
+    // handshake: does the server take ignore_eos?), marked as such.
     assert_eq!(server.requests.load(Ordering::Relaxed), 14);
+    assert_eq!(server.probes.load(Ordering::Relaxed), 1);
 }
 
 /// What people read is the honest figure: in open loop, the table `load` prints shows

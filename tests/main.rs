@@ -10,6 +10,7 @@ mod import;
 mod layers;
 mod load;
 mod multi_turn;
+mod peers;
 mod perplexity;
 mod report;
 mod roofline;

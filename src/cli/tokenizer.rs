@@ -86,25 +86,45 @@ fn reachable(url: &str) -> anyhow::Result<()> {
     .into())
 }
 
-pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result<ServerTok> {
+/// The tokenizer `load` found at the server when none was given.
+pub enum FromServer {
+    /// Its tokenize endpoint.
+    Endpoint(Box<ServerTok>),
+    /// The `tokenizer.json` of the directory it serves (it has no tokenize endpoint).
+    Served(Tok),
+}
+
+pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result<FromServer> {
     let path = crate::bench::corpus::DEFAULT_TEXT;
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("reading {path} (the text prompts are cut from): {e}"))?;
     reachable(&opts.base_url)?;
-    match ServerTok::connect(opts, model, &text) {
+    match ServerTok::connect(opts.clone(), model.clone(), &text) {
         Ok(t) => {
             eprintln!(
                 "no --tokenizer: prompts are made and counted with {} (recorded as \
                  notes.tokenizer)",
                 t.source
             );
-            Ok(t)
+            Ok(FromServer::Endpoint(Box::new(t)))
         }
-        Err(why) => Err(super::Usage(format!(
-            "random prompts of exact length need a tokenizer and the server's own cannot be \
+        Err(why) => match crate::client::server_tok::served_model_dir(&opts, model) {
+            Some(dir) => {
+                let tok = Tok::load(&dir)?;
+                eprintln!(
+                    "no --tokenizer and no tokenize endpoint ({why}): prompts are made and \
+                     counted with {}, the directory the server says it serves (recorded as \
+                     notes.tokenizer)",
+                    tok.source
+                );
+                Ok(FromServer::Served(tok))
+            }
+            None => Err(super::Usage(format!(
+                "random prompts of exact length need a tokenizer and the server's own cannot be \
              used ({why}): pass --tokenizer <model.gguf | tokenizer.json | HF model \
-             directory> (or --dataset FILE)"
-        ))
-        .into()),
+                 directory> (or --dataset FILE)"
+            ))
+            .into()),
+        },
     }
 }

@@ -18,11 +18,13 @@ mod keep_alive;
 mod models;
 mod outcome;
 pub mod pinned;
+mod probe;
 pub mod stamped;
 mod stream;
 pub use keep_alive::{idle_timeout_for, DEFAULT_IDLE_TIMEOUT};
 pub use models::Models;
 pub use outcome::{ErrorKind, Failure, Outcome, Piece};
+pub use probe::{Probe, PROBE_HEADER};
 
 /// Which OpenAI endpoint to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -527,7 +529,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Builds the JSON body of one request.
+/// Builds the JSON body of one request. An empty `model` is left out: the server serves
+/// its own (`transformers serve` takes only its own path or none).
 pub fn body(
     endpoint: Endpoint,
     model: &str,
@@ -537,7 +540,9 @@ pub fn body(
     extra: &serde_json::Map<String, serde_json::Value>,
 ) -> Vec<u8> {
     let mut b = serde_json::Map::new();
-    b.insert("model".into(), model.into());
+    if !model.is_empty() {
+        b.insert("model".into(), model.into());
+    }
     match endpoint {
         Endpoint::Completions => {
             b.insert("prompt".into(), prompt.into());

@@ -23,7 +23,9 @@ use super::{run_level_reporting, Config, Level, LevelResult, Settings};
 use crate::error::{Error, Result};
 use crate::record::{self, Point, Results};
 
+mod handshake;
 mod params;
+use handshake::{handshake, Handshake};
 use params::{base_parameters, shape_parameters};
 
 /// Requests kept open per host when no level bounds what is in flight.
@@ -208,7 +210,7 @@ pub async fn run_load(
     observer: &mut dyn Observer,
     stop: watch::Receiver<bool>,
 ) -> Result<LoadOutcome> {
-    let cfg = connect(plan).await?;
+    let (cfg, hs) = connect(plan).await?;
     let results = if plan.resume && plan.output.exists() {
         Results::load(&plan.output)?
     } else {
@@ -216,8 +218,9 @@ pub async fn run_load(
     };
     let mut runner = LevelRunner {
         plan,
-        base: base_parameters(plan, &cfg.model),
+        base: base_parameters(plan, &hs.label, cfg.settings.ignore_eos),
         cfg,
+        hs,
         results,
         stop,
         index: 0,
@@ -251,8 +254,9 @@ pub async fn run_load(
     })
 }
 
-/// Builds the HTTP target and finds the model name when not given.
-async fn connect(plan: &LoadPlan) -> Result<Config> {
+/// Builds the HTTP target and settles with the server what every request sends
+/// (`handshake`).
+async fn connect(plan: &LoadPlan) -> Result<(Config, Handshake)> {
     let mut options = TargetOptions {
         base_url: plan.url.clone(),
         endpoint: plan.settings.endpoint,
@@ -275,22 +279,16 @@ async fn connect(plan: &LoadPlan) -> Result<Config> {
             target = Target::new(&options)?;
         }
     }
-    let model = match &plan.model {
-        Some(m) => m.clone(),
-        None => models.first.map_err(|e| Error::Tool {
-            tool: "--url".into(),
-            message: format!(
-                "finding the model name failed: {} (or pass --model)",
-                target.scrub(&e)
-            ),
-        })?,
-    };
-    Ok(Config {
+    let hs = handshake(&target, plan, models.first).await?;
+    let mut settings = plan.settings.clone();
+    settings.ignore_eos = hs.ignore_eos;
+    let cfg = Config {
         target: Arc::new(target),
-        model,
+        model: hs.wire.clone(),
         tok: plan.source.tok(),
-        settings: plan.settings.clone(),
-    })
+        settings,
+    };
+    Ok((cfg, hs))
 }
 
 /// How one level went, for the caller driving the levels.
@@ -304,6 +302,8 @@ struct LevelVerdict {
 struct LevelRunner<'a> {
     plan: &'a LoadPlan,
     cfg: Config,
+    /// What the server answered before the first level.
+    hs: Handshake,
     base: BTreeMap<String, Value>,
     results: Results,
     stop: watch::Receiver<bool>,
@@ -418,10 +418,33 @@ impl LevelRunner<'_> {
         point
             .notes
             .insert("url".into(), super::redact::url(&plan.url));
-        if record::model_label(&self.cfg.model) != self.cfg.model {
-            point
-                .notes
-                .insert("served_model".into(), self.cfg.model.clone());
+        let served = &self.hs.label;
+        if record::model_label(served) != *served {
+            point.notes.insert("served_model".into(), served.clone());
+        }
+        if self.hs.wire.is_empty() {
+            point.notes.insert(
+                "model_field".into(),
+                "left out of requests: the server lists no model and names its own in its \
+                 stream"
+                    .into(),
+            );
+        }
+        if let Some(why) = &self.hs.ignore_eos_refused {
+            point.notes.insert(
+                "ignore_eos".into(),
+                format!(
+                    "refused by the server ({why}): sent without ignore_eos / min_tokens, so \
+                     output lengths were not forced; output figures count the tokens the model \
+                     chose to write"
+                ),
+            );
+            point.warnings.push(
+                crate::warning::Warning::IgnoreEosRefused {
+                    detail: why.clone(),
+                }
+                .to_string(),
+            );
         }
         point
             .parameters

@@ -149,6 +149,43 @@ fn on_own_runtime<T: Send>(fut: impl Future<Output = Result2<T>> + Send) -> Resu
     })
 }
 
+/// The directory a server on this machine serves its model from, when it says so and that
+/// directory holds a `tokenizer.json`: `transformers serve` has no tokenize endpoint but
+/// names its model by its path (`/models`' id, or the `model` of its stream, with an
+/// `@revision` after it). Only for a server on a loopback address: a path another machine
+/// names need not be the same files here.
+pub fn served_model_dir(opts: &TargetOptions, model: Option<String>) -> Option<std::path::PathBuf> {
+    if !super::http::is_loopback(&opts.base_url) {
+        return None;
+    }
+    let named = on_own_runtime(async {
+        let t = Target::new(opts).map_err(|e| e.to_string())?;
+        if let Some(m) = model {
+            return Ok(m);
+        }
+        if let Ok(m) = t.first_model(&opts.base_url, TIMEOUT).await {
+            return Ok(m);
+        }
+        let no_extra = serde_json::Map::new();
+        let p = t
+            .probe(&opts.base_url, opts.endpoint, "", false, &no_extra, TIMEOUT)
+            .await;
+        p.model.ok_or(p.detail)
+    })
+    .ok()?;
+    model_dir(&named)
+}
+
+/// `named` (less an `@revision` suffix) as a directory holding `tokenizer.json`.
+fn model_dir(named: &str) -> Option<std::path::PathBuf> {
+    let candidates = [named, named.rsplit_once('@').map_or(named, |(p, _)| p)];
+    candidates
+        .iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_absolute() && p.join("tokenizer.json").is_file())
+        .map(std::path::Path::to_path_buf)
+}
+
 /// `f(api, target, item)` for every item, `IN_FLIGHT` at a time, answers in item order.
 async fn each<I, O, F, Fut>(api: &Api, t: &Target, items: Vec<I>, f: F) -> Result2<Vec<O>>
 where

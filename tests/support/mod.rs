@@ -2,6 +2,7 @@
 
 // Shared with examples/sse_stub.rs, which uses parts the tests do not (`Server::wait`).
 pub mod gguf;
+pub mod replay;
 #[allow(dead_code)]
 pub mod stub;
 pub mod tls;

@@ -124,6 +124,9 @@ pub struct Server {
     pub requests: Arc<AtomicUsize>,
     /// Their JSON bodies, in arrival order (what the client sent: prompts, histories).
     pub bodies: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// Completion requests marked as the client's handshake probe (`x-trtbench-probe`),
+    /// answered as any other but neither counted in `requests` nor kept in `bodies`.
+    pub probes: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -149,7 +152,12 @@ impl Server {
         let config = Arc::new(config);
         let counter = requests.clone();
         let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = bodies.clone();
+        let probes = Arc::new(AtomicUsize::new(0));
+        let tally = Tally {
+            requests: counter,
+            bodies: bodies.clone(),
+            probes: probes.clone(),
+        };
         let task = tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();
             loop {
@@ -157,7 +165,7 @@ impl Server {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let _ = stream.set_nodelay(true);
-                        conns.spawn(serve(stream, config.clone(), counter.clone(), seen.clone()));
+                        conns.spawn(serve(stream, config.clone(), tally.clone()));
                     }
                     Some(_) = conns.join_next(), if !conns.is_empty() => {}
                 }
@@ -167,6 +175,7 @@ impl Server {
             addr,
             requests,
             bodies,
+            probes,
             task,
         })
     }
@@ -188,13 +197,25 @@ impl Drop for Server {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
+/// What the stub counts of what it was sent.
+#[derive(Clone)]
+struct Tally {
+    requests: Arc<AtomicUsize>,
+    bodies: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    probes: Arc<AtomicUsize>,
 }
 
-async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Request> {
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) body: Vec<u8>,
+    /// Sent with `x-trtbench-probe`: the client's handshake, not a measured request.
+    pub(super) probe: bool,
+}
+
+pub(super) async fn read_request(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).await.ok()? == 0 {
         return None;
@@ -203,6 +224,7 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Opti
     let method = parts.next()?.to_owned();
     let path = parts.next()?.to_owned();
     let mut len = 0usize;
+    let mut probe = false;
     loop {
         line.clear();
         if r.read_line(&mut line).await.ok()? == 0 {
@@ -216,19 +238,20 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Opti
             if k.trim().eq_ignore_ascii_case("content-length") {
                 len = v.trim().parse().ok()?;
             }
+            probe |= k.trim().eq_ignore_ascii_case("x-trtbench-probe");
         }
     }
     let mut body = vec![0u8; len.min(16 << 20)];
     r.read_exact(&mut body).await.ok()?;
-    Some(Request { method, path, body })
+    Some(Request {
+        method,
+        path,
+        body,
+        probe,
+    })
 }
 
-async fn serve(
-    stream: TcpStream,
-    cfg: Arc<Config>,
-    counter: Arc<AtomicUsize>,
-    bodies: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-) {
+async fn serve(stream: TcpStream, cfg: Arc<Config>, tally: Tally) {
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut wr = BufWriter::with_capacity(16 * 1024, wr);
@@ -253,12 +276,17 @@ async fn serve(
                 json_response(&mut wr, status, &body).await
             }
             ("POST", p) if p.ends_with("/completions") => {
-                counter.fetch_add(1, Ordering::Relaxed);
-                let body = serde_json::from_slice(&req.body).unwrap_or_default();
-                bodies
-                    .lock()
-                    .expect("no panics while holding it")
-                    .push(body);
+                if req.probe {
+                    tally.probes.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    tally.requests.fetch_add(1, Ordering::Relaxed);
+                    let body = serde_json::from_slice(&req.body).unwrap_or_default();
+                    tally
+                        .bodies
+                        .lock()
+                        .expect("no panics while holding it")
+                        .push(body);
+                }
                 stream_completion(&mut wr, &cfg, &req).await
             }
             _ => json_response(&mut wr, 404, r#"{"error":{"message":"not found"}}"#).await,
@@ -304,7 +332,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// One HTTP chunk (chunked transfer encoding).
-async fn chunk<W: AsyncWriteExt + Unpin>(w: &mut W, data: &[u8]) -> std::io::Result<()> {
+pub(super) async fn chunk<W: AsyncWriteExt + Unpin>(w: &mut W, data: &[u8]) -> std::io::Result<()> {
     w.write_all(format!("{:x}\r\n", data.len()).as_bytes())
         .await?;
     w.write_all(data).await?;

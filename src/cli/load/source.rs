@@ -83,14 +83,18 @@ fn source_single(a: &Args, v: &Validated, maker: Option<PromptMaker>) -> Result<
                     Some(maker) => maker,
                     // No local tokenizer: the server's own /tokenize makes and counts the prompts.
                     None if v.shared_prefix.is_none() && v.trace.is_none() => {
-                        return Ok(Source::Server {
-                            tok: super::super::tokenizer::from_server(
-                                target_options(a, &v.headers),
-                                a.model.clone(),
-                            )?,
-                            isl,
-                            osl,
-                        })
+                        use super::super::tokenizer::{from_server, FromServer};
+                        match from_server(target_options(a, &v.headers), a.model.clone())? {
+                            FromServer::Endpoint(tok) => {
+                                return Ok(Source::Server {
+                                    tok: *tok,
+                                    isl,
+                                    osl,
+                                })
+                            }
+                            FromServer::Served(tok) => PromptMaker::new(tok)
+                                .context("the served directory's tokenizer.json")?,
+                        }
                     }
                     None => return Err(usage(
                         "--workload shared-prefix and --trace make prompts of exact length with a \

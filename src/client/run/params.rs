@@ -21,7 +21,11 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Parameters every point of the run shares: server, model, endpoint, seed, workload.
-pub(super) fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, Value> {
+pub(super) fn base_parameters(
+    plan: &LoadPlan,
+    model: &str,
+    ignore_eos: bool,
+) -> BTreeMap<String, Value> {
     let w = &plan.workload;
     let mut p: BTreeMap<String, Value> = BTreeMap::new();
     // The identity of a level is the workload, not the machine: no host, port or local
@@ -29,7 +33,7 @@ pub(super) fn base_parameters(plan: &LoadPlan, model: &str) -> BTreeMap<String, 
     // on other ports and machines.
     p.insert("model".into(), json!(record::model_label(model)));
     p.insert("endpoint".into(), json!(plan.settings.endpoint.as_str()));
-    p.insert("ignore_eos".into(), json!(plan.settings.ignore_eos));
+    p.insert("ignore_eos".into(), json!(ignore_eos));
     p.insert("seed".into(), json!(plan.seed));
     if plan.tls.insecure {
         p.insert("tls_insecure".into(), json!(true));
