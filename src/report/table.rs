@@ -305,6 +305,17 @@ struct Shown<'c> {
     /// A load level some of whose requests were sent a second time (a kept-alive
     /// connection closed under them).
     resent: bool,
+    /// A load level whose output lengths were not forced (`ignore_eos` false): the
+    /// lengths the model chose are shown beside the asked `osl`.
+    unforced: bool,
+}
+
+/// The mean output length of a load level that did not force it (`ignore_eos` false).
+fn output_len(p: &Point) -> Option<f64> {
+    if p.parameters.get("ignore_eos") != Some(&serde_json::Value::Bool(false)) {
+        return None;
+    }
+    p.summary.get("output_tokens").map(|s| s.mean)
 }
 
 impl<'c> Shown<'c> {
@@ -337,6 +348,7 @@ impl<'c> Shown<'c> {
                     .any(|r| r.point.scalars.get("client_valid") == Some(&0.0)),
             cache: load && rows.iter().any(|r| cache_hits(&r.point).is_some()),
             resent: load && rows.iter().any(|r| resent(&r.point) > 0),
+            unforced: load && rows.iter().any(|r| output_len(&r.point).is_some()),
         }
     }
 
@@ -357,6 +369,7 @@ impl<'c> Shown<'c> {
             (self.valid, "valid"),
             (self.cache, "cache-free"),
             (self.resent, "re-sent"),
+            (self.unforced, "output tokens mean"),
         ] {
             if on {
                 h.push(name.into());
@@ -415,6 +428,11 @@ impl<'c> Shown<'c> {
         }
         if self.resent {
             cells.push(Cell::num(resent(p).to_string()));
+        }
+        if self.unforced {
+            cells.push(Cell::num(
+                output_len(p).map_or("-".into(), |m| format!("{m:.1}")),
+            ));
         }
         cells.extend(self.rest.iter().map(|k| Cell::text(param_str(p, k))));
         cells
