@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 /// Bumped whenever a field changes meaning or is removed (adding optional fields is not a bump).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The parameter naming what served a load level (`load --framework`), which the report's
+/// framework lab groups by.
+pub const FRAMEWORK_PARAM: &str = "framework";
+
 /// Which clock measured a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

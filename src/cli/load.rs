@@ -34,6 +34,10 @@ pub struct Args {
     /// Model name to send; default: the first id listed by {url}/models.
     #[arg(long)]
     pub model: Option<String>,
+    /// What serves the model (vllm, pytorch, llama.cpp, ...): recorded in each level's key,
+    /// and the report's "Frameworks" table compares levels by it (speedup vs "pytorch").
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
     #[arg(long, value_enum, default_value = "completions")]
     pub endpoint: Endpoint,
     /// Closed loop: requests kept in flight; a list runs one level per value (1,16,64).
@@ -366,6 +370,7 @@ fn plan(a: Args, v: Validated, source: Source) -> LoadPlan {
     LoadPlan {
         api_key: std::env::var(&a.api_key_env).ok().filter(|k| !k.is_empty()),
         workload: WorkloadParams {
+            framework: a.framework,
             dataset: a.dataset,
             isl: a.isl,
             osl: a.osl,

@@ -37,6 +37,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the prompts are, as recorded in every point's parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadParams {
+    /// What serves the model, as the user named it (`--framework`).
+    pub framework: Option<String>,
     /// Prompts from this file; `None` for random prompts of `isl` tokens.
     pub dataset: Option<PathBuf>,
     pub isl: u64,

@@ -20,6 +20,7 @@ pub mod attribution;
 pub mod chart;
 pub mod compare;
 pub mod csv;
+pub mod frameworks;
 pub mod gate;
 pub mod html;
 pub mod impact;
@@ -301,8 +302,9 @@ pub fn stat_of(s: &Summary, stat: &str) -> Option<f64> {
 
 /// Parameters that say what a row is (what ran, its shape), before every other parameter
 /// in tables and labels; `table` shows them before the figures and the rest after.
-pub const KEY_PARAMS: [&str; 12] = [
+pub const KEY_PARAMS: [&str; 13] = [
     "device",
+    "framework",
     "engine",
     "model",
     "backend",

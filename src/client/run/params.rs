@@ -35,6 +35,9 @@ pub(super) fn base_parameters(
     p.insert("endpoint".into(), json!(plan.settings.endpoint.as_str()));
     p.insert("ignore_eos".into(), json!(ignore_eos));
     p.insert("seed".into(), json!(plan.seed));
+    if let Some(f) = &w.framework {
+        p.insert(record::FRAMEWORK_PARAM.into(), json!(f));
+    }
     if plan.tls.insecure {
         p.insert("tls_insecure".into(), json!(true));
     }

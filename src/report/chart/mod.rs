@@ -10,6 +10,7 @@
 mod depth;
 mod draw;
 mod font;
+mod frameworks;
 mod quant;
 mod selection;
 
@@ -92,6 +93,7 @@ pub fn charts(report: &Report) -> Vec<Chart> {
     out.push(depth::chart(report));
     out.extend(timelines(report));
     out.extend(load_charts(report));
+    out.push(frameworks::chart(report));
     out.into_iter()
         .flatten()
         .chain(quant::charts(report))
