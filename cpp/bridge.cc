@@ -68,6 +68,7 @@ GenerateOut Runner::generate(GenerateIn const& request)
     req.topK = request.top_k;
     req.maxGenerateLength = request.max_generate_length;
     req.profile = request.profile;
+    req.nvtxRange = std::string(request.nvtx_range);
 
     EdgeLlmResult res = mInner->generate(req);
 

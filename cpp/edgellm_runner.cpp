@@ -31,6 +31,11 @@
 //   cpp/common/logger.h                EdgeLLMLogger::instance().setLevel(Severity): INFO
 //       goes to stdout (every request logs "EDGELLM_IGNORE_EOS set" there), so the runner
 //       sets WARNING unless the caller asked for Edge-LLM's verbose log.
+// NVTX ranges (NVTX3, header-only: CUDA's include/nvtx3, or PyPI nvidia-nvtx) in the default
+// domain, pushed and popped on the calling thread: a request's range from the caller, and in
+// it "prefill" then "decode". The token callback runs on this thread inside handleRequest
+// (emitTokenCallbacks after the stream sync), so the ranges nest. Without a tool attached
+// (Nsight Systems sets NVTX_INJECTION64_PATH) each call is a check of a null pointer.
 // Edge-LLM's logger (cpp/common/logger.h) prints to stdout/stderr and has no sink hook, so
 // failures carry the exception text or a pointer to stderr, not captured log lines.
 #include "edgellm_runner.h"
@@ -45,6 +50,7 @@
 #include "runtime/streaming.h"
 
 #include <cuda_runtime_api.h>
+#include <nvtx3/nvToolsExt.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -116,6 +122,45 @@ public:
     ProfilingScope& operator=(ProfilingScope const&) = delete;
 };
 
+//! An NVTX range open from open() to close() or the end of the scope, whichever is first.
+class NvtxRange
+{
+public:
+    NvtxRange() = default;
+    explicit NvtxRange(std::string const& name)
+    {
+        open(name);
+    }
+    ~NvtxRange()
+    {
+        close();
+    }
+    NvtxRange(NvtxRange const&) = delete;
+    NvtxRange& operator=(NvtxRange const&) = delete;
+
+    //! Opens `name` (nothing when empty), closing the open range first.
+    void open(std::string const& name)
+    {
+        close();
+        if (!name.empty())
+        {
+            nvtxRangePushA(name.c_str());
+            mOpen = true;
+        }
+    }
+    void close()
+    {
+        if (mOpen)
+        {
+            nvtxRangePop();
+            mOpen = false;
+        }
+    }
+
+private:
+    bool mOpen{false};
+};
+
 } // namespace
 
 struct EdgeLlmRunner::Impl
@@ -166,6 +211,9 @@ bool EdgeLlmRunner::captureDecodeGraphs()
 
 EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
 {
+    NvtxRange const run(request.nvtxRange);
+    NvtxRange phase;
+    bool decoding = false;
     rt::LLMGenerationRequest req;
     for (auto const& prompt : request.prompts)
     {
@@ -193,8 +241,14 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     std::vector<int64_t> roundNs;
     std::vector<size_t> slotTokens(request.prompts.size(), 0);
     Clock::time_point start;
-    req.onTokenGenerated = [&roundNs, &slotTokens, &start](rt::TokenCallbackInfo const& info) {
+    req.onTokenGenerated = [&roundNs, &slotTokens, &start, &phase, &decoding](rt::TokenCallbackInfo const& info) {
         auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+        if (!decoding)
+        {
+            // The first token on the host ends prefill.
+            decoding = true;
+            phase.open("decode");
+        }
         auto const slot = static_cast<size_t>(info.batchIdx < 0 ? 0 : info.batchIdx);
         if (slot >= slotTokens.size())
         {
@@ -215,9 +269,11 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     trt_edgellm::gTimer.reset();
 
     rt::LLMGenerationResponse resp;
+    phase.open("prefill");
     start = Clock::now();
     bool const ok = mImpl->runtime->handleRequest(req, resp, mImpl->stream);
     auto const e2eNs = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    phase.close();
     if (!ok)
     {
         throw std::runtime_error("handleRequest returned false (Edge-LLM logged the reason to stderr)");

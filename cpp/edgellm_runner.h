@@ -30,6 +30,10 @@ struct EdgeLlmRequest
     int64_t topK{1};
     int64_t maxGenerateLength{1};
     bool profile{true}; //!< Record the runtime's CUDA-event stage times for this request.
+    //! NVTX range (default domain) around the whole request, for Nsight Systems; empty: none.
+    //! Inside it the runner always marks "prefill" (request start → first token on the host)
+    //! and "decode" (→ the request's end).
+    std::string nvtxRange;
 };
 
 struct EdgeLlmResult

@@ -35,6 +35,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${TRTBENCH_CUDA_WORK:-$repo/target/cuda-wheels}"
 CUDA_WHEEL_VERSION="13.5.37"
 CCCL_WHEEL_VERSION="13.3.5.0.6"
+# NVTX3 (header-only; the shim marks warmup, runs, prefill and decode with it): PyPI's
+# nvidia-nvtx puts include/nvtx3/ into the same nvidia/cu13 tree, where a CUDA toolkit keeps
+# it. The wheel is per platform; both are checked against these SHA-256 sums.
+NVTX_WHEEL_VERSION="13.5.25"
+NVTX_SHA256_x86_64="f72f21bd338c531afb3f802d03c569e9f7c324739ac332c672a431734d0b5c41"
+NVTX_SHA256_aarch64="181c68c7e5308aa633015f96462b7064c07a6f3d36bb680a1ddb1b250ae84e8e"
 # The cuBLAS PyPI's cuda-toolkit==13.5.0 meta-package pins (its `cublas` extra).
 CUBLAS_WHEEL_VERSION="13.10.0.20"
 # Jetson Orin 87, Jetson Thor 110 (CUDA 13 renamed Thor's sm_101 to sm_110), DGX Spark 121;
@@ -66,6 +72,19 @@ assemble() {
       "nvidia-cuda-cuobjdump==$CUDA_WHEEL_VERSION" >&2
     python3 -m zipfile -e "$work/wheels/nvidia_cuda_cuobjdump-$CUDA_WHEEL_VERSION"-*.whl "$work/unzipped" >/dev/null
     chmod +x "$root/bin/cuobjdump"
+  fi
+  if [ ! -f "$root/include/nvtx3/nvToolsExt.h" ]; then
+    python3 -m pip download --quiet --no-deps --dest "$work/wheels" \
+      "nvidia-nvtx==$NVTX_WHEEL_VERSION" >&2
+    local whl sum want
+    whl="$(ls "$work/wheels/nvidia_nvtx-$NVTX_WHEEL_VERSION"-*"$(uname -m)".whl)"
+    sum="$(sha256sum "$whl" | cut -d' ' -f1)"
+    want="NVTX_SHA256_$(uname -m)"
+    if [ "$sum" != "${!want:-}" ]; then
+      echo "$whl: SHA-256 $sum, expected ${!want:-<none recorded for $(uname -m)>}" >&2
+      exit 1
+    fi
+    python3 -m zipfile -e "$whl" "$work/unzipped" >/dev/null
   fi
   echo "$root"
 }

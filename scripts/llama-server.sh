@@ -15,6 +15,10 @@
 #        PARALLEL        server slots         (default 4)
 #        CTX             total context tokens (default 4096, shared by the slots)
 #        THREADS         CPU threads          (default: nproc)
+#        DRAFT           draft GGUF: the server speculates with it (--model-draft, llama.cpp's
+#                        draft-simple type; it must share the model's vocabulary). Unset: none.
+#                        `trtbench load` then records the server's per-request draft counts.
+#        DRAFT_MAX       draft tokens proposed per step (--spec-draft-n-max, default 4)
 #        READY_TIMEOUT   seconds to wait for /health (default 180)
 #        CARGO_TARGET_DIR  where the crate's llama.cpp build is (default <repo>/target)
 set -euo pipefail
@@ -92,8 +96,16 @@ start() {
     log "starting $bin on 127.0.0.1:$port (model $m, $parallel slots, ctx $ctx)"
     # --no-ui: nothing but the API is needed (the build embeds no UI anyway); -np slots
     # share -c tokens of context.
+    # A draft model alone selects no speculative type in this llama.cpp (only EAGLE3/MTP
+    # drafts name theirs in their metadata): draft-simple is said explicitly.
+    local draft=()
+    if [[ -n "${DRAFT:-}" ]]; then
+        [[ -f "$DRAFT" ]] || { log "DRAFT=$DRAFT: no such file"; exit 1; }
+        draft=(--model-draft "$DRAFT" --spec-type draft-simple --spec-draft-n-max "${DRAFT_MAX:-4}")
+        log "speculating with draft $DRAFT (up to ${DRAFT_MAX:-4} tokens per step)"
+    fi
     nohup "$bin" -m "$m" --host 127.0.0.1 --port "$port" -np "$parallel" -c "$ctx" \
-        -t "$threads" --no-ui >"$logfile" 2>&1 &
+        -t "$threads" --no-ui "${draft[@]}" >"$logfile" 2>&1 &
     echo $! >"$pidfile"
     local waited=0
     until healthy; do

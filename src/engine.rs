@@ -578,6 +578,13 @@ pub trait Session {
         None
     }
 
+    /// Names the next `generate` on a profiler's timeline: the TensorRT path opens an NVTX
+    /// range with this name around it ("warmup 1/2", "run 3/5"), with "prefill" and "decode"
+    /// inside. Backends without profiler ranges ignore it.
+    fn label_next_generation(&mut self, label: &str) {
+        let _ = label;
+    }
+
     /// Facts about how the session was set up that belong in the results, as key → value
     /// (e.g. whether CUDA-graph capture succeeded and, if not, why; measured vs predicted
     /// memory). Empty for backends with nothing to add.

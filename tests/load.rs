@@ -1041,6 +1041,10 @@ fn e2e_llama_server_concurrency_1_and_4() {
         let e2e = &p.summary["e2e_ms"];
         assert!(ttft.p50 > 0.0 && ttft.max < e2e.max);
         assert!(p.scalars["output_tok_per_s"] > 0.0);
+        // A server without a draft model sends no draft counts (tests/spec_server.rs
+        // has one with).
+        assert!(!p.scalars.contains_key("server_draft_n"));
+        assert!(!p.summary.contains_key("spec_acceptance_rate"));
     }
     assert_eq!(r.points[0].parameters["concurrency"], 1);
     assert_eq!(r.points[1].parameters["concurrency"], 4);

@@ -17,6 +17,7 @@ mod roofline;
 mod server_tokenizer;
 mod size;
 mod spec;
+mod spec_server;
 mod support;
 mod tls;
 mod trt;

@@ -1043,6 +1043,77 @@ mod double {
         );
     }
 
+    /// What a profiler sees: the shim's NVTX ranges, recorded by a test NVTX tool that
+    /// NVTX3's loader attaches from NVTX_INJECTION64_PATH as it attaches Nsight Systems
+    /// (tests/trt_double/src/nvtx_recorder.cpp). Each warmup and measured generation is
+    /// one range named after it, holding "prefill" then "decode", in the order they ran.
+    #[test]
+    fn nvtx_ranges_mark_warmup_runs_prefill_and_decode_in_order() {
+        let _g = lock();
+        if !is_double() {
+            return;
+        }
+        let build = std::env::var("TRTBENCH_EDGE_LLM_BUILD").expect(
+            "TRTBENCH_EDGE_LLM_BUILD names the double's build (scripts/test-trt-double.sh)",
+        );
+        let recorder = Path::new(&build).join("libtrtbench_nvtx_recorder.so");
+        assert!(recorder.is_file(), "{} is not built", recorder.display());
+        let (t, dir) = engine_dir();
+        let log = t.path().join("nvtx.log");
+        let o = assert_cmd::Command::cargo_bin("trtbench")
+            .unwrap()
+            .env("NVTX_INJECTION64_PATH", &recorder)
+            .env("TRTBENCH_NVTX_LOG", &log)
+            .args(["run", "--batch", "1", "--isl", "8", "--osl", "3"])
+            .args(["--warmup", "1", "--runs", "2", "--engine"])
+            .arg(&dir)
+            .arg("--text")
+            .arg("tests/fixtures/edgellm-double/corpus.txt")
+            .arg("--out")
+            .arg(t.path().join("r.json"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got = std::fs::read_to_string(&log).expect("the NVTX tool was attached");
+        let mut want = Vec::new();
+        for run in ["warmup 1/1", "run 1/2", "run 2/2"] {
+            want.push(format!("push {run}"));
+            for phase in ["prefill", "decode"] {
+                want.extend([format!("push {phase}"), "pop".to_owned()]);
+            }
+            want.push("pop".to_owned());
+        }
+        assert_eq!(got.lines().collect::<Vec<_>>(), want);
+
+        // A request that throws inside handleRequest still closes every range it opened.
+        std::fs::remove_file(&log).unwrap();
+        let o = assert_cmd::Command::cargo_bin("trtbench")
+            .unwrap()
+            .env("NVTX_INJECTION64_PATH", &recorder)
+            .env("TRTBENCH_NVTX_LOG", &log)
+            .env("TRTBENCH_DOUBLE_FAIL", "generate_throw")
+            .args([
+                "run", "--isl", "8", "--osl", "3", "--warmup", "0", "--runs", "1",
+            ])
+            .arg("--engine")
+            .arg(&dir)
+            .arg("--text")
+            .arg("tests/fixtures/edgellm-double/corpus.txt")
+            .arg("--out")
+            .arg(t.path().join("fail.json"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let got = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = got.lines().collect();
+        assert_eq!(lines.first(), Some(&"push run 1/1"), "{got}");
+        let depth = lines.iter().try_fold(0i32, |d, l| {
+            let d = if l.starts_with("push") { d + 1 } else { d - 1 };
+            (d >= 0).then_some(d)
+        });
+        assert_eq!(depth, Some(0), "unbalanced: {got}");
+    }
+
     /// Edge-LLM 0.10 logs an INFO line to stdout on every request (EDGELLM_IGNORE_EOS): the
     /// runner keeps its logger at WARNING unless TRTBENCH_EDGE_LLM_VERBOSE asks for INFO.
     #[test]

@@ -265,10 +265,17 @@ struct Generations<'a, 'b> {
 }
 
 impl Generations<'_, '_> {
-    fn generate(&mut self, seed: u64, index: u64) -> Result<crate::engine::Generation> {
+    /// One generation, named `label` on a profiler's timeline.
+    fn generate(
+        &mut self,
+        seed: u64,
+        index: u64,
+        label: &str,
+    ) -> Result<crate::engine::Generation> {
         if self.stop.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
+        self.session.label_next_generation(label);
         let (isl, batch) = (self.spec.isl as usize, self.spec.batch as usize);
         let prompts = self.corpus.prompts(isl, batch, seed, index);
         self.session.generate(
@@ -284,7 +291,8 @@ impl Generations<'_, '_> {
     /// disjoint from the measured runs'.
     fn warmup(&mut self) -> Result<()> {
         for w in 0..self.settings.warmup {
-            self.generate(self.settings.seed ^ 0x5741_524d, u64::from(w))?;
+            let label = format!("warmup {}/{}", w + 1, self.settings.warmup);
+            self.generate(self.settings.seed ^ 0x5741_524d, u64::from(w), &label)?;
             (self.tick)();
         }
         Ok(())
@@ -302,7 +310,8 @@ impl Generations<'_, '_> {
             if peak_reset {
                 crate::platform::reset_peak_rss(std::path::Path::new("/"));
             }
-            let g = self.generate(self.settings.seed, u64::from(r))?;
+            let label = format!("run {}/{}", r + 1, self.settings.runs);
+            let g = self.generate(self.settings.seed, u64::from(r), &label)?;
             let peak = if peak_reset {
                 crate::platform::peak_rss_bytes()
             } else {

@@ -90,6 +90,7 @@ pub fn aggregate(l: &Level<'_>) -> Aggregate {
     output_token_agreement(&ok, &mut a);
     input_token_agreement(l, &ok, &mut a);
     super::health::prompt_cache(&ok, l.cache_expected, &mut a);
+    server_drafts(&ok, &mut a);
     let ok_records: Vec<&RequestRecord> = ok.iter().map(|(r, _)| *r).collect();
     a.scalars
         .extend(super::conversation::turn_scalars(&ok_records));
@@ -371,6 +372,53 @@ fn streaming(
         peak = peak.max(cur);
     }
     a.scalars.insert("peak_in_flight".into(), f64::from(peak));
+}
+
+/// A speculating server's draft counts over the level (`metrics::server_drafts` per
+/// request): the per-request acceptance, tokens per step and accepted per step as
+/// distributions (their `spec_*` names, as an engine point's per-run figures), and the
+/// level's own pooled figures as scalars: `server_draft_n` / `server_draft_accepted`
+/// summed, `spec_acceptance_rate_pooled` (accepted ÷ proposed over the level) and
+/// `spec_mean_accepted_len_pooled` (tokens after the first ÷ target steps over the level).
+fn server_drafts(ok: &[(&RequestRecord, &Derived)], a: &mut Aggregate) {
+    let of = |k: &str| -> Vec<f64> {
+        ok.iter()
+            .filter_map(|(r, _)| r.extra.get(k).copied())
+            .collect()
+    };
+    let proposed = of("server_draft_n");
+    if proposed.is_empty() {
+        return;
+    }
+    for (m, unit) in [
+        ("spec_acceptance_rate", "fraction"),
+        ("spec_mean_accepted_len", "tok"),
+        ("spec_accepted_per_step", "tok"),
+    ] {
+        if let Some(s) = stats::summarize(&of(m), unit, None) {
+            a.summary.insert(m.into(), s);
+        }
+    }
+    let proposed: f64 = proposed.iter().sum();
+    let accepted: f64 = of("server_draft_accepted").iter().sum();
+    a.scalars.insert("server_draft_n".into(), proposed);
+    a.scalars.insert("server_draft_accepted".into(), accepted);
+    if proposed > 0.0 {
+        a.scalars
+            .insert("spec_acceptance_rate_pooled".into(), accepted / proposed);
+    }
+    // Tokens after the first, and target steps, of the requests that had steps.
+    let (emitted, steps) = ok
+        .iter()
+        .filter_map(|(r, _)| {
+            let steps = *r.extra.get("spec_target_steps")?;
+            Some((steps * r.extra.get("spec_mean_accepted_len")?, steps))
+        })
+        .fold((0.0, 0.0), |(e, s), (de, ds)| (e + de, s + ds));
+    if steps > 0.0 {
+        a.scalars
+            .insert("spec_mean_accepted_len_pooled".into(), emitted / steps);
+    }
 }
 
 /// Open loop: the offered rate next to the send rate achieved.

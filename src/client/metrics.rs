@@ -255,6 +255,35 @@ fn server_timings(o: &Outcome, extra: &mut BTreeMap<String, f64>) {
             extra.insert("server_tpot_ms".into(), g as f64 / 1e3 / (n - 1) as f64);
         }
     }
+    server_drafts(&u, extra);
+}
+
+/// A server speculating with a draft model (llama.cpp's `--model-draft`) reports per
+/// request the draft tokens it proposed (`server_draft_n`) and those its target accepted
+/// (`server_draft_accepted`); from them `spec_acceptance_rate` (accepted ÷ proposed) and,
+/// with the generated count, the target's decode steps after the first token: each emits
+/// one token of the target's own beside the accepted ones, so steps = generated − 1 −
+/// accepted. `spec_mean_accepted_len` is tokens per step ((generated − 1) ÷ steps) and
+/// `spec_accepted_per_step` accepted ÷ steps, as the in-process figures (a step that
+/// proposed nothing, as the last one may, counts as a step).
+fn server_drafts(u: &super::sse::Usage, extra: &mut BTreeMap<String, f64>) {
+    let (Some(n), Some(acc)) = (u.server_draft_n, u.server_draft_accepted) else {
+        return;
+    };
+    extra.insert("server_draft_n".into(), n as f64);
+    extra.insert("server_draft_accepted".into(), acc as f64);
+    if n > 0 {
+        extra.insert("spec_acceptance_rate".into(), acc as f64 / n as f64);
+    }
+    let Some(after_first) = u.server_gen_n.and_then(|g| g.checked_sub(1)) else {
+        return;
+    };
+    if let Some(steps) = after_first.checked_sub(acc).filter(|s| *s > 0) {
+        extra.insert("spec_target_steps".into(), steps as f64);
+        let per = |x: u64| x as f64 / steps as f64;
+        extra.insert("spec_mean_accepted_len".into(), per(after_first));
+        extra.insert("spec_accepted_per_step".into(), per(acc));
+    }
 }
 
 /// TTFT, E2EL, TPOT and ITLs of a successful request (at least one text event), with
@@ -642,5 +671,72 @@ mod tests {
             ..Usage::default()
         });
         assert_eq!(kind(lying, 8, true), Some("usage_mismatch"));
+    }
+
+    /// A speculating server's per-request draft counts become per-request acceptance and
+    /// step figures, and the level pools them (accepted ÷ proposed over all requests, not
+    /// the mean of the requests' rates); a plain server's requests get none of them.
+    #[test]
+    fn server_draft_counts_per_request_and_pooled_per_level() {
+        let t0 = Instant::now();
+        let cx = Context {
+            t0,
+            tok: None,
+            trust_server_counts: true,
+        };
+        // (generated, proposed, accepted): 17 tokens, 16 proposed, 12 accepted → 16 tokens
+        // after the first in 4 target steps; 9 tokens, 8 proposed, 2 accepted → 6 steps.
+        let drafted = |(gen, n, acc): (u64, u64, u64)| {
+            let mut o = outcome(t0, &[10, 10], &["a", "b"], Some(gen));
+            let u = o.usage.as_mut().unwrap();
+            (u.server_gen_n, u.server_draft_n, u.server_draft_accepted) =
+                (Some(gen), Some(n), Some(acc));
+            request_record(&o, None, cx)
+        };
+        let (recs, ders): (Vec<_>, Vec<_>) =
+            [(17, 16, 12), (9, 8, 2)].into_iter().map(drafted).unzip();
+        let e = &recs[0].extra;
+        assert_eq!(e["server_draft_n"], 16.0);
+        assert_eq!(e["server_draft_accepted"], 12.0);
+        assert_eq!(e["spec_acceptance_rate"], 0.75);
+        assert_eq!(e["spec_target_steps"], 4.0);
+        assert_eq!(e["spec_mean_accepted_len"], 4.0);
+        assert_eq!(e["spec_accepted_per_step"], 3.0);
+        assert_eq!(recs[1].extra["spec_mean_accepted_len"], 8.0 / 6.0);
+        let lag = ClientLag::default();
+        let level = |records: &[RequestRecord]| {
+            aggregate(&Level {
+                records,
+                derived: &ders,
+                duration: Duration::from_secs(1),
+                offered_rate: None,
+                slo: None,
+                lag: &lag,
+                max_lag_ms: 10.0,
+                kernel_stamps: false,
+                chat: false,
+                timeout: Duration::from_secs(5),
+                cache_expected: false,
+            })
+        };
+        let a = level(&recs);
+        assert_eq!(a.scalars["server_draft_n"], 24.0);
+        assert_eq!(a.scalars["server_draft_accepted"], 14.0);
+        assert_eq!(a.scalars["spec_acceptance_rate_pooled"], 14.0 / 24.0);
+        assert!((a.scalars["spec_mean_accepted_len_pooled"] - 24.0 / 10.0).abs() < 1e-12);
+        let rate = &a.summary["spec_acceptance_rate"];
+        assert_eq!((rate.n, rate.mean), (2, (0.75 + 0.25) / 2.0));
+        assert_eq!(a.summary["spec_accepted_per_step"].max, 3.0);
+
+        let plain: Vec<RequestRecord> = (0..2)
+            .map(|_| request_record(&outcome(t0, &[10, 10], &["a", "b"], Some(2)), None, cx).0)
+            .collect();
+        assert!(plain[0]
+            .extra
+            .keys()
+            .all(|k| !k.contains("draft") && !k.starts_with("spec_")));
+        let a = level(&plain);
+        assert!(!a.scalars.contains_key("server_draft_n"));
+        assert!(!a.summary.contains_key("spec_acceptance_rate"));
     }
 }

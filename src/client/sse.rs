@@ -174,6 +174,13 @@ pub struct Usage {
     pub server_gen_us: Option<u64>,
     #[serde(skip)]
     pub server_gen_n: Option<u64>,
+    /// llama.cpp's `timings.draft_n` / `draft_n_accepted` (a server started with a draft
+    /// model, `--model-draft`): draft tokens proposed for this request, and how many of
+    /// them its target accepted.
+    #[serde(skip)]
+    pub server_draft_n: Option<u64>,
+    #[serde(skip)]
+    pub server_draft_accepted: Option<u64>,
 }
 
 impl Usage {
@@ -186,6 +193,8 @@ impl Usage {
             server_prompt_us: later.server_prompt_us.or(self.server_prompt_us),
             server_gen_us: later.server_gen_us.or(self.server_gen_us),
             server_gen_n: later.server_gen_n.or(self.server_gen_n),
+            server_draft_n: later.server_draft_n.or(self.server_draft_n),
+            server_draft_accepted: later.server_draft_accepted.or(self.server_draft_accepted),
         }
     }
 }
@@ -210,13 +219,18 @@ struct Timings {
     predicted_ms: Option<f64>,
     #[serde(default)]
     predicted_n: Option<u64>,
+    /// Sent only when the request drafted (llama.cpp's `server_slot_stats::to_json`).
+    #[serde(default)]
+    draft_n: Option<u64>,
+    #[serde(default)]
+    draft_n_accepted: Option<u64>,
 }
 
 impl Timings {
     /// Folds the server's own figures into the chunk's usage (made when absent), when the
     /// object carries any (llama.cpp sends it on its last chunk).
     fn fold_into(self, usage: &mut Option<Usage>) {
-        if self.cache_n.is_none() && self.prompt_ms.is_none() {
+        if self.cache_n.is_none() && self.prompt_ms.is_none() && self.draft_n.is_none() {
             return;
         }
         let us = |ms: Option<f64>| {
@@ -228,6 +242,8 @@ impl Timings {
         u.server_prompt_us = us(self.prompt_ms);
         u.server_gen_us = us(self.predicted_ms);
         u.server_gen_n = self.predicted_n;
+        u.server_draft_n = self.draft_n;
+        u.server_draft_accepted = self.draft_n.and(self.draft_n_accepted);
     }
 }
 
@@ -894,5 +910,31 @@ mod tests {
         );
         let none = decode(&data(r#"{"choices":[],"usage":{"prompt_tokens":3}}"#));
         assert_eq!(cached(none), None);
+    }
+
+    /// A server with a draft model (`--model-draft`) adds `draft_n` / `draft_n_accepted`
+    /// to its last chunk's `timings` (llama.cpp's tools/server/server-common.cpp); a plain
+    /// server leaves them out, and so does the usage.
+    #[test]
+    fn draft_counts_from_llama_timings() {
+        let drafts = |json: &str| match decode(&data(json)) {
+            Chunk::Data { usage, .. } => usage.map(|u| (u.server_draft_n, u.server_draft_accepted)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            drafts(
+                r#"{"choices":[{"text":"","finish_reason":"length"}],"timings":{"cache_n":0,"prompt_ms":3.5,"predicted_n":16,"draft_n":20,"draft_n_accepted":13}}"#
+            ),
+            Some((Some(20), Some(13)))
+        );
+        assert_eq!(
+            drafts(r#"{"choices":[],"timings":{"cache_n":0,"prompt_ms":3.5}}"#),
+            Some((None, None))
+        );
+        // Only the counts: still folded into a usage of their own.
+        assert_eq!(
+            drafts(r#"{"choices":[],"timings":{"draft_n":4,"draft_n_accepted":0}}"#),
+            Some((Some(4), Some(0)))
+        );
     }
 }

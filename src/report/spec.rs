@@ -2,7 +2,10 @@
 //! vanilla twin (`Point::vanilla_twin`, the same point without a draft in the same file),
 //! with the acceptance figures the runs recorded (`spec_*` summaries) and the speedup
 //! the sweep computed (`spec_speedup`, `spec_e2e_speedup`). Markdown and HTML show it;
-//! CSV has the same figures as columns of every point. Depends on `record`.
+//! CSV has the same figures as columns of every point. A second table does the same for
+//! load levels against a server speculating with its own draft model (llama.cpp's
+//! `--model-draft`: its per-request draft counts, `client::metrics::server_drafts`).
+//! Depends on `record`.
 
 use super::table::{Cell, Table};
 use super::{fmt_num, param_str, Report};
@@ -78,6 +81,76 @@ pub fn table(report: &Report) -> Option<Table> {
     })
 }
 
+/// The "Speculative decoding on the server" table, when a load level recorded the
+/// server's draft counts.
+pub fn load_table(report: &Report) -> Option<Table> {
+    let mut rows = Vec::new();
+    for r in report.ok(PointKind::Load) {
+        let p = &r.point;
+        let Some(&proposed) = p.scalars.get("server_draft_n") else {
+            continue;
+        };
+        let scalar = |m: &str| p.scalars.get(m).copied();
+        let mean = |m: &str| report.figure(p, m, "mean").map(|f| f.value);
+        let pct =
+            |v: Option<f64>| Cell::num(v.map_or("-".into(), |f| format!("{:.1}%", 100.0 * f)));
+        let num = |v: Option<f64>| Cell::num(v.map_or("-".into(), fmt_num));
+        rows.push(vec![
+            Cell::text(param_str(p, "model")),
+            Cell::num(param_str(p, "concurrency")),
+            Cell::num(param_str(p, "rate")),
+            Cell::num(param_str(p, "isl")),
+            Cell::num(param_str(p, "osl")),
+            Cell::num(format!("{proposed}")),
+            Cell::num(scalar("server_draft_accepted").map_or("-".into(), |v| format!("{v}"))),
+            pct(scalar("spec_acceptance_rate_pooled")),
+            pct(mean("spec_acceptance_rate")),
+            pct(report
+                .figure(p, "spec_acceptance_rate", "min")
+                .map(|f| f.value)),
+            num(scalar("spec_mean_accepted_len_pooled")),
+            num(mean("spec_accepted_per_step")),
+            num(mean("tpot_ms")),
+        ]);
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some(Table {
+        title: "Speculative decoding on the server (its own draft counts)".into(),
+        headers: [
+            "model",
+            "concurrency",
+            "rate",
+            "isl",
+            "osl",
+            "proposed",
+            "accepted",
+            "accepted %",
+            "accepted % per request (mean)",
+            "accepted % per request (min)",
+            "tokens/step",
+            "accepted/step",
+            "TPOT ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        note: Some(
+            "From the server's own per-request counts (llama.cpp's `timings.draft_n` and \
+             `draft_n_accepted`, sent by a server started with `--model-draft`). proposed / \
+             accepted: draft tokens over the level's successful requests; accepted %: \
+             accepted ÷ proposed over the level (per request: each request's own share, \
+             mean and worst). tokens/step: tokens after the first ÷ the target's decode \
+             steps (each emits one token of its own beside the accepted ones, so steps = \
+             generated − 1 − accepted); accepted/step: the same per request, mean. No \
+             speedup here: the server has no vanilla twin in the same file; run the same \
+             load against it without a draft and `trtbench compare` the two files."
+                .into(),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +201,41 @@ mod tests {
         assert_eq!(cell("E2E speedup"), "-");
         // No speculative point, no table.
         r.points = vec![vanilla];
+        assert!(table(&Report::single(&r, "r.json")).is_none());
+    }
+
+    #[test]
+    fn server_draft_counts_in_their_own_table() {
+        let mut params = BTreeMap::new();
+        params.insert("model".to_string(), serde_json::json!("q8.gguf"));
+        params.insert("concurrency".to_string(), serde_json::json!(2));
+        let mut p = Point::new(PointKind::Load, params);
+        p.scalars.insert("server_draft_n".into(), 40.0);
+        p.scalars.insert("server_draft_accepted".into(), 30.0);
+        p.scalars.insert("spec_acceptance_rate_pooled".into(), 0.75);
+        p.scalars
+            .insert("spec_mean_accepted_len_pooled".into(), 3.5);
+        let s = crate::stats::summarize(&[0.5, 1.0], "fraction", None).unwrap();
+        p.summary.insert("spec_acceptance_rate".into(), s);
+        let plain = Point::new(PointKind::Load, BTreeMap::new());
+        let mut r = Results::new(vec![], serde_json::json!({}));
+        r.points = vec![p, plain.clone()];
+        let t = load_table(&Report::single(&r, "r.json")).unwrap();
+        assert_eq!(t.rows.len(), 1, "the plain level has no row");
+        let cell = |h: &str| {
+            let i = t.headers.iter().position(|x| x == h).unwrap();
+            t.rows[0][i].text.clone()
+        };
+        assert_eq!(cell("model"), "q8.gguf");
+        assert_eq!(cell("proposed"), "40");
+        assert_eq!(cell("accepted"), "30");
+        assert_eq!(cell("accepted %"), "75.0%");
+        assert_eq!(cell("accepted % per request (mean)"), "75.0%");
+        assert_eq!(cell("accepted % per request (min)"), "50.0%");
+        assert_eq!(cell("tokens/step"), fmt_num(3.5));
+        assert_eq!(cell("accepted/step"), "-");
+        r.points = vec![plain];
+        assert!(load_table(&Report::single(&r, "r.json")).is_none());
         assert!(table(&Report::single(&r, "r.json")).is_none());
     }
 }

@@ -485,6 +485,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
         super::spec::table(report),
+        super::spec::load_table(report),
         super::turns::table(report),
         super::frameworks::table(report),
         super::attribution::table(report),

@@ -39,6 +39,8 @@ pub(crate) mod sys {
         top_k: i64,
         max_generate_length: i64,
         profile: bool,
+        /// NVTX range around the whole request ("warmup 1/2", "run 3/5"); empty: none.
+        nvtx_range: String,
     }
 
     /// Output token ids flattened sequence after sequence; `output_lens` splits them.

@@ -154,6 +154,8 @@ pub struct EdgeLlmSession<'e> {
     _stream: Stream,
     sampling: crate::engine::Sampling,
     notes: BTreeMap<String, String>,
+    /// NVTX range name of the next request (`Session::label_next_generation`), taken by it.
+    next_label: String,
     /// GPU memory by Edge-LLM's method (see [`EdgeLlmSession::track_gpu_memory`]).
     gpu_memory: GpuMemory,
 }
@@ -258,6 +260,7 @@ impl<'e> EdgeLlmSession<'e> {
             _stream: stream,
             sampling: cfg.sampling,
             notes,
+            next_label: String::new(),
             gpu_memory,
         })
     }
@@ -387,6 +390,10 @@ impl Session for EdgeLlmSession<'_> {
         self.notes.clone()
     }
 
+    fn label_next_generation(&mut self, label: &str) {
+        label.clone_into(&mut self.next_label);
+    }
+
     fn generate(
         &mut self,
         req: &Request<'_>,
@@ -407,6 +414,7 @@ impl Session for EdgeLlmSession<'_> {
             top_k: i64::from(self.sampling.top_k),
             max_generate_length: i64::from(req.output_len),
             profile: true,
+            nvtx_range: std::mem::take(&mut self.next_label),
         };
 
         self.engine.device.bind()?;
