@@ -196,7 +196,7 @@ fn imports_point_down_only() {
 /// beside `cli` (docs/ARCHITECTURE.md): they reach the library through `trtbench::` paths
 /// to modules of the table, never `cli` (a second front end built on the first), so their
 /// sweeps, engines and load runs are the library's own.
-const ADAPTERS: &[&str] = &["crates/trtbench-c/src"];
+const ADAPTERS: &[&str] = &["crates/trtbench-c/src", "crates/trtbench-py/src"];
 
 /// The library modules a line of an adapter names through `trtbench::` (its own `crate::`
 /// paths are its business).

@@ -11,10 +11,21 @@ use crate::bench::plan::{
 };
 use crate::error::{Error, Result};
 
-/// Parses a spec from TOML text; an unknown or mistyped field is an error naming it (and
-/// its line and column).
+/// Parses a spec from TOML text; an unknown or mistyped field is a `Config` error whose
+/// key is that field (the key on the line the TOML error points at), its reason the line
+/// and what is wrong.
 pub fn parse(text: &str) -> Result<SweepSpec> {
-    toml::from_str(text).map_err(|e| Error::config("sweep spec", e.to_string()))
+    toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let line_no = text[..at].matches('\n').count() + 1;
+        let line = text.lines().nth(line_no - 1).unwrap_or("");
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))
+            .unwrap_or("sweep spec");
+        Error::config(key, format!("sweep spec line {line_no}: {}", e.message()))
+    })
 }
 
 /// The plan of a spec alone: defaults, then the spec's fields. Without `engines` the spec
@@ -57,9 +68,14 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let e = parse("batch = [1]\nbach = [2]\n").unwrap_err().to_string();
-        assert!(e.contains("bach"), "{e}");
-        let e = parse("runs = \"five\"\n").unwrap_err().to_string();
-        assert!(e.contains("runs"), "{e}");
+        assert!(
+            e.starts_with("bach: sweep spec line 2: unknown field"),
+            "{e}"
+        );
+        let e = parse("warmup = 1\nruns = \"five\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("runs: sweep spec line 2: "), "{e}");
         let e = plan(&parse("isl = \"4-x\"\n").unwrap())
             .unwrap_err()
             .to_string();
