@@ -119,7 +119,7 @@ cross_build() {
   done
   cargo build --release --locked --target "$TRIPLE" --bin trtbench --example greedy
   if [ "${2:-}" = tests ]; then
-    cargo test --release --locked --target "$TRIPLE" --lib --no-run 2>"$OUT/test-build.log" \
+    cargo test --release --locked --target "$TRIPLE" -p trtbench --lib --no-run 2>"$OUT/test-build.log" \
       || { cat "$OUT/test-build.log" >&2; die "the unit tests did not build for $TRIPLE"; }
   fi
   grep -qx "GGML_CPU_ARM_ARCH:STRING=$arch" "$BIN"/build/llama-cpp-sys-2-*/out/build/CMakeCache.txt \
@@ -199,7 +199,7 @@ unit_tests() {
   local cpu="$1" log="$OUT/unit-tests-$1.log"
   shift
   if ! CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -cpu $cpu" \
-    cargo test --release --locked --target "$TRIPLE" --lib -- "$@" >"$log" 2>&1; then
+    cargo test --release --locked --target "$TRIPLE" -p trtbench --lib -- "$@" >"$log" 2>&1; then
     grep -E "^(test .* FAILED|failures:|---- |thread .* panicked)" -A3 "$log" >&2 || tail -n 40 "$log" >&2
     die "unit tests failed under qemu-aarch64 -cpu $cpu (log: $log)"
   fi

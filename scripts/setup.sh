@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
 case "$what" in all | packages) ;; *) echo "usage: scripts/setup.sh [all|packages]" >&2; exit 2 ;; esac
-PKGS="cmake libclang-dev clang libssl-dev pkg-config python3-pip ${TRTBENCH_EXTRA_PKGS:-}"
+PKGS="cmake libclang-dev clang libssl-dev pkg-config python3-pip cbindgen ${TRTBENCH_EXTRA_PKGS:-}"
 missing=()
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

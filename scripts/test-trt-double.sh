@@ -61,7 +61,7 @@ step "cargo test --features tensorrt (lib: trt, cuda; integration: trt)"
 # One cargo run builds both test binaries (and the binary the CLI tests spawn) in parallel.
 cargo_config=()
 if [ -n "${TRTBENCH_CARGO_CONFIG:-}" ]; then cargo_config=(--config "$TRTBENCH_CARGO_CONFIG"); fi
-cargo test --release "${cargo_config[@]}" --features tensorrt --lib --test main -- trt cuda
+cargo test --release "${cargo_config[@]}" -p trtbench --features tensorrt --lib --test main -- trt cuda
 
 step "installed shim's run-time path"
 shim="$(ls -t "${CARGO_TARGET_DIR:-target}"/release/build/trtbench-*/out/lib/libtrtbench_shim.so | head -1)"

@@ -7,7 +7,10 @@
 #      Edge-LLM / TensorRT / CUDA under tests/trt_double (no GPU, no SDK);
 #   3. unit and integration tests on the real model and the real llama.cpp engine, the
 #      HTML report in headless Chromium, and `trtbench load` against a real llama.cpp
-#      server started here on 127.0.0.1.
+#      server started here on 127.0.0.1;
+#   4. the C ABI: include/trtbench.h against its sources (cbindgen), libtrtbench.so installed
+#      as a CMake package and examples/cpp built with find_package(trtbench) and run on the
+#      real model (scripts/test-capi.sh).
 #
 # Time on 2 cores is mostly compiling, so this script overlaps what it can and compiles less:
 #   - only the packages the build needs are installed up front; Chromium, the CUDA wheels,
@@ -135,4 +138,7 @@ export TRTBENCH_SERVER_URL TRTBENCH_MODEL
 export TRTBENCH_REQUIRE_SERVER=1 TRTBENCH_REQUIRE_CHROMIUM=1 TRTBENCH_REQUIRE_TOOLS=1
 
 cargo test --release
+
+step "C ABI: header drift, CMake package, examples/cpp on the real model"
+scripts/test-capi.sh "$TRTBENCH_MODEL"
 step "done"

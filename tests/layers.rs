@@ -192,6 +192,79 @@ fn imports_point_down_only() {
     );
 }
 
+/// The adapters for other languages (crates/: the C ABI, the Python module) sit at the top
+/// beside `cli` (docs/ARCHITECTURE.md): they reach the library through `trtbench::` paths
+/// to modules of the table, never `cli` (a second front end built on the first), so their
+/// sweeps, engines and load runs are the library's own.
+const ADAPTERS: &[&str] = &["crates/trtbench-c/src", "crates/trtbench-py/src"];
+
+/// The library modules a line of an adapter names through `trtbench::` (its own `crate::`
+/// paths are its business).
+fn library_targets(line: &str, group: &mut Option<u32>, found: &mut Vec<String>) {
+    let code = code_of(line)
+        .replace("crate::", "self::")
+        .replace("trtbench::", "crate::");
+    targets(&code, group, found);
+}
+
+#[test]
+fn adapters_use_the_library_below_the_cli() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let layers: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
+    let cli = layers["cli"];
+    let mut bad = Vec::new();
+    for dir in ADAPTERS {
+        let mut files = Vec::new();
+        crate::util::rust_files(&root.join(dir), &mut files);
+        files.sort();
+        let mut uses = 0;
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let mut group = None;
+            for (n, line) in text.lines().enumerate() {
+                let mut found = Vec::new();
+                library_targets(line, &mut group, &mut found);
+                for t in found {
+                    uses += 1;
+                    match layers.get(t.as_str()) {
+                        Some(&l) if l < cli => {}
+                        Some(_) => {
+                            bad.push(format!("{}:{}: uses `trtbench::{t}`", f.display(), n + 1))
+                        }
+                        None if t == "Error" || t == "Result" => {}
+                        None => bad.push(format!(
+                            "{}:{}: `trtbench::{t}` is not a module in LAYERS",
+                            f.display(),
+                            n + 1
+                        )),
+                    }
+                }
+            }
+        }
+        assert!(
+            uses > 0,
+            "{dir}: no `trtbench::` path found: is the adapter still there?"
+        );
+    }
+    assert!(
+        bad.is_empty(),
+        "adapters must use the library, not the CLI:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_adapter_checker_reads_library_paths_only() {
+    let (mut g, mut found) = (None, Vec::new());
+    library_targets(
+        "use trtbench::{bench::spec, cli::Cli}; use crate::guard; // trtbench::report",
+        &mut g,
+        &mut found,
+    );
+    library_targets("let p = trtbench::backends::open(d)?;", &mut g, &mut found);
+    assert_eq!(found, ["bench", "cli", "backends"]);
+}
+
 #[test]
 fn the_checker_sees_grouped_and_inline_paths() {
     let mut g = None;

@@ -15,4 +15,5 @@ pub mod roofline;
 pub mod runner;
 pub mod runs_out;
 pub mod shard;
+pub mod spec;
 pub mod sweep;

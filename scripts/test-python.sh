@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The Python module end to end: `pip install ./crates/trtbench-py` (maturin, PyO3 abi3)
+# into a fresh virtual environment, then its pytest suite on the real default model.
+# It builds into scripts/test.sh's target dir with the same profile settings, so the
+# library and llama.cpp are reused, not rebuilt (only PyO3 and the module compile).
+# maturin and pytest are pinned; pip installs them into the venv.
+# usage: scripts/test-python.sh [MODEL_OR_ENGINE_DIR]   (default: the model setup.sh fetched)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+export CARGO_TARGET_DIR="$PWD/target/ci"
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
+export CMAKE_CXX_FLAGS_RELEASE='-O1 -DNDEBUG'
+export CMAKE_PROJECT_INCLUDE="$PWD/scripts/llama-ci.cmake"
+RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS='-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__'
+model="$(realpath "${1:-$(scripts/llama-server.sh model)}")"
+venv="$CARGO_TARGET_DIR/python-venv"
+python3 -m venv --clear "$venv" 2>/dev/null || {
+  TRTBENCH_EXTRA_PKGS=python3-venv scripts/setup.sh packages
+  python3 -m venv --clear "$venv"
+}
+pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
+"${pip[@]}" install "maturin==1.16.0" "pytest==8.3.5"
+# In place (no build isolation): the crate is a workspace member and needs the workspace.
+PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation ./crates/trtbench-py
+echo "built and installed the wheel ($(($(date +%s) - t0))s)"
+# From a temp dir, so `import trtbench` is the installed module. Any exit status but 0
+# fails, 5 (no tests collected) included.
+(cd "$(mktemp -d)" && TRTBENCH_MODEL="$model" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  "$OLDPWD/crates/trtbench-py/tests")
+echo "python: done ($(($(date +%s) - t0))s)"
