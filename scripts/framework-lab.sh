@@ -64,9 +64,11 @@ for f in ${frameworks//,/ }; do
   case "$f" in
     engine)
       echo "== trtbench engine: sweep ($((SECONDS - t0)) s)" >&2
+      resume=()
+      [[ -f "$out/engine.json" ]] && resume=(--resume)
       "$trtbench" sweep --engines "$engine_dir" --batch "$(IFS=,; echo "${conc[*]}")" \
         --isl "$(IFS=,; echo "${isls[*]}")" --osl 32 \
-        --threads "$threads" -o "$out/engine.json" --resume >"$out/engine.log" 2>&1 ||
+        --threads "$threads" -o "$out/engine.json" "${resume[@]}" >"$out/engine.log" 2>&1 ||
         { tail -20 "$out/engine.log" >&2; exit 1; }
       files+=("$out/engine.json")
       ;;
