@@ -22,7 +22,7 @@ pub mod stamped;
 mod stream;
 pub use keep_alive::{idle_timeout_for, DEFAULT_IDLE_TIMEOUT};
 pub use models::Models;
-pub use outcome::{ErrorKind, Failure, Outcome, Piece};
+pub use outcome::{ErrorKind, Failure, FirstPiece, Outcome, Piece};
 
 /// Which OpenAI endpoint to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
