@@ -327,6 +327,29 @@ fn server_with_impossible_ttft_is_invalid_in_loadgen_and_in_import() {
     );
 }
 
+/// Accuracy mode: every sample once, its response (the output token ids, int32
+/// little-endian) in LoadGen's mlperf_log_accuracy.json; no verdict, and the import says so.
+#[test]
+fn accuracy_mode_logs_every_response() {
+    let Some(cmd) = mlperf_bin() else { return };
+    let _heavy = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("acc");
+    let stdout = mlperf(cmd, &out, &["--mode", "accuracy"]);
+    assert!(
+        stdout.contains("AccuracyOnly: none (accuracy mode"),
+        "{stdout}"
+    );
+    let acc = read_json(&out.join("mlperf_log_accuracy.json"));
+    let entries = acc.as_array().unwrap();
+    assert_eq!(entries.len(), 8, "{acc}");
+    for e in entries {
+        assert_eq!(e["token_count"], 8, "{e}");
+        // 8 tokens × 4 bytes, as hex.
+        assert_eq!(e["data"].as_str().unwrap().len(), 64, "{e}");
+    }
+}
+
 /// The real llama.cpp server (`TRTBENCH_SERVER_URL`) as the system under test, driven by
 /// LoadGen through the load client: its first tokens reach LoadGen (a TTFT below the
 /// latency, both above zero), and the impossible TTFT constraint makes the run INVALID.

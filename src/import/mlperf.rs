@@ -225,7 +225,6 @@ fn parameters(records: &BTreeMap<String, Value>, params: &RunParams) -> BTreeMap
 /// The point of a run from the texts of its detail and summary logs.
 pub fn point(detail: &str, summary: &str, params: &RunParams, dir: &Path) -> Result<Point> {
     let records = detail_records(detail, &dir.join("mlperf_log_detail.txt"))?;
-    let valid = validity(&records, summary, dir)?;
     let mut point = Point::new(PointKind::Load, parameters(&records, params));
     point.status = Status::Ok;
     for (k, v) in &records {
@@ -233,13 +232,26 @@ pub fn point(detail: &str, summary: &str, params: &RunParams, dir: &Path) -> Res
             point.scalars.insert(name, x * factor);
         }
     }
-    point
-        .scalars
-        .insert("mlperf_valid".into(), if valid { 1.0 } else { 0.0 });
-    let verdict = if valid { "VALID" } else { "INVALID" };
-    point
-        .notes
-        .insert("mlperf_result_validity".into(), verdict.into());
+    // An accuracy run times nothing: LoadGen writes no results and no verdict, only the
+    // responses (mlperf_log_accuracy.json).
+    let accuracy = point.parameters["mlperf_mode"] == "AccuracyOnly";
+    let valid = if accuracy {
+        point.notes.insert(
+            "mlperf_result_validity".into(),
+            "none (accuracy mode: responses in mlperf_log_accuracy.json)".into(),
+        );
+        true
+    } else {
+        let valid = validity(&records, summary, dir)?;
+        point
+            .scalars
+            .insert("mlperf_valid".into(), if valid { 1.0 } else { 0.0 });
+        let verdict = if valid { "VALID" } else { "INVALID" };
+        point
+            .notes
+            .insert("mlperf_result_validity".into(), verdict.into());
+        valid
+    };
     for k in [
         "early_stopping_result",
         "early_stopping_ttft_result",
@@ -384,6 +396,22 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("disagree"), "{e}");
+    }
+
+    #[test]
+    fn accuracy_run_has_no_verdict_and_needs_none() {
+        let mut d = rec("effective_scenario", "\"SingleStream\"");
+        d += &rec("effective_test_mode", "\"AccuracyOnly\"");
+        let p = point(
+            &d,
+            "No errors encountered during test.\n",
+            &params(),
+            Path::new("/x"),
+        )
+        .unwrap();
+        assert!(p.notes["mlperf_result_validity"].starts_with("none (accuracy mode"));
+        assert!(!p.scalars.contains_key("mlperf_valid"));
+        assert!(p.warnings.is_empty());
     }
 
     #[test]
