@@ -19,6 +19,73 @@ fn main() {
     // is compiled.
     #[cfg(feature = "tensorrt")]
     tensorrt::build();
+    #[cfg(feature = "mlperf")]
+    mlperf::build();
+}
+
+/// MLPerf LoadGen (feature `mlperf`): its C++ sources, fetched and checked by
+/// scripts/loadgen-src.sh (never kept in our tree), and our C shim over them
+/// (`cpp/mlperf/`), compiled with `cc` as one static library.
+#[cfg(feature = "mlperf")]
+mod mlperf {
+    use std::path::{Path, PathBuf};
+
+    const SHIM: &[&str] = &["cpp/mlperf/loadgen_shim.h", "cpp/mlperf/loadgen_shim.cc"];
+    /// LoadGen's library sources (its setup.py's list, without the Python and C bindings).
+    const SOURCES: &[&str] = &[
+        "early_stopping.cc",
+        "issue_query_controller.cc",
+        "loadgen.cc",
+        "logging.cc",
+        "test_settings_internal.cc",
+        "utils.cc",
+        "version.cc",
+        "results.cc",
+        "generated/version_generated.cc",
+    ];
+
+    fn source_dir() -> PathBuf {
+        println!("cargo:rerun-if-env-changed=TRTBENCH_LOADGEN_SRC");
+        let default =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/loadgen/mlcommons_loadgen-6.0.17");
+        let dir = std::env::var_os("TRTBENCH_LOADGEN_SRC")
+            .map(PathBuf::from)
+            .unwrap_or(default);
+        if !dir.join("loadgen.cc").is_file() {
+            panic!(
+                "\nthe `mlperf` feature needs MLPerf LoadGen's C++ sources, and {} has no \
+                 loadgen.cc: run `export TRTBENCH_LOADGEN_SRC=\"$(scripts/loadgen-src.sh)\"` \
+                 (downloads PyPI's mlcommons-loadgen 6.0.17 sdist and checks its sha256), \
+                 then build again\n",
+                dir.display()
+            );
+        }
+        dir
+    }
+
+    pub fn build() {
+        for f in SHIM {
+            println!("cargo:rerun-if-changed={f}");
+        }
+        let src = source_dir();
+        let version = std::fs::read_to_string(src.join("VERSION.txt")).unwrap_or_default();
+        let mut parts = version.trim().split('.');
+        let (major, minor) = (parts.next().unwrap_or("0"), parts.next().unwrap_or("0"));
+        let mut b = cc::Build::new();
+        b.cpp(true)
+            .std("c++17")
+            .include(&src)
+            .define("MAJOR_VERSION", major)
+            .define("MINOR_VERSION", minor)
+            .warnings(false)
+            .file("cpp/mlperf/loadgen_shim.cc");
+        for f in SOURCES {
+            let p = src.join(f);
+            println!("cargo:rerun-if-changed={}", p.display());
+            b.file(p);
+        }
+        b.compile("trtbench_loadgen");
+    }
 }
 
 #[cfg(feature = "tensorrt")]

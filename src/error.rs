@@ -42,6 +42,13 @@ pub enum Error {
         backend: &'static str,
         feature: &'static str,
     },
+    /// A part of trtbench behind a cargo feature this binary was built without.
+    #[error("{what} is not compiled in: rebuild with the `{feature}` feature ({how})")]
+    FeatureOff {
+        what: &'static str,
+        feature: &'static str,
+        how: &'static str,
+    },
     /// An operation is not offered by this backend.
     #[error("{backend} does not support {op}")]
     Unsupported {
@@ -93,7 +100,10 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Error::Config { .. } | Error::BadFile { .. } | Error::NotCompiled { .. }
+            Error::Config { .. }
+                | Error::BadFile { .. }
+                | Error::NotCompiled { .. }
+                | Error::FeatureOff { .. }
         ) || matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 }

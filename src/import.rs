@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::record::{Clock, Point, PointKind, Status};
 
+pub mod mlperf;
 mod serve;
 
 /// A peer tool whose results file trtbench recognises.
@@ -24,6 +25,8 @@ pub enum Format {
     LlamaBench,
     VllmBenchServe,
     AiPerf,
+    /// MLPerf LoadGen's `mlperf_log_detail.txt` + `mlperf_log_summary.txt` (`mlperf`).
+    MlperfLoadgen,
 }
 
 impl Format {
@@ -32,6 +35,7 @@ impl Format {
             Format::LlamaBench => "llama-bench",
             Format::VllmBenchServe => "vllm bench serve",
             Format::AiPerf => "aiperf",
+            Format::MlperfLoadgen => "mlperf loadgen",
         }
     }
 }
@@ -61,6 +65,22 @@ pub struct Imported {
 /// Reads `path` and maps it onto points; an unknown or unsupported file is bad input
 /// naming it.
 pub fn import(path: &Path) -> Result<Imported> {
+    if mlperf::is_loadgen_log(path) {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        let params = mlperf::RunParams {
+            engine: "unknown".into(),
+            sut: "unknown".into(),
+            ..Default::default()
+        };
+        return Ok(Imported {
+            format: Format::MlperfLoadgen,
+            points: vec![mlperf::read_dir(dir, &params)?],
+        });
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let v: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -85,6 +105,8 @@ pub fn import(path: &Path) -> Result<Imported> {
         Format::LlamaBench => llama_bench(&v, path)?,
         Format::VllmBenchServe => serve::vllm(&v, path)?,
         Format::AiPerf => serve::aiperf_aggregate(&v, path)?,
+        // Recognised by file name above, never by `detect`.
+        Format::MlperfLoadgen => return Err(Error::bad_file(path, "a LoadGen log is text")),
     };
     Ok(Imported { format, points })
 }

@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("client", 7),
     ("report", 7),
     ("import", 7),
+    ("mlperf", 8),
     ("cli", 9),
 ];
 

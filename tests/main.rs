@@ -9,6 +9,7 @@ mod fleet;
 mod import;
 mod layers;
 mod load;
+mod mlperf;
 mod multi_turn;
 mod peers;
 mod perplexity;

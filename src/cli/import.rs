@@ -1,5 +1,5 @@
 //! `trtbench import`: results of llama-bench, `vllm bench serve --save-result` and AIPerf
-//! (per-record JSONL or aggregate JSON) as a trtbench results file, for `report` and
+//! (per-record JSONL or aggregate JSON) and MLPerf LoadGen's logs as a trtbench results file, for `report` and
 //! `compare`.
 
 use std::path::PathBuf;
@@ -11,7 +11,9 @@ use crate::record::Results;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Peer results files: llama-bench `-o json`, `vllm bench serve --save-result` JSON,
-    /// AIPerf `profile_export.jsonl` (per record) or `profile_export_aiperf.json`.
+    /// AIPerf `profile_export.jsonl` (per record) or `profile_export_aiperf.json`, or
+    /// MLPerf LoadGen's logs (a directory holding `mlperf_log_detail.txt` and
+    /// `mlperf_log_summary.txt`, or either file).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// trtbench results file to write (points are added to it when it exists).

@@ -18,6 +18,7 @@ pub mod import;
 pub mod inspect;
 pub mod kv;
 pub mod load;
+pub mod mlperf;
 pub mod report;
 pub mod run;
 pub mod tokenizer;
@@ -78,6 +79,9 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Benchmark an OpenAI-compatible server under concurrency levels or request rates.
     Load(Box<load::Args>),
+    /// MLPerf LoadGen drives an engine: SingleStream, MultiStream, Offline or Server, with
+    /// LoadGen's own logs (feature `mlperf`; not an MLPerf result).
+    Mlperf(Box<mlperf::Args>),
     /// Import peers' results (llama-bench -o json) into a trtbench results file.
     Import(import::Args),
 }
@@ -165,6 +169,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Load(a) => load::run(*a),
         Command::Import(a) => import::run(a),
+        Command::Mlperf(a) => mlperf::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,7 +23,7 @@ pub mod stamped;
 mod stream;
 pub use keep_alive::{idle_timeout_for, DEFAULT_IDLE_TIMEOUT};
 pub use models::Models;
-pub use outcome::{ErrorKind, Failure, Outcome, Piece};
+pub use outcome::{ErrorKind, Failure, FirstPiece, Outcome, Piece};
 pub use probe::{Probe, PROBE_HEADER};
 
 /// Which OpenAI endpoint to call.

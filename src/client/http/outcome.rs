@@ -81,6 +81,21 @@ pub struct Piece {
     pub text: String,
 }
 
+/// Called once, as the first piece of text of a request arrives: how a caller that must
+/// act on the first token at once (MLPerf LoadGen's `FirstTokenComplete`) hears of it.
+#[derive(Clone, Default)]
+pub struct FirstPiece(pub Option<std::sync::Arc<dyn Fn() + Send + Sync>>);
+
+impl std::fmt::Debug for FirstPiece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "FirstPiece(set)"
+        } else {
+            "FirstPiece(none)"
+        })
+    }
+}
+
 /// Everything observed about one request, raw: the metrics are computed later, off the
 /// hot path.
 #[derive(Debug, Clone)]
@@ -107,6 +122,8 @@ pub struct Outcome {
     pub complete: bool,
     /// Times the request was sent again after a reused connection closed under it.
     pub retries: u32,
+    /// Told when the first piece arrives (unset for load runs).
+    pub on_first_piece: FirstPiece,
     /// Our tokenizer's count of the whole text, made once the stream is over (checking
     /// the response and building its record both need it; tokenizing is the costliest
     /// step of a load run after the network's).
@@ -129,6 +146,7 @@ impl Outcome {
             failure: None,
             complete: false,
             retries: 0,
+            on_first_piece: FirstPiece::default(),
             our_tokens: OnceLock::new(),
         }
     }

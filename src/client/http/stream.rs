@@ -233,6 +233,11 @@ fn apply_event(
             usage,
         } => {
             if !text.is_empty() {
+                if out.pieces.is_empty() {
+                    if let Some(f) = &out.on_first_piece.0 {
+                        f();
+                    }
+                }
                 out.pieces.push(Piece { at, text });
             }
             if finished {
