@@ -258,6 +258,29 @@ mod tensorrt {
         println!("cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT=");
     }
 
+    /// A cross build (Jetson from x86-64; the cmake crate sets CMAKE_SYSTEM_* then): nvcc
+    /// must compile host code with the target's C++ compiler, the one cc uses
+    /// (CXX_<target>), not its default g++. CUDAHOSTCXX, when set, is CMake's own choice.
+    fn cuda_host_compiler(cfg: &mut cmake::Config) {
+        let (target, host) = (std::env::var("TARGET"), std::env::var("HOST"));
+        if target.is_ok() && target != host && env("CUDAHOSTCXX").is_none() {
+            let cxx = cc::Build::new().cpp(true).get_compiler();
+            cfg.define("CMAKE_CUDA_HOST_COMPILER", cxx.path());
+        }
+    }
+
+    /// A cross linker checks the shim's dependencies in its RUNPATH but never finds the
+    /// driver, libcuda.so.1, which only the target system has (a native linker also looks in
+    /// LD_LIBRARY_PATH): TRTBENCH_RPATH_LINK names directories holding it, e.g. a copy of a
+    /// Jetson's driver directory, or the CPU double's (test-trt-double.sh --aarch64).
+    fn rpath_link() {
+        if let Some(dirs) = env("TRTBENCH_RPATH_LINK") {
+            for d in std::env::split_paths(&dirs) {
+                println!("cargo:rustc-link-arg=-Wl,-rpath-link,{}", d.display());
+            }
+        }
+    }
+
     fn full_build(found: &sdk::Sdk) {
         let edge_root = found.edge_llm_root.as_ref().expect("probed");
         let edge_build = found.edge_llm_build.as_ref().expect("probed");
@@ -288,6 +311,7 @@ mod tensorrt {
             .define("EDGE_LLM_ROOT", edge_root)
             .define("EDGE_LLM_BUILD_DIR", edge_build)
             .define("CMAKE_CUDA_ARCHITECTURES", cuda_archs(edge_build));
+        cuda_host_compiler(&mut cfg);
         check_versions(found, edge_build);
         // The Edge-LLM version the shim compiles against (the shim returns the same
         // kRUNTIME_VERSION at run time, for doctor and every result): said at build time,
@@ -322,6 +346,7 @@ mod tensorrt {
         println!("cargo:rustc-link-lib=dylib=trtbench_shim");
         // The shim carries its own RUNPATH (TensorRT, CUDA, Edge-LLM); the binary needs the shim's.
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+        rpath_link();
         println!(
             "cargo:rustc-env=TRTBENCH_EDGE_LLM_PLUGIN_DEFAULT={}",
             plugin.display()

@@ -18,7 +18,16 @@
 #      FP16_VA, and the greedy decoding, compared with x86-64's (below);
 #   6. `-cpu max` (Armv9 with SVE2, i8mm), Orin-class build: `trtbench doctor` must say the
 #      build lacks this CPU's SVE and MATMUL_INT8 kernels ("figures understate");
-#   7. Thor class (GGML_CPU_ARM_ARCH=armv8.6-a+dotprod+fp16+sve+i8mm+sve2, ggml's armv8.6_2;
+#   7. the `tensorrt` feature for aarch64 (issue 21, item 4; Orin-class ggml, as -cpu
+#      neoverse-n1 has no SVE), from PyPI's x86-64 nvcc with
+#      Debian's aarch64 g++ as its host compiler (-ccbin) and PyPI's aarch64 CUDA runtime:
+#      scripts/compile-check-cuda.sh --aarch64 (our CUDA code for sm_87 and sm_110,
+#      device-linked, SASS checked, the host program failing cleanly under qemu for want of a
+#      driver) beside scripts/test-trt-double.sh --aarch64 (the CPU double of Edge-LLM /
+#      TensorRT / CUDA cross-built for sm_87 and sm_110, its selftest, then the shim, bridge
+#      and crate cross-built with the feature and `cargo test --features tensorrt` of the
+#      trt and cuda tests under `qemu-aarch64 -cpu neoverse-n1`);
+#   8. Thor class (GGML_CPU_ARM_ARCH=armv8.6-a+dotprod+fp16+sve+i8mm+sve2, ggml's armv8.6_2;
 #      only ggml-cpu recompiles) under `-cpu max,sve-default-vector-length=16` (128-bit SVE,
 #      as Neoverse-V3AE): the run and the greedy decoding again, the system info showing SVE
 #      and MATMUL_INT8 too;
@@ -229,6 +238,19 @@ case "$line" in
   warn*"figures understate"*MATMUL_INT8*SVE*) ;;
   *) die "doctor under -cpu max should warn that the Orin-class build lacks MATMUL_INT8 and SVE" ;;
 esac
+
+step "tensorrt feature for aarch64: CUDA code for sm_87, sm_110; the Edge-LLM double's tests under qemu"
+# Before the Thor-class switch: the tests run under -cpu neoverse-n1, which has no SVE for a
+# Thor-class ggml. nvcc's check fills the core cargo's single-threaded stretches leave idle.
+scripts/compile-check-cuda.sh --aarch64 >"$OUT/cuda-check.log" 2>&1 &
+cuda_pid=$!
+TRTBENCH_CARGO_CONFIG='profile.release.package.trtbench.opt-level=0' \
+  scripts/test-trt-double.sh --aarch64 >"$OUT/trt-double.log" 2>&1 \
+  || { tail -n 60 "$OUT/trt-double.log" >&2; die "scripts/test-trt-double.sh --aarch64 failed (log: $OUT/trt-double.log)"; }
+wait "$cuda_pid" || { cat "$OUT/cuda-check.log" >&2; die "scripts/compile-check-cuda.sh --aarch64 failed"; }
+sed -n 's/^/  /; /compile-check-cuda:\|cudaGetDeviceCount/p' "$OUT/cuda-check.log"
+grep -E "^test result:" "$OUT/trt-double.log" | sed 's/^/  /'
+grep -E "RUNPATH" "$OUT/trt-double.log" | sed 's/^/  /'
 
 step "cross build, Thor class (GGML_CPU_ARM_ARCH=$THOR_ARCH): ggml-cpu only"
 cross_build "$THOR_ARCH"

@@ -16,6 +16,11 @@
 #
 # Usage: scripts/compile-check-cuda.sh            the check
 #        scripts/compile-check-cuda.sh --toolkit  only assemble the toolkit; print its root
+#        scripts/compile-check-cuda.sh --aarch64  the same check for Jetson (issue 21, item 4):
+#            sm_87 (Orin) and sm_110 (Thor), host code by Debian's aarch64 g++ through nvcc's
+#            -ccbin, linked against PyPI's aarch64 CUDA runtime (assemble_aarch64 below); the
+#            host program runs under qemu-aarch64 and must fail cleanly the same way
+#        scripts/compile-check-cuda.sh --toolkit-aarch64  only assemble that toolkit; print it
 #        scripts/compile-check-cuda.sh --llama-cpp [ARCH]   (ARCH default 87, Jetson Orin)
 #            builds trtbench with `--features cuda` (llama.cpp's ggml-cuda: every kernel and
 #            template instance of its default set, for sm_ARCH only) with CMake and the real
@@ -43,6 +48,8 @@ NVTX_SHA256_x86_64="f72f21bd338c531afb3f802d03c569e9f7c324739ac332c672a431734d0b
 NVTX_SHA256_aarch64="181c68c7e5308aa633015f96462b7064c07a6f3d36bb680a1ddb1b250ae84e8e"
 # The cuBLAS PyPI's cuda-toolkit==13.5.0 meta-package pins (its `cublas` extra).
 CUBLAS_WHEEL_VERSION="13.10.0.20"
+# nvidia-cuda-runtime 13.5.37, py3-none-manylinux2014_aarch64.manylinux_2_17_aarch64 wheel.
+CUDART_AARCH64_SHA256="de2dc5a7367974228b0a69588a9acc9340d3768bef1bf38bf0801eb08497cd2d"
 # Jetson Orin 87, Jetson Thor 110 (CUDA 13 renamed Thor's sm_101 to sm_110), DGX Spark 121;
 # data center / desktop 80 (A100), 86 (RTX 30), 89 (L4, RTX 40), 90 (H100), 100 (B200),
 # 120 (RTX 50). Edge-LLM itself builds 80;86;89;100a;120 on x86 and 87 / 110a / 121a on Jetson
@@ -183,19 +190,87 @@ llama_cpp() {
   echo "compile-check-cuda --llama-cpp $arch: done in $(( ($(date +%s%N) - t0) / 1000000000 )) s"
 }
 
-cuda="$(assemble)"
-if [ "${1:-}" = "--toolkit" ]; then
-  echo "$cuda"
-  exit 0
-fi
-if [ "${1:-}" = "--llama-cpp" ]; then
-  llama_cpp "${2:-87}" "$cuda"
-  exit 0
-fi
+# The toolkit for aarch64 targets (Jetson), as NVIDIA's cross packages make one: the x86-64
+# compiler (nvcc, ptxas, cicc, nvlink: they run here) with the aarch64 CUDA runtime (PyPI's
+# manylinux2014_aarch64 nvidia-cuda-runtime, pinned by sha256) in its lib/. Host code is then
+# compiled by the aarch64 g++ through -ccbin (CMake: CMAKE_CUDA_HOST_COMPILER). nvcc finds
+# include/, lib/ and nvvm/ from where its executable is ($(TOP) in bin/nvcc.profile), so bin/
+# and nvvm/ are hard links to the x86-64 tree's files (a symlinked bin/ would resolve to the
+# x86-64 tree and its x86-64 lib/); include/ is the x86-64 tree's, whose runtime headers are
+# checked to be the aarch64 wheel's, byte for byte.
+assemble_aarch64() {
+  local root="$1" xroot="$work/aarch64/cu13"
+  local stamp="$work/aarch64/.complete-$CUDA_WHEEL_VERSION"
+  if [ ! -f "$stamp" ]; then
+    local wheels="$work/wheels-aarch64" unz="$work/aarch64/unzipped"
+    mkdir -p "$wheels"
+    echo "nvidia-cuda-runtime==$CUDA_WHEEL_VERSION --hash=sha256:$CUDART_AARCH64_SHA256" >"$wheels/requirements.txt"
+    python3 -m pip download --quiet --no-deps --require-hashes --only-binary=:all: \
+      --platform manylinux2014_aarch64 --disable-pip-version-check --dest "$wheels" \
+      -r "$wheels/requirements.txt" >&2
+    rm -rf "$work/aarch64"
+    mkdir -p "$xroot/lib"
+    python3 -m zipfile -e "$wheels/nvidia_cuda_runtime-$CUDA_WHEEL_VERSION"-*aarch64*.whl "$unz" >/dev/null
+    if diff -rq "$unz/nvidia/cu13/include" "$root/include" | grep -v "^Only in $root/include"; then
+      echo "the aarch64 runtime wheel's headers differ from the x86-64 toolkit's (above)" >&2
+      exit 1
+    fi
+    for d in bin nvvm; do cp -al "$root/$d" "$xroot/$d" 2>/dev/null || cp -a "$root/$d" "$xroot/$d"; done
+    ln -s "$root/include" "$xroot/include"
+    cp "$unz"/nvidia/cu13/lib/* "$xroot/lib/"
+    ln -s libcudart.so.13 "$xroot/lib/libcudart.so"
+    touch "$stamp"
+  fi
+  echo "$xroot"
+}
 
-nvcc="$cuda/bin/nvcc"
+# Cross tools for --aarch64 and --toolkit-aarch64, named by the Debian package to install.
+need_aarch64_tools() {
+  command -v aarch64-linux-gnu-g++ >/dev/null \
+    || { echo "aarch64-linux-gnu-g++ not found: install the package g++-aarch64-linux-gnu (apt-get install g++-aarch64-linux-gnu)" >&2; exit 1; }
+  if [ "${1:-}" = run ]; then
+    command -v qemu-aarch64 >/dev/null \
+      || { echo "qemu-aarch64 not found: install the package qemu-user (apt-get install qemu-user)" >&2; exit 1; }
+  fi
+}
+
+cuda="$(assemble)"
+case "${1:-}" in
+  --toolkit)
+    echo "$cuda"
+    exit 0
+    ;;
+  --toolkit-aarch64)
+    need_aarch64_tools
+    assemble_aarch64 "$cuda"
+    exit 0
+    ;;
+  --llama-cpp)
+    llama_cpp "${2:-87}" "$cuda"
+    exit 0
+    ;;
+  --aarch64)
+    need_aarch64_tools run
+    tk="$(assemble_aarch64 "$cuda")"
+    archs="${TRTBENCH_CUDA_CHECK_ARCHS:-87 110}"
+    cxx=aarch64-linux-gnu-g++
+    hostcc=(-ccbin "$cxx")
+    nm=aarch64-linux-gnu-nm
+    ar=aarch64-linux-gnu-ar
+    run=(env QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 -cpu neoverse-n1)
+    out="$work/check-aarch64"
+    ;;
+  "")
+    tk="$cuda" cxx=g++ hostcc=() nm=nm ar=ar run=(env) out="$work/check"
+    ;;
+  *)
+    echo "compile-check-cuda.sh: unknown option $1 (--toolkit, --toolkit-aarch64, --aarch64, --llama-cpp [ARCH])" >&2
+    exit 2
+    ;;
+esac
+
+nvcc="$tk/bin/nvcc"
 "$nvcc" --version | tail -2
-out="$work/check"
 rm -rf "$out" && mkdir -p "$out"
 t0=$(date +%s%N)
 secs() { local d=$(( ($(date +%s%N) - $1) / 100000000 )); echo "$((d / 10)).$((d % 10))"; }
@@ -206,14 +281,14 @@ for a in $archs; do gencode+=(-gencode "arch=compute_$a,code=sm_$a"); done
 d="$out/fat"
 mkdir -p "$d"
 for f in device_a device_b; do
-  "$nvcc" "${gencode[@]}" -rdc=true -Xcompiler -fPIC -c "$repo/tests/trt_double/src/$f.cu" -o "$d/$f.o"
+  "$nvcc" "${hostcc[@]}" "${gencode[@]}" -rdc=true -Xcompiler -fPIC -c "$repo/tests/trt_double/src/$f.cu" -o "$d/$f.o"
 done
-ar rcs "$d/libcore.a" "$d/device_a.o" "$d/device_b.o"
-"$nvcc" "${gencode[@]}" -Xcompiler -fPIC -c "$repo/cpp/device_link_stub.cu" -o "$d/stub.o"
-"$nvcc" "${gencode[@]}" -Xcompiler -fPIC -dlink "$d/stub.o" "$d/libcore.a" -o "$d/dlink.o"
-g++ -shared -o "$d/libshim.so" "$d/stub.o" "$d/dlink.o" -Wl,--whole-archive "$d/libcore.a" \
-  -Wl,--no-whole-archive -L"$cuda/lib" -lcudart -Wl,--no-undefined
-if nm -D --undefined-only "$d/libshim.so" | grep -q __cudaRegisterLinkedBinary; then
+"$ar" rcs "$d/libcore.a" "$d/device_a.o" "$d/device_b.o"
+"$nvcc" "${hostcc[@]}" "${gencode[@]}" -Xcompiler -fPIC -c "$repo/cpp/device_link_stub.cu" -o "$d/stub.o"
+"$nvcc" "${hostcc[@]}" "${gencode[@]}" -Xcompiler -fPIC -dlink "$d/stub.o" "$d/libcore.a" -o "$d/dlink.o"
+"$cxx" -shared -o "$d/libshim.so" "$d/stub.o" "$d/dlink.o" -Wl,--whole-archive "$d/libcore.a" \
+  -Wl,--no-whole-archive -L"$tk/lib" -lcudart -Wl,--no-undefined
+if "$nm" -D --undefined-only "$d/libshim.so" | grep -q __cudaRegisterLinkedBinary; then
   echo "device link left __cudaRegisterLinkedBinary_* unresolved" >&2
   exit 1
 fi
@@ -231,7 +306,8 @@ for a in $archs; do
     exit 1
   fi
 done
-echo "sm_${archs// /,sm_}: compiled (-rdc), device-linked, linked, SASS checked per arch in $(secs "$t0") s"
+machine="$(readelf -h "$d/libshim.so" | sed -n 's/^ *Machine: *//p')"
+echo "sm_${archs// /,sm_}: compiled (-rdc), device-linked, linked ($machine host code), SASS checked per arch in $(secs "$t0") s"
 
 # A host program over that library: loads libcudart.so.13 and fails cleanly at run time.
 cat > "$out/main.cpp" <<'CPP'
@@ -250,10 +326,10 @@ int main()
     return e == cudaSuccess ? 0 : 3;
 }
 CPP
-g++ -o "$out/main" "$out/main.cpp" -I"$cuda/include" -L"$d" -lshim -L"$cuda/lib" -lcudart \
-  -Wl,-rpath,"$d" -Wl,-rpath,"$cuda/lib"
+"$cxx" -o "$out/main" "$out/main.cpp" -I"$tk/include" -L"$d" -lshim -L"$tk/lib" -lcudart \
+  -Wl,-rpath,"$d" -Wl,-rpath,"$tk/lib"
 set +e
-msg="$(env -u LD_LIBRARY_PATH "$out/main" 2>&1)"
+msg="$(env -u LD_LIBRARY_PATH "${run[@]}" "$out/main" 2>&1)"
 rc=$?
 set -e
 echo "$msg"
@@ -261,4 +337,4 @@ if [ $rc -ne 3 ] || ! grep -qiE "driver version is insufficient|no CUDA-capable 
   echo "expected a clean CUDA driver error (exit 3), got exit $rc" >&2
   exit 1
 fi
-echo "compile-check-cuda: $(wc -w <<<"$archs") architectures in $(secs "$t0") s"
+echo "compile-check-cuda: $(wc -w <<<"$archs") architectures ($machine) in $(secs "$t0") s"

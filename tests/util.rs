@@ -4,9 +4,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+/// The trtbench binary, started through cargo's runner for the target when one is set (as
+/// assert_cmd's `cargo_bin` does): a cross-built binary under qemu-user, where nothing runs
+/// an aarch64 program handed to the host's exec (scripts/test-trt-double.sh --aarch64).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trtbench"))
+    let exe = env!("CARGO_BIN_EXE_trtbench");
+    let runner = std::env::var(RUNNER_VAR).unwrap_or_default();
+    let mut argv = runner.split_whitespace();
+    match argv.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(argv).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    }
 }
+
+#[cfg(target_arch = "aarch64")]
+const RUNNER_VAR: &str = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER";
+#[cfg(not(target_arch = "aarch64"))]
+const RUNNER_VAR: &str = "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER";
 
 /// Held by every test that computes with llama.cpp (in process, through `trtbench`, the
 /// llama.cpp tools or the shared llama-server) or drives Chromium, so such tests run one at
