@@ -15,13 +15,7 @@ cd "$(dirname "$0")/.."
 t0=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - t0))" >&2; }
 # The same build settings as scripts/test.sh (any difference would rebuild llama.cpp).
-export CARGO_TARGET_DIR="$PWD/target/ci"
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
-export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
-export CMAKE_CXX_FLAGS_RELEASE='-O1 -DNDEBUG'
-export CMAKE_PROJECT_INCLUDE="$PWD/scripts/llama-ci.cmake"
-RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS='-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__'
+source scripts/ci-build-env.sh
 
 step "LoadGen sources"
 TRTBENCH_LOADGEN_SRC="$(scripts/loadgen-src.sh)"

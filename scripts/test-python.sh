@@ -8,13 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
-export CARGO_TARGET_DIR="$PWD/target/ci"
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
-export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
-export CMAKE_CXX_FLAGS_RELEASE='-O1 -DNDEBUG'
-export CMAKE_PROJECT_INCLUDE="$PWD/scripts/llama-ci.cmake"
-RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS='-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__'
+source scripts/ci-build-env.sh
 model="$(realpath "${1:-$(scripts/llama-server.sh model)}")"
 venv="$CARGO_TARGET_DIR/python-venv"
 python3 -m venv --clear "$venv" 2>/dev/null || {

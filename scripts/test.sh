@@ -34,21 +34,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - t0))" >&2; }
-export CARGO_TARGET_DIR="$PWD/target/ci"
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
-# No cross-unit LTO and 4 codegen units: a third less CPU for the same crates (measured on
-# tokenizers, reqwest, clap_builder, toml_edit, image and their dependencies: 355 CPU-s
-# with the release defaults, 243 with these).
-export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
-# llama-cpp-sys-2's build.rs hands CMAKE_* variables to CMake; C keeps -O3.
-export CMAKE_CXX_FLAGS_RELEASE='-O1 -DNDEBUG'
-# llama-common's many small chat-template files as three unity files (scripts/llama-ci.cmake).
-export CMAKE_PROJECT_INCLUDE="$PWD/scripts/llama-ci.cmake"
-RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" || {
-  echo "clippy-driver not found: rustup component add clippy" >&2
-  exit 1
-}
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS='-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__'
+# The build settings every CI step shares (target/ci, opt-level 1, -O1 C++, clippy).
+source scripts/ci-build-env.sh
 mkdir -p target
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; scripts/llama-server.sh stop' EXIT
