@@ -97,16 +97,8 @@ pub unsafe extern "C" fn trtbench_engine_open(dir: *const c_char) -> *mut Trtben
 /// `engine` is NULL or a handle from trtbench_engine_open, not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn trtbench_engine_free(engine: *mut TrtbenchEngine) {
-    guard(
-        |_| (),
-        || {
-            if !engine.is_null() {
-                // SAFETY: made by Box::into_raw in trtbench_engine_open, freed once.
-                drop(unsafe { Box::from_raw(engine) });
-            }
-            Ok(())
-        },
-    )
+    // SAFETY: the handle is NULL or from Box::into_raw in trtbench_engine_open, freed once.
+    unsafe { crate::free_boxed(engine) }
 }
 
 /// Tokenizes `text` with the engine's own tokenizer, no special tokens, with the model's
@@ -216,16 +208,8 @@ pub unsafe extern "C" fn trtbench_session_new(
 /// `session` is NULL or a handle from trtbench_session_new, not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn trtbench_session_free(session: *mut TrtbenchSession) {
-    guard(
-        |_| (),
-        || {
-            if !session.is_null() {
-                // SAFETY: made by Box::into_raw in trtbench_session_new, freed once.
-                drop(unsafe { Box::from_raw(session) });
-            }
-            Ok(())
-        },
-    )
+    // SAFETY: the handle is NULL or from Box::into_raw in trtbench_session_new, freed once.
+    unsafe { crate::free_boxed(session) }
 }
 
 /// Generates exactly `output_len` tokens for each of `n_prompts` prompts (prompt `i` is
@@ -391,14 +375,6 @@ pub unsafe extern "C" fn trtbench_generation_tokens(
 /// `generation` is NULL or a handle from trtbench_generate, not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn trtbench_generation_free(generation: *mut TrtbenchGeneration) {
-    guard(
-        |_| (),
-        || {
-            if !generation.is_null() {
-                // SAFETY: made by Box::into_raw in trtbench_generate, freed once.
-                drop(unsafe { Box::from_raw(generation) });
-            }
-            Ok(())
-        },
-    )
+    // SAFETY: the handle is NULL or from Box::into_raw in trtbench_generate, freed once.
+    unsafe { crate::free_boxed(generation) }
 }

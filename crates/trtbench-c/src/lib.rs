@@ -93,6 +93,23 @@ pub(crate) fn guard<T>(
     }
 }
 
+/// Frees a handle, under `guard`; NULL does nothing.
+///
+/// # Safety
+/// `handle` is NULL or was made by `Box::into_raw` of a `T`, and is freed once.
+pub(crate) unsafe fn free_boxed<T>(handle: *mut T) {
+    guard(
+        |_| (),
+        || {
+            if !handle.is_null() {
+                // SAFETY: the caller's contract: made by Box::into_raw, freed once.
+                drop(unsafe { Box::from_raw(handle) });
+            }
+            Ok(())
+        },
+    )
+}
+
 /// A status-returning entry point.
 pub(crate) fn status(f: impl FnOnce() -> Result<(), Failure>) -> TrtbenchStatus {
     guard(|s| s, || f().map(|()| TrtbenchStatus::Ok))

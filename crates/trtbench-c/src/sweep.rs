@@ -69,16 +69,8 @@ pub unsafe extern "C" fn trtbench_stop_request(stop: *const TrtbenchStop) -> Trt
 /// `stop` is NULL or a handle from trtbench_stop_new, not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn trtbench_stop_free(stop: *mut TrtbenchStop) {
-    guard(
-        |_| (),
-        || {
-            if !stop.is_null() {
-                // SAFETY: made by Box::into_raw in trtbench_stop_new, freed once.
-                drop(unsafe { Box::from_raw(stop) });
-            }
-            Ok(())
-        },
-    )
+    // SAFETY: the handle is NULL or from Box::into_raw in trtbench_stop_new, freed once.
+    unsafe { crate::free_boxed(stop) }
 }
 
 /// Hands each finished point to the C callback.
