@@ -271,6 +271,29 @@ fn offline_samples_per_second_agree_with_run() {
     );
 }
 
+/// A Server run whose TTFT limit (1 µs) nothing meets, on short settings.
+const IMPOSSIBLE_TTFT: [&str; 12] = [
+    "--scenario",
+    "server",
+    "--target-qps",
+    "2",
+    "--ttft-ms",
+    "0.001",
+    "--tpot-ms",
+    "10000",
+    "--min-duration-ms",
+    "2000",
+    "--min-query-count",
+    "8",
+];
+
+/// LoadGen's own summary in `out` says INVALID, for the TTFT constraint.
+fn loadgen_says_ttft_invalid(out: &Path) {
+    let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("Result is : INVALID"), "{summary}");
+    assert!(summary.contains("TTFT constrain not met"), "{summary}");
+}
+
 /// Server with a TTFT constraint no engine meets (1 µs): LoadGen's summary says INVALID
 /// with the TTFT reason, and so does our import of its logs, through `mlperf` and through
 /// `trtbench import` of the log directory.
@@ -280,24 +303,8 @@ fn server_with_impossible_ttft_is_invalid_in_loadgen_and_in_import() {
     let _heavy = heavy();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("server");
-    let args = [
-        "--scenario",
-        "server",
-        "--target-qps",
-        "2",
-        "--ttft-ms",
-        "0.001",
-        "--tpot-ms",
-        "10000",
-        "--min-duration-ms",
-        "2000",
-        "--min-query-count",
-        "8",
-    ];
-    let stdout = mlperf(cmd, &out, &args);
-    let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).unwrap();
-    assert!(summary.contains("Result is : INVALID"), "{summary}");
-    assert!(summary.contains("TTFT constrain not met"), "{summary}");
+    let stdout = mlperf(cmd, &out, &IMPOSSIBLE_TTFT);
+    loadgen_says_ttft_invalid(&out);
     assert!(
         stdout.contains("Server PerformanceOnly: INVALID"),
         "{stdout}"
@@ -370,26 +377,10 @@ fn server_as_system_under_test_streams_first_tokens_to_loadgen() {
     let _heavy = heavy();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("via-server");
-    let args = [
-        "--url",
-        &url,
-        "--scenario",
-        "server",
-        "--target-qps",
-        "2",
-        "--ttft-ms",
-        "0.001",
-        "--tpot-ms",
-        "10000",
-        "--min-duration-ms",
-        "2000",
-        "--min-query-count",
-        "8",
-    ];
+    let mut args = vec!["--url", url.as_str()];
+    args.extend(IMPOSSIBLE_TTFT);
     mlperf(cmd, &out, &args);
-    let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).unwrap();
-    assert!(summary.contains("Result is : INVALID"), "{summary}");
-    assert!(summary.contains("TTFT constrain not met"), "{summary}");
+    loadgen_says_ttft_invalid(&out);
     let p = only_point(&out);
     assert_eq!(p["status"], "ok", "{p}");
     assert_eq!(p["parameters"]["sut"], "server");
