@@ -39,11 +39,12 @@ mkdir -p "$out"
 started=()
 trap 'for s in "${started[@]}"; do "$here/peer-server.sh" stop $s >/dev/null 2>&1 || true; done' EXIT
 
+# Starts a server and sets `url` (not in a subshell: the exit trap must see `started`).
 start() {
-  local kind="$1" port="$2" url pid
+  local kind="$1" port="$2" pid
   read -r url pid < <("$here/peer-server.sh" "$kind" --port "$port")
+  [[ -n "$url" ]] || { echo "peer-check.sh: $kind did not start" >&2; exit 1; }
   started+=("$kind --port $port")
-  echo "$url"
 }
 
 vbench() {
@@ -54,8 +55,8 @@ vbench() {
 }
 
 check_vllm() {
-  local url dir="$out/vllm" model_dir
-  url="$(start vllm 8300)"
+  local dir="$out/vllm" model_dir
+  start vllm 8300
   model_dir="$("$here/peer-server.sh" model-dir)"
   mkdir -p "$dir"
   rm -f "$dir"/*.json
@@ -78,8 +79,8 @@ check_vllm() {
 }
 
 check_pytorch() {
-  local url dir="$out/pytorch" model_dir data
-  url="$(start pytorch 8301)"
+  local dir="$out/pytorch" model_dir data
+  start pytorch 8301
   model_dir="$("$here/peer-server.sh" model-dir)"
   mkdir -p "$dir"
   rm -f "$dir"/*.json
@@ -118,10 +119,10 @@ summarize() {
 
 smoke() {
   # One short level per Python server, with nothing but --url: CI's live check.
-  local url kind port
+  local kind port
   for kind in vllm pytorch; do
     port=$([[ $kind == vllm ]] && echo 8300 || echo 8301)
-    url="$(start "$kind" "$port")"
+    start "$kind" "$port"
     "$trtbench" load --url "$url" --concurrency 1,2 --isl 32 --osl 8 --num-prompts 4 \
       --warmup 1 -o "$out/smoke-$kind.json"
     python3 - "$out/smoke-$kind.json" "$kind" <<'EOF'
