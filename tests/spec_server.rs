@@ -169,6 +169,12 @@ fn load_records_a_speculating_servers_draft_counts() {
     assert!(md.contains("## Speculative decoding on the server"), "{md}");
 }
 
+/// Equal but for rounding: the same ratio of counts, divided in another order (the
+/// library sums each level's counts itself; 16/17 came out one ulp apart).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+}
+
 fn check_levels(r: &Results) {
     assert_eq!(r.points.len(), 2);
     for p in &r.points {
@@ -178,11 +184,12 @@ fn check_levels(r: &Results) {
             assert!(q.error.is_none(), "{:?}", q.error);
             let (n, acc) = (q.extra["server_draft_n"], q.extra["server_draft_accepted"]);
             assert!(n > 0.0 && acc <= n, "{n} proposed, {acc} accepted");
-            assert_eq!(q.extra["spec_acceptance_rate"], acc / n);
+            assert!(close(q.extra["spec_acceptance_rate"], acc / n), "{q:?}");
         }
         let sum = |k: &str| p.requests.iter().map(|q| q.extra[k]).sum::<f64>();
         let pooled = p.scalars["spec_acceptance_rate_pooled"];
-        assert_eq!(pooled, sum("server_draft_accepted") / sum("server_draft_n"));
+        let want = sum("server_draft_accepted") / sum("server_draft_n");
+        assert!(close(pooled, want), "pooled {pooled}, counts give {want}");
         assert_eq!(p.scalars["server_draft_n"], sum("server_draft_n"));
         assert_eq!(p.summary["spec_acceptance_rate"].n, 2);
         // The draft is the target's own model at a cheaper quantization: greedy, it
