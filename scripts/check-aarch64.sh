@@ -242,6 +242,10 @@ esac
 step "tensorrt feature for aarch64: CUDA code for sm_87, sm_110; the Edge-LLM double's tests under qemu"
 # Before the Thor-class switch: the tests run under -cpu neoverse-n1, which has no SVE for a
 # Thor-class ggml. nvcc's check fills the core cargo's single-threaded stretches leave idle.
+# The aarch64 toolkit is assembled first, once: both steps below use it, and assembling it
+# from both at once raced (one removed and relinked files the other was making).
+scripts/compile-check-cuda.sh --toolkit-aarch64 >"$OUT/cuda-toolkit.log" 2>&1 \
+  || { cat "$OUT/cuda-toolkit.log" >&2; die "scripts/compile-check-cuda.sh --toolkit-aarch64 failed"; }
 scripts/compile-check-cuda.sh --aarch64 >"$OUT/cuda-check.log" 2>&1 &
 cuda_pid=$!
 TRTBENCH_CARGO_CONFIG='profile.release.package.trtbench.opt-level=0' \

@@ -216,9 +216,9 @@ assemble_aarch64() {
       exit 1
     fi
     for d in bin nvvm; do cp -al "$root/$d" "$xroot/$d" 2>/dev/null || cp -a "$root/$d" "$xroot/$d"; done
-    ln -s "$root/include" "$xroot/include"
+    ln -sfn "$root/include" "$xroot/include"
     cp "$unz"/nvidia/cu13/lib/* "$xroot/lib/"
-    ln -s libcudart.so.13 "$xroot/lib/libcudart.so"
+    ln -sf libcudart.so.13 "$xroot/lib/libcudart.so"
     touch "$stamp"
   fi
   echo "$xroot"
