@@ -90,6 +90,21 @@ pub struct Outcome {
     pub stopped: Option<Stopped>,
 }
 
+impl Outcome {
+    /// The outcome as the embedding adapters hand it over (C's JSON string, Python's dict):
+    /// the results file's path (null when it was a temporary file, `kept_file` false), the
+    /// counts, and the results themselves.
+    pub fn summary_json(&self, kept_file: bool) -> serde_json::Value {
+        serde_json::json!({
+            "path": if kept_file { self.path.display().to_string().into() } else { serde_json::Value::Null },
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "interrupted": self.interrupted,
+            "results": self.results,
+        })
+    }
+}
+
 /// What the engine loop carries from one engine to the next.
 struct State {
     results: Results,

@@ -155,13 +155,7 @@ pub unsafe extern "C" fn trtbench_sweep(
             let flag = unsafe { stop.as_ref() }.map_or(&lowered, |s| &s.flag);
             let mut observer = PointCallback { f: on_point, user };
             let outcome = sweep.run(&mut observer, flag)?;
-            let json = serde_json::json!({
-                "path": if temp.is_some() { serde_json::Value::Null } else { outcome.path.display().to_string().into() },
-                "failed": outcome.failed,
-                "skipped": outcome.skipped,
-                "interrupted": outcome.interrupted,
-                "results": outcome.results,
-            });
+            let json = outcome.summary_json(temp.is_none());
             Ok(c_string(json.to_string()))
         },
     )

@@ -297,13 +297,7 @@ fn sweep<'py>(
     if let Some(e) = observer.raised {
         return Err(e);
     }
-    let json = serde_json::json!({
-        "path": if temp.is_some() { serde_json::Value::Null } else { outcome.path.display().to_string().into() },
-        "failed": outcome.failed,
-        "skipped": outcome.skipped,
-        "interrupted": outcome.interrupted,
-        "results": outcome.results,
-    });
+    let json = outcome.summary_json(temp.is_none());
     json_loads(py, &json.to_string())
 }
 
