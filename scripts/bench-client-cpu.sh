@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load client's own CPU per streamed token beside vLLM's Rust client (`vllm-rs bench
-# serve`, vllm-bench from vLLM's project, shipped in the vllm wheel) and optionally NVIDIA
-# AIPerf: the same workload against the same stub server (examples/sse_stub.rs, a test
+# serve`, vllm-bench from vLLM's project, shipped in the vllm wheel; AIPerf is in
+# scripts/bench-load-client.sh): the same workload against the same stub server (examples/sse_stub.rs, a test
 # double that streams fixed words as fast as it can), rounds interleaved, each client with
 # its default flags beyond the workload's. scripts/client-cpu.py polls /proc and splits
 # each client's CPU into start-up, streaming and after-run by the stub's own CPU curve
@@ -9,7 +9,7 @@
 #
 # usage: scripts/bench-client-cpu.sh
 # env:   ROUNDS (3)  CONCURRENCY (256)  REQUESTS (2048)  WARMUP (256)  ISL (32)  OSL (256)
-#        PORT (18094)  STUB_THREADS (1)  PEERS ("vllm-rs"; add aiperf for AIPerf 0.13.0)
+#        PORT (18094)  STUB_THREADS (1)  PEERS ("vllm-rs")
 #        OUT (results/client-cpu.json)  BIN_DIR (a cargo profile dir with trtbench
 #        and examples/{sse_stub,export_tokenizer} already built, e.g. target/ci/release: no build)  TRTBENCH_CACHE (<repo>/.cache)
 # Not in CI: a figure needs a quiet machine; one taken on a busy one says so.
@@ -25,7 +25,6 @@ out="${OUT:-$repo/results/client-cpu.json}"
 VLLM_VERSION=0.32.0
 # sha256 of vllm-0.32.0-cp38-abi3-manylinux_2_28_x86_64.whl as PyPI serves it.
 VLLM_WHEEL_SHA256=5e2ecdc5b0baf72921c288486417ca82778456a448e4fe60b62ee43c0dfc8611
-AIPERF_VERSION=0.13.0
 log() { echo "bench-client-cpu: $*" >&2; }
 for v in "$rounds" "$conc" "$requests" "$isl" "$osl"; do
     [[ "$v" =~ ^[1-9][0-9]*$ ]] || { log "ROUNDS, CONCURRENCY, REQUESTS, ISL and OSL must be positive integers (got '$v')"; exit 2; }
@@ -93,19 +92,7 @@ for p in $peers; do
                 --random-input-len "$isl" --random-output-len "$osl" --num-prompts "$requests"
                 --max-concurrency "$conc" --num-warmups "$warmup" --ignore-eos --seed 0
                 --disable-tqdm --save-result --result-dir "$work/vllm-rs-{round}") ;;
-        aiperf)
-            venv="$cache/venv-peer"
-            if [[ ! -x "$venv/bin/aiperf" ]]; then
-                log "installing aiperf $AIPERF_VERSION into $venv"
-                python3 -m venv "$venv"
-                "$venv/bin/pip" install -q "aiperf==$AIPERF_VERSION" >&2
-            fi
-            clients+=(--client aiperf -- "$venv/bin/aiperf" profile --model stub-model --url "$url"
-                --endpoint-type completions --streaming --tokenizer "$work/tok"
-                --concurrency "$conc" --request-count "$requests" --warmup-request-count "$warmup"
-                --isl "$isl" --osl "$osl" --extra-inputs ignore_eos:true --ui-type none
-                --no-server-metrics --random-seed 0 --artifact-dir "$work/aiperf-{round}") ;;
-        *) log "PEERS: unknown client '$p' (vllm-rs, aiperf)"; exit 2 ;;
+        *) log "PEERS: unknown client '$p' (vllm-rs; AIPerf: scripts/bench-load-client.sh)"; exit 2 ;;
     esac
 done
 logs="$(dirname "$out")/client-cpu-logs"
