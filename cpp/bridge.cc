@@ -51,6 +51,11 @@ Runner::Runner(std::unique_ptr<EdgeLlmRunner> inner)
 
 Runner::~Runner() = default;
 
+rust::String Runner::strategy_name() const
+{
+    return rust::String(mInner->strategyName());
+}
+
 bool Runner::capture_decode_graphs()
 {
     return mInner->captureDecodeGraphs();
@@ -69,6 +74,7 @@ GenerateOut Runner::generate(GenerateIn const& request)
     req.maxGenerateLength = request.max_generate_length;
     req.profile = request.profile;
     req.nvtxRange = std::string(request.nvtx_range);
+    req.disableSpecDecode = request.disable_spec_decode;
 
     EdgeLlmResult res = mInner->generate(req);
 
@@ -102,6 +108,18 @@ GenerateOut Runner::generate(GenerateIn const& request)
         out.host_token_ns.push_back(ns);
     }
     out.host_e2e_ns = res.hostE2eNs;
+    auto copy = [](std::vector<float> const& from, rust::Vec<float>& to) {
+        for (float ms : from)
+        {
+            to.push_back(ms);
+        }
+    };
+    copy(res.draftPrefillMs, out.draft_prefill_ms);
+    copy(res.draftProposalMs, out.draft_proposal_ms);
+    copy(res.baseVerificationMs, out.base_verification_ms);
+    copy(res.draftAcceptMs, out.draft_accept_ms);
+    out.spec_iterations = res.specIterations;
+    out.spec_generated_tokens = res.specGeneratedTokens;
     return out;
 }
 
@@ -148,9 +166,8 @@ EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device)
     return out;
 }
 
-std::unique_ptr<Runner> open_runner(
-    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos,
-    bool verbose_log)
+std::unique_ptr<Runner> open_runner(rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device,
+    bool ignore_eos, bool verbose_log, Drafting const& drafting)
 {
     EdgeLlmOptions opts;
     opts.engineDir = std::string(engine_dir);
@@ -159,6 +176,11 @@ std::unique_ptr<Runner> open_runner(
     opts.device = device;
     opts.ignoreEos = ignore_eos;
     opts.verboseLog = verbose_log;
+    opts.speculative = drafting.speculative;
+    opts.draftingTopK = drafting.drafting_top_k;
+    opts.draftingStep = drafting.drafting_step;
+    opts.verifySize = drafting.verify_size;
+    opts.dflashBlockSize = drafting.dflash_block_size;
     return std::make_unique<Runner>(std::make_unique<EdgeLlmRunner>(opts));
 }
 

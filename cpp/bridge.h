@@ -19,6 +19,7 @@ namespace bridge
 struct EngineDesc;
 struct GenerateIn;
 struct GenerateOut;
+struct Drafting;
 
 //! Owns one Edge-LLM runtime.
 class Runner
@@ -27,6 +28,7 @@ public:
     explicit Runner(std::unique_ptr<EdgeLlmRunner> inner);
     ~Runner();
     bool capture_decode_graphs();
+    rust::String strategy_name() const;
     GenerateOut generate(GenerateIn const& request);
 
 private:
@@ -37,9 +39,8 @@ rust::String trt_library_version();
 rust::String trt_header_version();
 rust::String edge_llm_version();
 EngineDesc inspect_engine(rust::Str path, rust::Str plugin_path, int32_t device);
-std::unique_ptr<Runner> open_runner(
-    rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device, bool ignore_eos,
-    bool verbose_log);
+std::unique_ptr<Runner> open_runner(rust::Str engine_dir, rust::Str plugin_path, std::size_t stream, int32_t device,
+    bool ignore_eos, bool verbose_log, Drafting const& drafting);
 
 } // namespace bridge
 } // namespace trtbench

@@ -1,9 +1,18 @@
 // Plain C++ over TensorRT Edge-LLM 0.10's runtime. Every call below was read in the 0.10.0
 // source tree (paths relative to its root):
 //   cpp/runtime/llmInferenceRuntime.h  LLMInferenceRuntime(engineDir, multimodalEngineDir,
-//       loraWeightsMap, stream, ContextCacheConfig = {}, checkpointDir = ""), throws
-//       std::runtime_error; captureDecodingCUDAGraph(stream) -> bool;
-//       handleRequest(request, response, stream) -> bool.
+//       loraWeightsMap, stream, ContextCacheConfig = {}, checkpointDir = "") (l.103), and the
+//       unified speculative one with a SpecDecodeDraftingConfig const& before the stream
+//       (l.87-91); both throw std::runtime_error; captureDecodingCUDAGraph(stream) -> bool;
+//       handleRequest(request, response, stream) -> bool; getSpecDecodeGenerationMetrics()
+//       (l.160) and getSpeculativeDecodingStrategyName() (l.165).
+//   cpp/runtime/config/deploymentConfig.h  SpecDecodeDraftingConfig{draftingTopK,
+//       draftingStep, verifySize, dflashBlockSize} (l.45-64).
+//   cpp/profiling/metrics.h            SpecDecodeGenerationMetrics{totalIterations,
+//       totalGeneratedTokens}: cumulative, recordRun skips while profiling is off (l.180-199);
+//       kSPEC_DECODE_* stage names (l.49-55). examples/utils/profileFormatter.cpp l.232-241:
+//       acceptance = totalGeneratedTokens / totalIterations.
+//   cpp/runtime/llmRuntimeUtils.h      LLMGenerationRequest::disableSpecDecode (l.148).
 //   cpp/runtime/llmRuntimeUtils.h      LLMGenerationRequest{requests[{messages[{role,
 //       contents[{type, content}]}]}], temperature, topP, topK, maxGenerateLength (these four
 //       have NO default initializer), applyChatTemplate, addGenerationPrompt};
@@ -170,6 +179,16 @@ struct EdgeLlmRunner::Impl
     std::unique_ptr<rt::LLMInferenceRuntime> runtime;
 };
 
+namespace
+{
+//! Every time of one stage in this request (empty when it never ran or profiling was off).
+std::vector<float> stageMs(std::string const& stage)
+{
+    auto data = trt_edgellm::gTimer.getTimingData(stage);
+    return data ? data->gpuTimesMs : std::vector<float>{};
+}
+} // namespace
+
 EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
     : mImpl(std::make_unique<Impl>())
 {
@@ -199,10 +218,29 @@ EdgeLlmRunner::EdgeLlmRunner(EdgeLlmOptions const& options)
     mImpl->stream = reinterpret_cast<cudaStream_t>(options.stream);
     std::unordered_map<std::string, std::string> const noLora;
     // Constructor throws std::runtime_error on a bad engine directory; let it propagate.
-    mImpl->runtime = std::make_unique<rt::LLMInferenceRuntime>(options.engineDir, std::string{}, noLora, mImpl->stream);
+    if (options.speculative)
+    {
+        rt::SpecDecodeDraftingConfig drafting;
+        drafting.draftingTopK = options.draftingTopK;
+        drafting.draftingStep = options.draftingStep;
+        drafting.verifySize = options.verifySize;
+        drafting.dflashBlockSize = options.dflashBlockSize;
+        mImpl->runtime = std::make_unique<rt::LLMInferenceRuntime>(
+            options.engineDir, std::string{}, noLora, drafting, mImpl->stream);
+    }
+    else
+    {
+        mImpl->runtime
+            = std::make_unique<rt::LLMInferenceRuntime>(options.engineDir, std::string{}, noLora, mImpl->stream);
+    }
 }
 
 EdgeLlmRunner::~EdgeLlmRunner() = default;
+
+std::string EdgeLlmRunner::strategyName() const
+{
+    return mImpl->runtime->getSpeculativeDecodingStrategyName();
+}
 
 bool EdgeLlmRunner::captureDecodeGraphs()
 {
@@ -232,6 +270,7 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     // The prompt is already the exact text to prefill: no template, no assistant header.
     req.applyChatTemplate = false;
     req.addGenerationPrompt = false;
+    req.disableSpecDecode = request.disableSpecDecode;
 
     // Host wall clock: the request starts just before handleRequest (tokenization included,
     // as a caller experiences it). Token i of the request is the i-th callback of any slot
@@ -267,6 +306,11 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
 
     ProfilingScope const profiling(request.profile);
     trt_edgellm::gTimer.reset();
+    // Cumulative over the runtime's life, counted only while profiling is on: the request's
+    // own counts are the difference across it.
+    auto const& specMetrics = mImpl->runtime->getSpecDecodeGenerationMetrics();
+    int64_t const iterationsBefore = specMetrics.totalIterations;
+    int64_t const generatedBefore = specMetrics.totalGeneratedTokens;
 
     rt::LLMGenerationResponse resp;
     phase.open("prefill");
@@ -282,6 +326,8 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     EdgeLlmResult out;
     out.hostTokenNs = std::move(roundNs);
     out.hostE2eNs = e2eNs;
+    out.specIterations = specMetrics.totalIterations - iterationsBefore;
+    out.specGeneratedTokens = specMetrics.totalGeneratedTokens - generatedBefore;
     out.outputIds = resp.outputIds;
     out.inputTokenCounts = resp.inputTokenCounts;
     for (auto r : resp.finishReasons)
@@ -292,14 +338,13 @@ EdgeLlmResult EdgeLlmRunner::generate(EdgeLlmRequest const& request)
     {
         // getTimingData resolves the pending end events (cudaEventSynchronize) after the
         // request finished: no synchronisation is added inside the decode loop by us.
-        if (auto p = trt_edgellm::gTimer.getTimingData(trt_edgellm::metrics::StageNames::kLLM_PREFILL))
-        {
-            out.prefillMs = p->gpuTimesMs;
-        }
-        if (auto g = trt_edgellm::gTimer.getTimingData(trt_edgellm::metrics::StageNames::kLLM_GENERATION))
-        {
-            out.generationMs = g->gpuTimesMs;
-        }
+        namespace stages = trt_edgellm::metrics::StageNames;
+        out.prefillMs = stageMs(stages::kLLM_PREFILL);
+        out.generationMs = stageMs(stages::kLLM_GENERATION);
+        out.draftPrefillMs = stageMs(stages::kSPEC_DECODE_DRAFT_PREFILL);
+        out.draftProposalMs = stageMs(stages::kSPEC_DECODE_DRAFT_PROPOSAL);
+        out.baseVerificationMs = stageMs(stages::kSPEC_DECODE_BASE_VERIFICATION);
+        out.draftAcceptMs = stageMs(stages::kSPEC_DECODE_DRAFT_ACCEPT);
     }
     return out;
 }

@@ -20,6 +20,13 @@ struct EdgeLlmOptions
     int device{0};          //!< CUDA device, set with cudaSetDevice before anything else.
     bool ignoreEos{true};   //!< Generate exactly maxGenerateLength tokens (EDGELLM_IGNORE_EOS).
     bool verboseLog{false}; //!< Edge-LLM's logger at INFO (stdout) instead of WARNING.
+    //! A speculative engine directory (base_config.json, spec_base.engine, ...): construct
+    //! the runtime with a SpecDecodeDraftingConfig of the four knobs below.
+    bool speculative{false};
+    int32_t draftingTopK{1};
+    int32_t draftingStep{1};
+    int32_t verifySize{2};
+    int32_t dflashBlockSize{0}; //!< 0: the runtime infers it from the DFlash engine config.
 };
 
 struct EdgeLlmRequest
@@ -34,6 +41,8 @@ struct EdgeLlmRequest
     //! Inside it the runner always marks "prefill" (request start → first token on the host)
     //! and "decode" (→ the request's end).
     std::string nvtxRange;
+    //! On a speculative runtime: run this request with the vanilla decoder (the twin).
+    bool disableSpecDecode{false};
 };
 
 struct EdgeLlmResult
@@ -47,6 +56,17 @@ struct EdgeLlmResult
     //! token ordinal (0 = the token sampled after prefill, i = any slot's i-th token), in ns.
     std::vector<int64_t> hostTokenNs;
     int64_t hostE2eNs{0}; //!< Host steady-clock time of the whole handleRequest call.
+    //! Speculative stages, one entry per scope run (spec_decode_draft_prefill, _draft_proposal,
+    //! _base_verification, _draft_accept); empty for a vanilla request.
+    std::vector<float> draftPrefillMs;
+    std::vector<float> draftProposalMs;
+    std::vector<float> baseVerificationMs;
+    std::vector<float> draftAcceptMs;
+    //! This request's share of getSpecDecodeGenerationMetrics() (the counters accumulate over
+    //! the runtime's life, so the delta across handleRequest), summed over the batch; both 0
+    //! when the request did not speculate or profiling was off.
+    int64_t specIterations{0};
+    int64_t specGeneratedTokens{0};
 };
 
 class EdgeLlmRunner
@@ -61,6 +81,9 @@ public:
     //! Captures the decode-step CUDA graphs (one per batch size). False when any capture
     //! failed; the runtime then falls back to plain enqueueV3.
     bool captureDecodeGraphs();
+
+    //! getSpeculativeDecodingStrategyName(): "vanilla" without a draft, else "eagle", "mtp", ...
+    std::string strategyName() const;
 
     //! Runs one batch request to completion. Throws std::runtime_error on failure.
     EdgeLlmResult generate(EdgeLlmRequest const& request);

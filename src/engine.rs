@@ -467,6 +467,17 @@ pub struct Generation {
     pub spec: Option<SpecCounts>,
 }
 
+/// How a speculative session drafts: at most `max` tokens per step (`--draft-max`), and
+/// Edge-LLM's tree and DFlash knobs (`--draft-top-k`, `--draft-verify`, `--dflash-block`;
+/// `None`: the backend's default). A backend refuses knobs it has no use for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DraftKnobs {
+    pub max: u32,
+    pub top_k: Option<u32>,
+    pub verify: Option<u32>,
+    pub block: Option<u32>,
+}
+
 /// One speculative generation's drafting and verifying: every verify step (a draft
 /// proposal checked by the target in one batch) with its proposed and accepted draft
 /// tokens, and the time spent in the draft model and in the target model over those
@@ -685,16 +696,16 @@ pub trait Engine {
         None
     }
 
-    /// A session that speculates: `draft` proposes up to `draft_max` tokens per step and
+    /// A session that speculates: `draft` proposes up to `knobs.max` tokens per step and
     /// this engine verifies them in one batch, keeping the greedy output of this engine
     /// alone. Backends that cannot refuse.
     fn speculative_session<'a>(
         &'a self,
         draft: &'a dyn Engine,
         cfg: &SessionConfig,
-        draft_max: u32,
+        knobs: &DraftKnobs,
     ) -> Result<Box<dyn Session + 'a>> {
-        let _ = (draft, cfg, draft_max);
+        let _ = (draft, cfg, knobs);
         Err(Error::Unsupported {
             backend: self.manifest().backend.as_str(),
             op: "speculative decoding (--draft)",

@@ -434,6 +434,78 @@ fn tensorrt_build_plan_and_validation() {
     assert!(!out.exists());
 }
 
+/// `build --backend tensorrt --draft eagle3 --plan`: Edge-LLM's speculative workflow as
+/// steps, the base quantized first, both engines into the one output directory.
+#[test]
+fn tensorrt_speculative_build_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("qwen3-1.7b");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    std::fs::write(
+        ckpt.join("config.json"),
+        r#"{"model_type":"qwen3","num_hidden_layers":28,"num_attention_heads":16,
+            "num_key_value_heads":8,"head_dim":128,"hidden_size":2048,"vocab_size":151936}"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("spec");
+    let o = bin()
+        .args(["build", "--backend", "tensorrt", "--quant", "fp8", "--from"])
+        .arg(&ckpt)
+        .args([
+            "--max-batch",
+            "1",
+            "--max-seq-len",
+            "2048",
+            "--draft",
+            "eagle3",
+        ])
+        .args(["--draft-from", "ckpt/eagle3", "--plan", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(plan.contains("# speculative: eagle3 draft"), "{plan}");
+    let lines: Vec<&str> = plan.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 5, "{plan}");
+    assert!(
+        lines[0].starts_with("tensorrt-edgellm-quantize llm"),
+        "{plan}"
+    );
+    assert!(lines[1].ends_with("--eagle-base"), "{plan}");
+    assert!(
+        lines[2].starts_with("tensorrt-edgellm-export ckpt/eagle3"),
+        "{plan}"
+    );
+    let engine_dir = format!("--engineDir={}", out.display());
+    assert!(
+        lines[3].ends_with("--maxVerifyTreeSize=60 --specBase"),
+        "{plan}"
+    );
+    assert!(
+        lines[4].ends_with("--maxDraftTreeSize=60 --specDraft"),
+        "{plan}"
+    );
+    assert!(lines[3].contains(&engine_dir) && lines[4].contains(&engine_dir));
+    assert!(!out.exists(), "--plan must not create anything");
+    // An EAGLE3 draft needs its checkpoint; the flag is named.
+    let o = bin()
+        .args([
+            "build",
+            "--backend",
+            "tensorrt",
+            "--quant",
+            "fp16",
+            "--from",
+        ])
+        .arg(&ckpt)
+        .args(["--max-batch", "1", "--draft", "eagle3", "--plan"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--draft-from"), "{}", err(&o));
+}
+
 /// doctor fits the engine: a llama.cpp engine needs no GPU, so it is ready on this CPU
 /// machine (exit 0), where the GPU path is not.
 #[test]

@@ -22,5 +22,6 @@ mod spec_server;
 mod support;
 mod tls;
 mod trt;
+mod trt_spec;
 mod util;
 mod workload;

@@ -67,7 +67,7 @@ fn drafted_output_is_the_targets_greedy_output() {
     let (mut proposed, mut accepted) = (0, 0);
     for draft_max in [1u32, 4] {
         let mut spec = target
-            .speculative_session(draft.as_ref(), &cfg, draft_max)
+            .speculative_session(draft.as_ref(), &cfg, &knobs(draft_max))
             .unwrap();
         for (run, (prompt, want)) in prompts.iter().zip(&wants).enumerate() {
             let got = generate(&mut *spec, prompt, osl);
@@ -101,7 +101,7 @@ fn speculation_refuses_batches_above_one() {
     let e = trtbench::backends::open(&engine()).unwrap();
     let cfg = SessionConfig::new(2, 64);
     let err = e
-        .speculative_session(e.as_ref(), &cfg, 4)
+        .speculative_session(e.as_ref(), &cfg, &knobs(4))
         .err()
         .unwrap()
         .to_string();
@@ -256,4 +256,12 @@ fn compare_gates_a_drop_in_acceptance() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+/// Knobs of a llama.cpp draft: a chain of `max` tokens.
+fn knobs(max: u32) -> trtbench::engine::DraftKnobs {
+    trtbench::engine::DraftKnobs {
+        max,
+        ..Default::default()
+    }
 }

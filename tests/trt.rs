@@ -1178,6 +1178,7 @@ mod double {
             max_input_len: 256,
             max_seq_len: Some(512),
             mem_budget_bytes: None,
+            draft: None,
         };
         let p = {
             let _k = Knobs::set(&[("TRTBENCH_DOUBLE_SM", "9.0")]);

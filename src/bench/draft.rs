@@ -69,12 +69,78 @@ pub fn with_drafts(mut plan: Plan, drafts: &[PathBuf], draft_max: &[u32]) -> Res
                             dir: d.clone(),
                             name: dir_name(d),
                             max,
+                            top_k: None,
+                            verify: None,
+                            block: None,
                         }),
                         ..p.clone()
                     })
                 })
                 .collect();
             std::iter::once(p).chain(twins)
+        })
+        .collect();
+    Ok(plan)
+}
+
+/// Edge-LLM's drafting knobs as sweep axes: every speculative point of `plan` once per
+/// value of each list given (`--draft-top-k`, `--draft-verify`, `--dflash-block`; an
+/// empty list leaves the knob to the backend and out of the point's parameters). Lists
+/// without a draft are refused, naming the flag.
+pub fn with_draft_knobs(
+    mut plan: Plan,
+    top_k: &[u32],
+    verify: &[u32],
+    block: &[u32],
+) -> Result<Plan> {
+    let speculative = plan.points.iter().any(|p| p.draft.is_some());
+    for (flag, list) in [
+        ("--draft-top-k", top_k),
+        ("--draft-verify", verify),
+        ("--dflash-block", block),
+    ] {
+        if !list.is_empty() && !speculative {
+            return Err(Error::config(
+                flag,
+                "needs a draft engine (--draft, or `draft` in the spec)",
+            ));
+        }
+        if flag != "--dflash-block" && list.contains(&0) {
+            return Err(Error::config(flag, "values must be at least 1"));
+        }
+    }
+    let axis = |l: &[u32]| -> Vec<Option<u32>> {
+        if l.is_empty() {
+            vec![None]
+        } else {
+            l.iter().map(|&v| Some(v)).collect()
+        }
+    };
+    let (ks, vs, bs) = (axis(top_k), axis(verify), axis(block));
+    plan.points = plan
+        .points
+        .into_iter()
+        .flat_map(|p| {
+            let Some(d) = p.draft.clone() else {
+                return vec![p];
+            };
+            let mut out = Vec::new();
+            for &top_k in &ks {
+                for &verify in &vs {
+                    for &block in &bs {
+                        out.push(PointSpec {
+                            draft: Some(Draft {
+                                top_k,
+                                verify,
+                                block,
+                                ..d.clone()
+                            }),
+                            ..p.clone()
+                        });
+                    }
+                }
+            }
+            out
         })
         .collect();
     Ok(plan)
@@ -187,6 +253,40 @@ mod tests {
         let e = with_drafts(plan(&[1]), &[PathBuf::from("d")], &[0]).unwrap_err();
         assert!(e.to_string().starts_with("--draft-max"), "{e}");
         assert_eq!(with_drafts(plan(&[1, 4]), &[], &[]).unwrap(), plan(&[1, 4]));
+    }
+
+    #[test]
+    fn edge_llm_drafting_knobs_sweep_the_speculative_points_only() {
+        let drafts = [PathBuf::from("engines/spec")];
+        let p = with_drafts(plan(&[1]), &drafts, &[3]).unwrap();
+        let p = with_draft_knobs(p, &[1, 4], &[], &[0]).unwrap();
+        // 2 vanilla points, each followed by 2 top-k values × 1 block.
+        assert_eq!(p.points.len(), 6);
+        assert!(p.points[0].draft.is_none() && p.points[3].draft.is_none());
+        let d = p.points[2].draft.as_ref().unwrap();
+        assert_eq!(
+            (d.max, d.top_k, d.verify, d.block),
+            (3, Some(4), None, Some(0))
+        );
+        let s = RunSettings::default();
+        let key = point_key(&p.points[2].parameters(&s, 2));
+        assert!(
+            key.contains("draft_top_k=4") && key.contains("dflash_block=0"),
+            "{key}"
+        );
+        assert!(!key.contains("draft_verify"), "{key}");
+        // The twin is the vanilla point, whatever the knobs.
+        assert_eq!(
+            vanilla_key(&p.points[2], &s, 2),
+            Some(point_key(&p.points[0].parameters(&s, 2)))
+        );
+        // No knob lists: the plan is unchanged; knobs without a draft or a zero: refused.
+        let q = with_drafts(plan(&[1]), &drafts, &[3]).unwrap();
+        assert_eq!(with_draft_knobs(q.clone(), &[], &[], &[]).unwrap(), q);
+        let e = with_draft_knobs(plan(&[1]), &[], &[8], &[]).unwrap_err();
+        assert!(e.to_string().starts_with("--draft-verify"), "{e}");
+        let e = with_draft_knobs(q, &[0], &[], &[]).unwrap_err();
+        assert!(e.to_string().starts_with("--draft-top-k"), "{e}");
     }
 
     fn point(key: &str, tpot: f64, twin: Option<&str>) -> Point {

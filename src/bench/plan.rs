@@ -133,6 +133,12 @@ pub struct SweepSpec {
     pub draft: Option<EnginesField>,
     /// Tokens a draft proposes per step at most, a list sweeps it (`--draft-max`).
     pub draft_max: Option<ListField>,
+    /// Edge-LLM drafting fan-out per step (`draftingTopK`; `--draft-top-k`), a list sweeps it.
+    pub draft_top_k: Option<ListField>,
+    /// Edge-LLM base verification input size (`verifySize`; `--draft-verify`).
+    pub draft_verify: Option<ListField>,
+    /// Edge-LLM DFlash draft block (`dflashBlockSize`; `--dflash-block`).
+    pub dflash_block: Option<ListField>,
 }
 
 /// `draft = "engines/x"` or `draft = ["engines/x", "engines/y"]` in a spec.
@@ -275,6 +281,23 @@ pub struct Draft {
     pub name: String,
     /// Tokens proposed per verify step at most (`--draft-max`).
     pub max: u32,
+    /// Edge-LLM's other drafting knobs (`--draft-top-k`, `--draft-verify`, `--dflash-block`);
+    /// `None` when not swept (the backend's default), and then not in the point's parameters.
+    pub top_k: Option<u32>,
+    pub verify: Option<u32>,
+    pub block: Option<u32>,
+}
+
+impl Draft {
+    /// The knobs a backend's speculative session takes.
+    pub fn knobs(&self) -> crate::engine::DraftKnobs {
+        crate::engine::DraftKnobs {
+            max: self.max,
+            top_k: self.top_k,
+            verify: self.verify,
+            block: self.block,
+        }
+    }
 }
 
 impl PointSpec {
@@ -302,6 +325,15 @@ impl PointSpec {
         if let Some(d) = &self.draft {
             p.insert("draft".into(), d.name.clone().into());
             p.insert("draft_max".into(), d.max.into());
+            for (key, v) in [
+                ("draft_top_k", d.top_k),
+                ("draft_verify", d.verify),
+                ("dflash_block", d.block),
+            ] {
+                if let Some(v) = v {
+                    p.insert(key.into(), v.into());
+                }
+            }
         }
         p
     }

@@ -189,6 +189,7 @@ fn point_summaries(
         &measured.device,
         spec.batch,
         spec.isl,
+        spec.osl,
     ));
     s
 }
@@ -202,7 +203,7 @@ fn open_session<'e>(
 ) -> Result<Box<dyn crate::engine::Session + 'e>> {
     match (&spec.draft, draft) {
         (None, _) => engine.session(cfg),
-        (Some(d), Some(de)) => engine.speculative_session(de, cfg, d.max),
+        (Some(d), Some(de)) => engine.speculative_session(de, cfg, &d.knobs()),
         (Some(d), None) => Err(Error::config(
             "--draft",
             format!("draft engine {} was not opened", d.dir.display()),
@@ -214,7 +215,10 @@ fn open_session<'e>(
 /// a second model held beside the target's.
 fn pair(point: &mut Point, spec: &PointSpec, settings: &RunSettings, draft: Option<&dyn Engine>) {
     point.vanilla_twin = crate::bench::draft::vanilla_key(spec, settings, threads_for(settings));
-    if let (Some(_), Some(d)) = (&spec.draft, draft) {
+    // An Edge-LLM draft is built into the target's own directory: its weights are the
+    // target's already (both engines), not a second model beside it.
+    let beside = |d: &dyn Engine| d.manifest().backend != crate::engine::BackendKind::EdgeLlm;
+    if let (Some(_), Some(d)) = (&spec.draft, draft.filter(|d| beside(*d))) {
         point
             .scalars
             .insert("draft_weights_bytes".into(), d.weights_bytes() as f64);

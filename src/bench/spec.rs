@@ -56,6 +56,13 @@ pub fn plan(spec: &SweepSpec) -> Result<Plan> {
         None => Vec::new(),
     };
     plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max)?;
+    let knob = |key: &str, field| list(key, field).map(Option::unwrap_or_default);
+    plan = crate::bench::draft::with_draft_knobs(
+        plan,
+        &knob("draft_top_k", spec.draft_top_k.as_ref())?,
+        &knob("draft_verify", spec.draft_verify.as_ref())?,
+        &knob("dflash_block", spec.dflash_block.as_ref())?,
+    )?;
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = ppl_spec(&SweepSpec::default(), spec, threads);
     Ok(plan)

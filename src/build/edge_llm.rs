@@ -136,6 +136,9 @@ pub struct BuildSpec {
     pub limits: Limits,
     /// Path of the `llm_build` binary from the Edge-LLM build (`build/examples/llm/llm_build`).
     pub llm_build: PathBuf,
+    /// A speculative build: the draft's export and both `--specBase` / `--specDraft` builds
+    /// replace the vanilla export and build (`build::edge_spec`).
+    pub draft: Option<crate::build::edge_spec::DraftBuild>,
 }
 
 fn s(p: &Path) -> String {
@@ -194,6 +197,12 @@ pub fn build_commands(spec: &BuildSpec) -> Result<Vec<Step>> {
     } else {
         spec.model.clone()
     };
+    let l = spec.limits;
+    if let Some(d) = &spec.draft {
+        let b = crate::build::edge_spec::SpecBuild::of(spec, export_input);
+        steps.extend(crate::build::edge_spec::spec_steps(&b, d));
+        return Ok(steps);
+    }
     steps.push(Step::new(
         "export",
         vec![
@@ -202,7 +211,6 @@ pub fn build_commands(spec: &BuildSpec) -> Result<Vec<Step>> {
             s(&spec.work_dir.join("onnx")),
         ],
     ));
-    let l = spec.limits;
     steps.push(Step::new(
         "llm_build",
         vec![
@@ -352,6 +360,8 @@ pub struct Request {
     pub max_seq_len: Option<u32>,
     /// Explicit KV budget (`--mem-budget`); else [`BudgetPolicy::EDGE_BUILD`].
     pub mem_budget_bytes: Option<u64>,
+    /// Build a speculative directory with this draft (`--draft`).
+    pub draft: Option<crate::build::edge_spec::DraftBuild>,
 }
 
 /// A decided build: what `--plan` prints and what [`run`] runs.
@@ -482,6 +492,7 @@ pub fn plan(r: &Request) -> Result<Plan> {
         calib_samples: None,
         limits,
         llm_build: llm_build_path(),
+        draft: r.draft.clone(),
     };
     let steps = build_commands(&spec)?;
     let missing_tools = steps
@@ -609,6 +620,7 @@ mod tests {
                 kv_bytes: 0,
             },
             llm_build: PathBuf::from("/el/build/examples/llm/llm_build"),
+            draft: None,
         }
     }
 
@@ -706,6 +718,7 @@ mod tests {
             max_input_len: 1024,
             max_seq_len: Some(2048),
             mem_budget_bytes: Some(1 << 30),
+            draft: None,
         }
     }
 

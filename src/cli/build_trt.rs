@@ -27,6 +27,17 @@ pub struct TrtBuildArgs {
     /// Memory the KV cache may use when choosing --max-batch (e.g. `6GiB`).
     #[arg(long)]
     pub mem_budget: Option<String>,
+    /// Build a speculative engine directory (Edge-LLM 0.10): `eagle3`, `mtp` or `dflash`.
+    /// The base and its draft go into one directory (`--specBase`, `--specDraft`).
+    #[arg(long)]
+    pub draft: Option<String>,
+    /// The draft checkpoint directory (EAGLE3 and DFlash; MTP's is in the base checkpoint).
+    #[arg(long, requires = "draft")]
+    pub draft_from: Option<PathBuf>,
+    /// `--maxVerifyTreeSize` of the base and `--maxDraftTreeSize` of the draft (default:
+    /// Edge-LLM's example, 60 for EAGLE3, 4 for MTP, 16 for DFlash).
+    #[arg(long, requires = "draft")]
+    pub max_verify: Option<u32>,
 }
 
 impl TrtBuildArgs {
@@ -47,7 +58,16 @@ impl TrtBuildArgs {
                 })?),
                 None => None,
             };
+        let draft = match &self.draft {
+            Some(kind) => Some(crate::build::edge_spec::DraftBuild::new(
+                crate::build::edge_spec::DraftKind::parse(kind)?,
+                self.draft_from.clone(),
+                self.max_verify,
+            )?),
+            None => None,
+        };
         Ok(Request {
+            draft,
             from: from.to_owned(),
             quant,
             out,
@@ -81,6 +101,14 @@ pub fn run(req: &Request) -> anyhow::Result<()> {
         }
     );
     println!("# limits: {}", plan.limits_source);
+    if let Some(d) = &req.draft {
+        println!(
+            "# speculative: {} draft, base and draft built into {} (verify/draft tree {})",
+            d.kind.as_str(),
+            plan.out.display(),
+            d.tree
+        );
+    }
     if req.plan_only {
         for s in &plan.steps {
             println!("{}", s.shell_line());

@@ -36,9 +36,12 @@ pub struct RunArgs {
     /// with it, and the speculative row shows acceptance and speedup.
     #[arg(long)]
     pub draft: Option<PathBuf>,
-    /// Tokens the draft proposes per step at most (list syntax sweeps it; default 4).
+    /// Tokens the draft proposes per step at most (list syntax sweeps it; default 4). For
+    /// an Edge-LLM speculative engine directory: its drafting steps (`draftingStep`).
     #[arg(long, requires = "draft")]
     pub draft_max: Option<String>,
+    #[command(flatten)]
+    pub knobs: DraftKnobArgs,
     #[command(flatten)]
     pub measure: MeasureOpts,
     #[command(flatten)]
@@ -79,9 +82,12 @@ pub struct SweepArgs {
     /// each, beside its vanilla twin (the same point without a draft).
     #[arg(long, value_delimiter = ',')]
     pub draft: Vec<String>,
-    /// Tokens a draft proposes per step at most (same list syntax; default 4).
+    /// Tokens a draft proposes per step at most (same list syntax; default 4). For an
+    /// Edge-LLM speculative engine directory: its drafting steps (`draftingStep`).
     #[arg(long)]
     pub draft_max: Option<String>,
+    #[command(flatten)]
+    pub knobs: DraftKnobArgs,
     /// Run only shard i of n (1-based, contiguous slices of the plan): `--shard 2/4`, or
     /// `auto` from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm job array.
     #[arg(long)]
@@ -101,6 +107,51 @@ pub struct SweepArgs {
     pub output: OutputOpts,
 }
 
+/// Edge-LLM's other drafting knobs (`SpecDecodeDraftingConfig`), each a sweep axis (list
+/// syntax); unset, the backend's default. A TensorRT speculative point runs the engine
+/// directory given with `--draft` (the same flat directory as the engine).
+#[derive(Debug, Default, clap::Args)]
+pub struct DraftKnobArgs {
+    /// Edge-LLM drafting fan-out per step (`draftingTopK`; 1, the default, drafts a chain).
+    #[arg(long)]
+    pub draft_top_k: Option<String>,
+    /// Edge-LLM base verification size (`verifySize`; default `--draft-max` + 1 for a chain).
+    #[arg(long)]
+    pub draft_verify: Option<String>,
+    /// Edge-LLM DFlash draft block (`dflashBlockSize`; default 0: the engine's).
+    #[arg(long)]
+    pub dflash_block: Option<String>,
+}
+
+/// The drafting knob axes: flags over the spec's fields.
+fn with_knobs(
+    plan: crate::bench::plan::Plan,
+    k: &DraftKnobArgs,
+    spec: &SweepSpec,
+) -> anyhow::Result<crate::bench::plan::Plan> {
+    let top_k = pick_list(
+        "--draft-top-k",
+        k.draft_top_k.as_deref(),
+        spec.draft_top_k.as_ref(),
+    )?;
+    let verify = pick_list(
+        "--draft-verify",
+        k.draft_verify.as_deref(),
+        spec.draft_verify.as_ref(),
+    )?;
+    let block = pick_list(
+        "--dflash-block",
+        k.dflash_block.as_deref(),
+        spec.dflash_block.as_ref(),
+    )?;
+    Ok(crate::bench::draft::with_draft_knobs(
+        plan,
+        &top_k.unwrap_or_default(),
+        &verify.unwrap_or_default(),
+        &block.unwrap_or_default(),
+    )?)
+}
+
 pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
     check_runs_out(a.requests_out.as_deref())?;
     let flags = flag_spec(&a.measure, &a.quality);
@@ -116,7 +167,8 @@ pub fn run_one(a: RunArgs) -> anyhow::Result<()> {
     let plan = crate::bench::depth::with_depths(plan, &[a.depth]);
     let draft_max = pick_list("--draft-max", a.draft_max.as_deref(), None)?.unwrap_or_default();
     let drafts: Vec<PathBuf> = a.draft.iter().cloned().collect();
-    let mut plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max)?;
+    let plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max)?;
+    let mut plan = with_knobs(plan, &a.knobs, &SweepSpec::default())?;
     let threads = crate::bench::runner::threads_for(&plan.settings);
     plan.ppl = ppl_spec(&flags, &SweepSpec::default(), threads);
     let outcome = execute(plan, &a.output, "run")?;
@@ -171,6 +223,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         spec.draft_max.as_ref(),
     )?;
     plan = crate::bench::draft::with_drafts(plan, &drafts, &draft_max.unwrap_or_default())?;
+    plan = with_knobs(plan, &a.knobs, &spec)?;
     if let Some(sh) = a.shard {
         let sh = sh.resolve(a.shards, |k| std::env::var(k).ok())?;
         plan.points = crate::bench::shard::shard(plan.points, sh);

@@ -395,8 +395,15 @@ impl Engine for LlamaEngine {
         &'a self,
         draft: &'a dyn Engine,
         cfg: &SessionConfig,
-        draft_max: u32,
+        knobs: &crate::engine::DraftKnobs,
     ) -> Result<Box<dyn Session + 'a>> {
+        if knobs.top_k.is_some() || knobs.verify.is_some() || knobs.block.is_some() {
+            return Err(Error::config(
+                "--draft-top-k",
+                "llama.cpp drafts a chain of --draft-max tokens: --draft-top-k, --draft-verify \
+                 and --dflash-block are Edge-LLM's drafting knobs",
+            ));
+        }
         let Some(d) = draft.as_any().and_then(|a| a.downcast_ref::<LlamaEngine>()) else {
             return Err(Error::config(
                 "--draft",
@@ -407,7 +414,7 @@ impl Engine for LlamaEngine {
                 ),
             ));
         };
-        Ok(Box::new(SpecSession::new(self, d, cfg, draft_max)?))
+        Ok(Box::new(SpecSession::new(self, d, cfg, knobs.max)?))
     }
 }
 

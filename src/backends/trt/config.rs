@@ -10,6 +10,7 @@
 //! its builder (`cpp/builder/llmBuilder.h`, `LLMBuilderConfig::toJson`).
 
 mod layers;
+pub mod spec;
 use layers::kv_layers;
 
 use std::collections::BTreeMap;
@@ -234,9 +235,13 @@ impl EdgeLlmConfig {
         })
     }
 
-    /// Reads `dir/config.json`.
+    /// Reads `dir/config.json`, or the base's `base_config.json` in a speculative directory.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(CONFIG_FILE);
+        let path = dir.join(if spec::has_spec_files(dir) {
+            spec::BASE_CONFIG_FILE
+        } else {
+            CONFIG_FILE
+        });
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         Self::parse(&text, &path)
     }
@@ -299,6 +304,14 @@ pub struct EdgeLlmPlan {
     pub kv_bytes: u64,
     /// A lower bound of the activation buffers (see [`activation_floor_bytes`]).
     pub activation_bytes: u64,
+    /// Tokens of `kv_capacity` a request cannot use: [`spec::SPEC_KV_RESERVE`] in a
+    /// speculative directory, whose `kv_capacity` is then already `min(base, draft) − reserve`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kv_reserve: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A lower bound of what a full-size step needs beside weights and KV: fp32 logits for every
@@ -339,7 +352,19 @@ impl EdgeLlmPlan {
             kv,
             kv_bytes,
             activation_bytes: activation_floor_bytes(cfg),
+            kv_reserve: 0,
         })
+    }
+
+    /// The plan a speculative request sees: capacity `min(base, draft) − 100` (see
+    /// [`spec::SPEC_KV_RESERVE`]).
+    pub fn speculative(mut self, draft: &spec::SpecDir) -> Self {
+        self.kv_capacity = self
+            .kv_capacity
+            .min(draft.draft_kv_capacity)
+            .saturating_sub(spec::SPEC_KV_RESERVE);
+        self.kv_reserve = spec::SPEC_KV_RESERVE;
+        self
     }
 
     /// Checks a run point fits the engine's build limits before running it.
@@ -362,20 +387,34 @@ impl EdgeLlmPlan {
         }
         if u64::from(isl) + u64::from(osl) > u64::from(self.kv_capacity) {
             return Err(Error::Capacity {
-                reason: format!(
-                    "input {isl} + output {osl} tokens exceed the engine's max_kv_cache_capacity {} \
-                     (Edge-LLM would silently shorten the output)",
-                    self.kv_capacity
-                ),
+                reason: if self.kv_reserve > 0 {
+                    format!(
+                        "input {isl} + output {osl} tokens exceed the {} tokens a speculative \
+                         request may use (the smaller of base and draft max_kv_cache_capacity \
+                         less Edge-LLM's {}-token reserve; it would silently shorten the output)",
+                        self.kv_capacity, self.kv_reserve
+                    )
+                } else {
+                    format!(
+                        "input {isl} + output {osl} tokens exceed the engine's max_kv_cache_capacity {} \
+                         (Edge-LLM would silently shorten the output)",
+                        self.kv_capacity
+                    )
+                },
             });
         }
         Ok(())
     }
 }
 
-/// Reads the plan of the Edge-LLM engine in `dir`.
+/// Reads the plan of the Edge-LLM engine in `dir` (a speculative directory's as its
+/// speculative requests see it).
 pub fn plan_from_config(dir: &Path) -> Result<EdgeLlmPlan> {
-    EdgeLlmPlan::from_config(&EdgeLlmConfig::load(dir)?)
+    let plan = EdgeLlmPlan::from_config(&EdgeLlmConfig::load(dir)?)?;
+    if spec::has_spec_files(dir) {
+        return Ok(plan.speculative(&spec::check_spec_dir(dir)?));
+    }
+    Ok(plan)
 }
 
 /// Files of a vanilla Edge-LLM engine directory that the manifest records (the engine
@@ -392,9 +431,11 @@ const REQUIRED_FILES: &[&str] = &[
 const OPTIONAL_FILES: &[&str] = &["tokenizer_config.json", "vocab_map.safetensors"];
 
 /// True when `dir` looks like an Edge-LLM engine directory as `llm_build` leaves it:
-/// `config.json` and `llm.engine`.
+/// `config.json` and `llm.engine`, or any file of a speculative one (a half-built one is
+/// then refused by [`manifest_from_engine_dir`], naming what is missing).
 pub fn looks_like_engine_dir(dir: &Path) -> bool {
-    dir.join(CONFIG_FILE).is_file() && dir.join(ENGINE_FILE).is_file()
+    (dir.join(CONFIG_FILE).is_file() && dir.join(ENGINE_FILE).is_file())
+        || spec::has_spec_files(dir)
 }
 
 /// Quantization names Edge-LLM's export uses (`--quantization`), most specific first; an
@@ -440,21 +481,27 @@ pub fn derive_manifest(dir: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
-/// Makes the `trtbench.json` manifest for an Edge-LLM engine directory from its
-/// `config.json` (dims, build limits) and its files (sizes and SHA-256). Does not write it.
-pub fn manifest_from_engine_dir(dir: &Path, name: &str, quant: &str) -> Result<Manifest> {
-    let cfg = EdgeLlmConfig::load(dir)?;
-    if cfg.engine_role != "llm" || cfg.spec_decode_type != "none" {
-        return Err(Error::bad_file(
-            dir.join(CONFIG_FILE),
-            format!(
-                "engine_role `{}` / spec_decode_type `{}`: trtbench runs vanilla Edge-LLM engines (llm.engine) only",
-                cfg.engine_role, cfg.spec_decode_type
-            ),
-        ));
-    }
+/// The files a manifest records, with sizes and SHA-256: the engine first, then the configs,
+/// weights, tokenizer and chat template (a speculative directory's base and draft, and
+/// `d2t.safetensors` for EAGLE3), the optional files present and any external weights.
+fn manifest_files(dir: &Path, speculative: Option<&spec::SpecDir>) -> Result<Vec<FileEntry>> {
     let mut files = Vec::new();
-    let mut names: Vec<PathBuf> = REQUIRED_FILES.iter().map(PathBuf::from).collect();
+    let mut names: Vec<PathBuf> = match speculative {
+        None => REQUIRED_FILES.iter().map(PathBuf::from).collect(),
+        // The base engine first, as `llm.engine` is in a vanilla directory.
+        Some(s) => {
+            let mut n: Vec<PathBuf> = spec::SPEC_FILES
+                .iter()
+                .chain(&REQUIRED_FILES[2..])
+                .map(PathBuf::from)
+                .collect();
+            n.swap(0, 2);
+            if s.spec_type == "eagle3" {
+                n.push(PathBuf::from(spec::D2T_FILE));
+            }
+            n
+        }
+    };
     for f in OPTIONAL_FILES {
         if dir.join(f).is_file() {
             names.push(PathBuf::from(f));
@@ -487,6 +534,28 @@ pub fn manifest_from_engine_dir(dir: &Path, name: &str, quant: &str) -> Result<M
             sha256: crate::engine::sha256_file(&p)?,
         });
     }
+    Ok(files)
+}
+
+/// Makes the `trtbench.json` manifest for an Edge-LLM engine directory from its
+/// `config.json` (dims, build limits) and its files (sizes and SHA-256). Does not write it.
+pub fn manifest_from_engine_dir(dir: &Path, name: &str, quant: &str) -> Result<Manifest> {
+    let speculative = if spec::has_spec_files(dir) {
+        Some(spec::check_spec_dir(dir)?)
+    } else {
+        None
+    };
+    let cfg = EdgeLlmConfig::load(dir)?;
+    if speculative.is_none() && (cfg.engine_role != "llm" || cfg.spec_decode_type != "none") {
+        return Err(Error::bad_file(
+            dir.join(CONFIG_FILE),
+            format!(
+                "engine_role `{}` / spec_decode_type `{}`: trtbench runs vanilla Edge-LLM engines (llm.engine) only",
+                cfg.engine_role, cfg.spec_decode_type
+            ),
+        ));
+    }
+    let files = manifest_files(dir, speculative.as_ref())?;
     let mut settings = BTreeMap::new();
     let b = cfg.builder;
     settings.insert("max_batch_size".into(), b.max_batch_size.into());
@@ -497,6 +566,13 @@ pub fn manifest_from_engine_dir(dir: &Path, name: &str, quant: &str) -> Result<M
     );
     settings.insert("max_kv_pool_pages".into(), b.max_kv_pool_pages.into());
     settings.insert("kv_cache_dtype".into(), cfg.kv_cache_dtype.clone().into());
+    if let Some(s) = &speculative {
+        settings.insert("spec_decode_type".into(), s.spec_type.clone().into());
+        settings.insert(
+            "draft_max_kv_cache_capacity".into(),
+            s.draft_kv_capacity.into(),
+        );
+    }
     Ok(Manifest {
         schema_version: MANIFEST_VERSION,
         name: name.to_owned(),

@@ -41,6 +41,18 @@ pub(crate) mod sys {
         profile: bool,
         /// NVTX range around the whole request ("warmup 1/2", "run 3/5"); empty: none.
         nvtx_range: String,
+        /// On a speculative runtime: this request runs the vanilla decoder (the twin).
+        disable_spec_decode: bool,
+    }
+
+    /// How to construct the runtime: `speculative` takes Edge-LLM's unified constructor with
+    /// a `SpecDecodeDraftingConfig` of the four knobs; otherwise they are unused.
+    struct Drafting {
+        speculative: bool,
+        drafting_top_k: i32,
+        drafting_step: i32,
+        verify_size: i32,
+        dflash_block_size: i32,
     }
 
     /// Output token ids flattened sequence after sequence; `output_lens` splits them.
@@ -56,6 +68,14 @@ pub(crate) mod sys {
         host_token_ns: Vec<i64>,
         /// Host steady clock of the whole request.
         host_e2e_ns: i64,
+        /// Speculative stages, one entry per scope run (empty for a vanilla request).
+        draft_prefill_ms: Vec<f32>,
+        draft_proposal_ms: Vec<f32>,
+        base_verification_ms: Vec<f32>,
+        draft_accept_ms: Vec<f32>,
+        /// This request's delta of getSpecDecodeGenerationMetrics(), summed over the batch.
+        spec_iterations: i64,
+        spec_generated_tokens: i64,
     }
 
     unsafe extern "C++" {
@@ -74,7 +94,9 @@ pub(crate) mod sys {
             device: i32,
             ignore_eos: bool,
             verbose_log: bool,
+            drafting: &Drafting,
         ) -> Result<UniquePtr<Runner>>;
+        fn strategy_name(self: &Runner) -> String;
         fn capture_decode_graphs(self: Pin<&mut Runner>) -> Result<bool>;
         fn generate(self: Pin<&mut Runner>, request: &GenerateIn) -> Result<GenerateOut>;
     }

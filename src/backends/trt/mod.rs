@@ -211,15 +211,14 @@ pub fn device_free_bytes() -> Option<u64> {
 /// What a session of the Edge-LLM engine in `dir` needs on the device at construction
 /// (engine and weights files, the KV pool, the activation floor).
 pub fn session_need(dir: &Path) -> Result<memory::Need> {
-    let cfg = config::EdgeLlmConfig::load(dir)?;
-    let plan = config::EdgeLlmPlan::from_config(&cfg)?;
+    let plan = config::plan_from_config(dir)?;
     let mut engine = 0;
     for e in std::fs::read_dir(dir)
         .map_err(|e| crate::error::Error::io(dir, e))?
         .flatten()
     {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name == config::ENGINE_FILE || name.ends_with(".safetensors") {
+        if name.ends_with(".engine") || name.ends_with(".safetensors") {
             engine += e.metadata().map(|m| m.len()).unwrap_or(0);
         }
     }

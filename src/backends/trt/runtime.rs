@@ -3,20 +3,24 @@
 //! (the shim's steady clock around `handleRequest` and in its token callback), with the
 //! runtime's CUDA-event stage times recorded beside them (`timing`). Depends on `engine`,
 //! `cuda`, `jetson` and this backend's pure modules.
+//!
+//! Long: one runtime behind one FFI runner, from construction (memory check, speculative
+//! roles) to requests and their times; the arithmetic lives in `config`, `timing`, `prompt`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::config::{EdgeLlmConfig, EdgeLlmPlan, ENGINE_FILE};
+use super::config::spec::{self as spec_dir, Drafting, SpecDir};
+use super::config::{plan_from_config, EdgeLlmPlan};
 use super::ffi::sys as ffi;
 use super::memory::{self, Need};
 use super::prompt::{ChatTemplate, PromptBuilder};
-use super::timing::{phase_times, token_offsets, GraphOutcome, StageTimes};
+use super::timing::{phase_times, token_offsets, GraphOutcome, SpecStages, StageTimes};
 
 use crate::cuda::{Device, Stream};
 use crate::engine::{
-    Engine, Generation, KvDtype, KvPlan, Manifest, Request, Session, SessionConfig, Token,
-    TokenEvent,
+    DraftKnobs, Engine, Generation, KvDtype, KvPlan, Manifest, Request, Session, SessionConfig,
+    Token, TokenEvent,
 };
 use crate::error::{Error, Result};
 use crate::record::Clock;
@@ -42,12 +46,19 @@ pub struct EdgeLlmEngine {
     device: Device,
     plugin: PathBuf,
     weights_bytes: u64,
+    /// A speculative directory (base and draft built into one `--engineDir`): its plan is
+    /// the speculative requests' (capacity `min(base, draft) − 100`).
+    spec: Option<SpecDir>,
 }
 
 impl EdgeLlmEngine {
     pub fn open(dir: &Path, manifest: Manifest) -> Result<Self> {
-        let config = EdgeLlmConfig::load(dir)?;
-        let plan = EdgeLlmPlan::from_config(&config)?;
+        let spec = if spec_dir::has_spec_files(dir) {
+            Some(spec_dir::check_spec_dir(dir)?)
+        } else {
+            None
+        };
+        let plan = plan_from_config(dir)?;
         let tok_path = dir.join("tokenizer.json");
         let tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
             .map_err(|e| Error::bad_file(&tok_path, format!("cannot load tokenizer: {e}")))?;
@@ -69,11 +80,12 @@ impl EdgeLlmEngine {
             ));
         }
         let device = Device::open(super::device() as usize)?;
-        // Weights: everything the manifest lists except the text files.
+        // Weights: everything the manifest lists except the text files (both engines of a
+        // speculative directory).
         let weights_bytes = manifest
             .files
             .iter()
-            .filter(|f| f.path == ENGINE_FILE || f.path.ends_with(".safetensors"))
+            .filter(|f| f.path.ends_with(".engine") || f.path.ends_with(".safetensors"))
             .map(|f| f.bytes)
             .sum();
         Ok(EdgeLlmEngine {
@@ -84,6 +96,7 @@ impl EdgeLlmEngine {
             device,
             plugin,
             weights_bytes,
+            spec,
         })
     }
 }
@@ -141,8 +154,46 @@ impl Engine for EdgeLlmEngine {
     }
 
     fn session(&self, cfg: &SessionConfig) -> Result<Box<dyn Session + '_>> {
-        Ok(Box::new(EdgeLlmSession::new(self, cfg)?))
+        Ok(Box::new(EdgeLlmSession::new(self, cfg, None)?))
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    /// Edge-LLM drafts inside one speculative engine directory: `--draft` names that same
+    /// directory, and the knobs become the runtime's `SpecDecodeDraftingConfig`.
+    fn speculative_session<'a>(
+        &'a self,
+        draft: &'a dyn Engine,
+        cfg: &SessionConfig,
+        knobs: &DraftKnobs,
+    ) -> Result<Box<dyn Session + 'a>> {
+        let same_dir = draft
+            .as_any()
+            .and_then(|a| a.downcast_ref::<EdgeLlmEngine>())
+            .is_some_and(|d| same_path(&d.dir, &self.dir));
+        if self.spec.is_none() || !same_dir {
+            return Err(Error::config(
+                "--draft",
+                format!(
+                    "Edge-LLM drafts with the draft built into the target's own engine directory \
+                     (llm_build --specBase and --specDraft into one --engineDir): give that \
+                     directory as both the engine and --draft (engine {}, draft {})",
+                    self.dir.display(),
+                    draft.dir().display()
+                ),
+            ));
+        }
+        let drafting = Drafting::new(knobs.max, knobs.top_k, knobs.verify, knobs.block)?;
+        Ok(Box::new(EdgeLlmSession::new(self, cfg, Some(drafting))?))
+    }
+}
+
+/// Whether two paths name the same directory (symbolic links resolved when they exist).
+fn same_path(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    canon(a) == canon(b)
 }
 
 /// One `LLMInferenceRuntime` with its stream. Not thread-safe (neither is the runtime).
@@ -158,6 +209,16 @@ pub struct EdgeLlmSession<'e> {
     next_label: String,
     /// GPU memory by Edge-LLM's method (see [`EdgeLlmSession::track_gpu_memory`]).
     gpu_memory: GpuMemory,
+    /// On a speculative directory: the drafting knobs when this session speculates, `None`
+    /// for its vanilla twin (`disableSpecDecode` on every request, same engine).
+    spec: Option<SpecRole>,
+}
+
+/// What a session on a speculative directory does.
+#[derive(Debug, Clone)]
+enum SpecRole {
+    Drafting { knobs: Drafting, spec_type: String },
+    VanillaTwin,
 }
 
 /// Edge-LLM's "GPU memory" (its `llm_inference` benchmark): the process's peak RSS on Jetson
@@ -203,7 +264,11 @@ fn definition_notes(notes: &mut BTreeMap<String, String>) {
 const GPU_MEMORY_SAMPLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl<'e> EdgeLlmSession<'e> {
-    fn new(engine: &'e EdgeLlmEngine, cfg: &SessionConfig) -> Result<Self> {
+    fn new(
+        engine: &'e EdgeLlmEngine,
+        cfg: &SessionConfig,
+        drafting: Option<Drafting>,
+    ) -> Result<Self> {
         let plan = &engine.plan;
         check_session_limits(plan, cfg)?;
         let mut notes = kv_notes(plan, cfg);
@@ -221,17 +286,15 @@ impl<'e> EdgeLlmSession<'e> {
         };
         let free_before = engine.device.free_bytes()?;
         memory::check(&need, free_before, cfg.mem_fraction, device)?;
-        let plugin = engine.plugin.to_string_lossy().into_owned();
-        let dir = engine.dir.to_string_lossy().into_owned();
-        let mut runner = ffi::open_runner(
-            &dir,
-            &plugin,
-            stream.raw(),
-            device as i32,
-            true,
-            super::edge_llm_verbose(),
-        )
-        .map_err(|e| engine_err("open runtime", e))?;
+        let spec = engine.spec.as_ref().map(|s| match drafting {
+            Some(knobs) => SpecRole::Drafting {
+                knobs,
+                spec_type: s.spec_type.clone(),
+            },
+            None => SpecRole::VanillaTwin,
+        });
+        let mut runner = open_runner(engine, stream.raw(), device, spec.as_ref())?;
+        spec_notes(&mut notes, spec.as_ref(), &runner.strategy_name());
         let free_after = engine.device.free_bytes()?;
         notes.extend(memory::notes(&need, free_before, free_after));
         let integrated = engine.device.integrated()?;
@@ -262,6 +325,7 @@ impl<'e> EdgeLlmSession<'e> {
             notes,
             next_label: String::new(),
             gpu_memory,
+            spec,
         })
     }
 
@@ -318,6 +382,106 @@ impl<'e> EdgeLlmSession<'e> {
             .into(),
         );
         out
+    }
+}
+
+/// Constructs the runtime: Edge-LLM's vanilla constructor, or on a speculative directory its
+/// unified one with the session's drafting knobs (the twin's smallest valid chain).
+fn open_runner(
+    engine: &EdgeLlmEngine,
+    stream: usize,
+    device: u32,
+    spec: Option<&SpecRole>,
+) -> Result<cxx::UniquePtr<ffi::Runner>> {
+    let knobs = match spec {
+        Some(SpecRole::Drafting { knobs, .. }) => *knobs,
+        _ => Drafting::twin(),
+    };
+    let drafting = ffi::Drafting {
+        speculative: spec.is_some(),
+        drafting_top_k: knobs.top_k as i32,
+        drafting_step: knobs.step as i32,
+        verify_size: knobs.verify as i32,
+        dflash_block_size: knobs.block as i32,
+    };
+    ffi::open_runner(
+        &engine.dir.to_string_lossy(),
+        &engine.plugin.to_string_lossy(),
+        stream,
+        device as i32,
+        true,
+        super::edge_llm_verbose(),
+        &drafting,
+    )
+    .map_err(|e| engine_err("open runtime", e))
+}
+
+/// What a session on a speculative directory says about itself: the strategy the runtime
+/// reports (`getSpeculativeDecodingStrategyName()`), the drafting knobs, or that it is the
+/// vanilla twin; and the KV reserve.
+fn spec_notes(notes: &mut BTreeMap<String, String>, spec: Option<&SpecRole>, strategy: &str) {
+    let Some(role) = spec else { return };
+    notes.insert("spec_strategy".into(), strategy.to_owned());
+    notes.insert(
+        "spec_kv_reserve_tokens".into(),
+        spec_dir::SPEC_KV_RESERVE.to_string(),
+    );
+    match role {
+        SpecRole::Drafting { knobs, .. } => {
+            notes.insert(
+                "spec_drafting".into(),
+                format!(
+                    "draftingTopK={} draftingStep={} verifySize={} dflashBlockSize={}",
+                    knobs.top_k, knobs.step, knobs.verify, knobs.block
+                ),
+            );
+            notes.insert(
+                "spec_acceptance_definition".into(),
+                "edgellm_acceptance_rate is Edge-LLM's: the request's delta of \
+                 getSpecDecodeGenerationMetrics(), totalGeneratedTokens / totalIterations \
+                 (the prefill token included); spec_mean_accepted_len is tokens per verify \
+                 round without the prefill token"
+                    .into(),
+            );
+        }
+        SpecRole::VanillaTwin => {
+            notes.insert(
+                "spec_vanilla_twin".into(),
+                "the same speculative engine with request.disableSpecDecode (vanilla decoder)"
+                    .into(),
+            );
+        }
+    }
+}
+
+impl EdgeLlmSession<'_> {
+    /// A drafting session's counts for one request, from its delta of the runtime's
+    /// speculative metrics (and Edge-LLM's own acceptance rate in the notes); `None` for
+    /// any other session.
+    fn spec_counts(
+        &mut self,
+        out: &ffi::GenerateOut,
+        req: &Request<'_>,
+    ) -> Result<Option<crate::engine::SpecCounts>> {
+        let Some(SpecRole::Drafting { knobs, spec_type }) = &self.spec else {
+            return Ok(None);
+        };
+        let delta = spec_dir::MetricsDelta {
+            iterations: out.spec_iterations,
+            generated: out.spec_generated_tokens,
+        };
+        let (counts, rate) = delta
+            .counts(
+                req.prompts.len() as u32,
+                req.output_len,
+                knobs,
+                spec_type,
+                &spec_stages(out),
+            )
+            .map_err(|m| engine_err("spec metrics", m))?;
+        self.notes
+            .insert("edgellm_acceptance_rate".into(), format!("{rate:.4}"));
+        Ok(Some(counts))
     }
 }
 
@@ -415,6 +579,7 @@ impl Session for EdgeLlmSession<'_> {
             max_generate_length: i64::from(req.output_len),
             profile: true,
             nvtx_range: std::mem::take(&mut self.next_label),
+            disable_spec_decode: matches!(self.spec, Some(SpecRole::VanillaTwin)),
         };
 
         self.engine.device.bind()?;
@@ -429,9 +594,11 @@ impl Session for EdgeLlmSession<'_> {
                 generation_ms: out.generation_ms.clone(),
                 host_token_ns: out.host_token_ns.clone(),
                 host_e2e_ns: out.host_e2e_ns,
+                spec: spec_stages(&out),
             },
             req.output_len,
         )?;
+        let spec = self.spec_counts(&out, req)?;
         for (index, at) in token_offsets(&times.times).into_iter().enumerate() {
             for (seq, t) in tokens.iter().enumerate() {
                 on_token(TokenEvent {
@@ -454,8 +621,18 @@ impl Session for EdgeLlmSession<'_> {
             tokens,
             times: times.times,
             device: Some(times.device),
-            spec: None,
+            spec,
         })
+    }
+}
+
+/// The `spec_decode_*` stage runs the shim read (empty for a vanilla request).
+fn spec_stages(out: &ffi::GenerateOut) -> SpecStages {
+    SpecStages {
+        draft_prefill_ms: out.draft_prefill_ms.clone(),
+        draft_proposal_ms: out.draft_proposal_ms.clone(),
+        base_verification_ms: out.base_verification_ms.clone(),
+        draft_accept_ms: out.draft_accept_ms.clone(),
     }
 }
 

@@ -23,6 +23,18 @@
 //! (tokenization and request setup, and per decode round the finish-state update, the
 //! callbacks and eviction): a lower bound of the host overhead, since the stages contain
 //! host work too.
+//!
+//! A speculative request (Edge-LLM's unified runtime with a draft) records no
+//! `llm_generation` stage. Each decode round runs the draft's `spec_decode_draft_prefill`
+//! (round 0) or `spec_decode_draft_accept` (the catch-up on the previous round's accepted
+//! tokens, later rounds), then `spec_decode_draft_proposal` and
+//! `spec_decode_base_verification` (EAGLE: `cpp/runtime/decoding/eagleDecoder.cpp`
+//! l.210-252; DFlash and DSpark run only the last two). A round emits every token it
+//! accepted, each through its own callback after the round's sync (`runtime/streaming.cpp`
+//! l.418-445), so there are fewer rounds than tokens: the device "steps" of a speculative
+//! request are its rounds, each the sum of that round's stages ([`SpecStages::rounds`]),
+//! while the host times stay per token (tokens of one round arrive together: their ITLs
+//! between each other are the callback's own few microseconds).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +66,77 @@ pub struct StageTimes {
     pub host_token_ns: Vec<i64>,
     /// Host steady clock of the whole request, ns.
     pub host_e2e_ns: i64,
+    /// A speculative request's stage runs; empty for a vanilla one.
+    pub spec: SpecStages,
+}
+
+/// The `spec_decode_*` stage runs of one request, ms (one entry per scope run).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpecStages {
+    pub draft_prefill_ms: Vec<f32>,
+    pub draft_proposal_ms: Vec<f32>,
+    pub base_verification_ms: Vec<f32>,
+    pub draft_accept_ms: Vec<f32>,
+}
+
+impl SpecStages {
+    /// True for a request that ran no speculative stage.
+    pub fn is_empty(&self) -> bool {
+        self.draft_prefill_ms.is_empty()
+            && self.draft_proposal_ms.is_empty()
+            && self.base_verification_ms.is_empty()
+            && self.draft_accept_ms.is_empty()
+    }
+
+    /// Stage time of each decode round: its base verification, its draft proposal, and the
+    /// draft work that opened it (the draft's prefill in round 0, the catch-up on the previous
+    /// round's accepted tokens later). One verification per round; refuses stage runs that do
+    /// not fit that shape, and more rounds than `output_len − 1` decode tokens.
+    pub fn rounds(&self, output_len: u32) -> Result<Vec<f32>> {
+        let rounds = self.base_verification_ms.len();
+        let max_rounds = output_len.saturating_sub(1) as usize;
+        if rounds == 0 || rounds > max_rounds {
+            return Err(timing_err(format!(
+                "expected 1..={max_rounds} spec_decode_base_verification runs (one per decode \
+                 round) for {output_len} output tokens, got {rounds}"
+            )));
+        }
+        if self.draft_proposal_ms.len() > rounds
+            || self.draft_accept_ms.len() > rounds - 1
+            || self.draft_prefill_ms.len() > 1
+        {
+            return Err(timing_err(format!(
+                "speculative stages do not fit {rounds} rounds: {} draft prefill, {} proposal, \
+                 {} accept runs",
+                self.draft_prefill_ms.len(),
+                self.draft_proposal_ms.len(),
+                self.draft_accept_ms.len()
+            )));
+        }
+        let at = |v: &[f32], i: usize| v.get(i).copied().unwrap_or(0.0).max(0.0);
+        Ok((0..rounds)
+            .map(|i| {
+                let opening = if i == 0 {
+                    self.draft_prefill_ms.iter().sum::<f32>()
+                } else {
+                    at(&self.draft_accept_ms, i - 1)
+                };
+                at(&self.base_verification_ms, i) + at(&self.draft_proposal_ms, i) + opening
+            })
+            .collect())
+    }
+
+    /// Draft model stage time of the request (prefill, proposals, catch-ups), ms.
+    pub fn draft_ms(&self) -> f32 {
+        self.draft_prefill_ms.iter().sum::<f32>()
+            + self.draft_proposal_ms.iter().sum::<f32>()
+            + self.draft_accept_ms.iter().sum::<f32>()
+    }
+
+    /// Base model verification stage time of the request, ms.
+    pub fn target_ms(&self) -> f32 {
+        self.base_verification_ms.iter().sum()
+    }
 }
 
 /// Host phase times of one request, the runtime stage times, and the host time outside them.
@@ -103,16 +186,27 @@ pub fn phase_times(st: &StageTimes, output_len: u32) -> Result<EdgeTimes> {
             st.prefill_ms.len()
         )));
     }
-    let want_steps = want.saturating_sub(1);
-    if st.generation_ms.len() != want_steps {
-        return Err(timing_err(format!(
-            "expected {want_steps} llm_generation steps for {output_len} output tokens, got {}",
-            st.generation_ms.len()
-        )));
-    }
+    let steps_ms = if st.spec.is_empty() {
+        let want_steps = want.saturating_sub(1);
+        if st.generation_ms.len() != want_steps {
+            return Err(timing_err(format!(
+                "expected {want_steps} llm_generation steps for {output_len} output tokens, got {}",
+                st.generation_ms.len()
+            )));
+        }
+        st.generation_ms.clone()
+    } else {
+        if !st.generation_ms.is_empty() {
+            return Err(timing_err(format!(
+                "a speculative request ran {} llm_generation steps beside its spec_decode stages",
+                st.generation_ms.len()
+            )));
+        }
+        st.spec.rounds(output_len)?
+    };
     let device = DeviceTimes {
         prefill: dur(st.prefill_ms[0]),
-        steps: st.generation_ms.iter().map(|&ms| dur(ms)).collect(),
+        steps: steps_ms.iter().map(|&ms| dur(ms)).collect(),
     };
     let stages = device.prefill + device.steps.iter().sum::<Duration>();
     let e2e = ns(st.host_e2e_ns);
@@ -154,8 +248,9 @@ pub const EDGE_LLM_FIGURES: [&str; 3] = [
 ///   "prefill time");
 /// - `edgellm_prefill_tok_per_s`: prefilled tokens of the whole batch (no reused tokens:
 ///   trtbench saves no system-prompt cache) over the summed `llm_prefill` time;
-/// - `edgellm_generation_tok_per_s`: generated tokens, the one sampled at prefill included,
-///   over the summed `llm_generation` time: B·N / ((N−1)·mean step) for one run.
+/// - `edgellm_generation_tok_per_s`: generated tokens (`osl` per sequence), the one sampled at
+///   prefill included, over the summed decode stage time: B·N / ((N−1)·mean step) for one
+///   vanilla run; a speculative run's decode stages are its rounds (fewer than N−1).
 ///
 /// The two rates are one ratio of sums each (n = 1), as Edge-LLM computes them. Generations
 /// without stage times are skipped; no generation stage time gives no generation rate.
@@ -163,6 +258,7 @@ pub fn edge_llm_figures(
     gens: &[Generation],
     batch: u32,
     isl: u32,
+    osl: u32,
 ) -> BTreeMap<String, crate::record::Summary> {
     let mut prefill_ms = Vec::new();
     let (mut prefill_s, mut prefill_tokens) = (0.0f64, 0.0f64);
@@ -173,9 +269,8 @@ pub fn edge_llm_figures(
         prefill_s += d.prefill.as_secs_f64();
         prefill_tokens += f64::from(batch) * f64::from(isl);
         gen_s += d.steps.iter().sum::<Duration>().as_secs_f64();
-        // Every sequence generates the prefill token and one per decode step (EOS ignored;
-        // the runner keeps no token ids with the stage times).
-        gen_tokens += f64::from(batch) * (d.steps.len() + 1) as f64;
+        // Every sequence generates exactly `osl` tokens (EOS ignored, lengths checked).
+        gen_tokens += f64::from(batch) * f64::from(osl);
     }
     let clock = Some(Clock::CudaEvent);
     let mut out = BTreeMap::new();
@@ -372,7 +467,45 @@ mod tests {
             generation_ms: steps.to_vec(),
             host_token_ns: rounds_ms.iter().map(|ms| ms * 1_000_000).collect(),
             host_e2e_ns: e2e_ms * 1_000_000,
+            spec: SpecStages::default(),
         }
+    }
+
+    /// A speculative request of 6 tokens in 3 rounds (EAGLE: draft prefill, then a catch-up
+    /// opening each later round): the device steps are the rounds' stage sums, the host
+    /// times stay one per token.
+    #[test]
+    fn speculative_rounds_sum_their_stages() {
+        let mut t = st(5.0, &[], &[6, 9, 9, 12, 12, 12], 14);
+        t.spec = SpecStages {
+            draft_prefill_ms: vec![1.0],
+            draft_proposal_ms: vec![0.5, 0.5, 0.5],
+            base_verification_ms: vec![2.0, 2.0, 2.0],
+            draft_accept_ms: vec![0.25, 0.25],
+        };
+        let e = phase_times(&t, 6).unwrap();
+        let ms = |d: &Duration| (d.as_secs_f64() * 1e3 * 1e3).round() / 1e3;
+        let steps: Vec<f64> = e.device.steps.iter().map(ms).collect();
+        assert_eq!(steps, vec![3.5, 2.75, 2.75]);
+        assert_eq!(e.times.steps.len(), 5);
+        assert_eq!(e.times.steps[1], Duration::ZERO);
+        assert_eq!(t.spec.draft_ms(), 3.0);
+        assert_eq!(t.spec.target_ms(), 6.0);
+        // More rounds than decode tokens, or an accept run without its round, is refused.
+        t.spec.base_verification_ms = vec![1.0; 6];
+        assert!(phase_times(&t, 6).is_err());
+        t.spec.base_verification_ms = vec![1.0];
+        assert!(phase_times(&t, 6)
+            .unwrap_err()
+            .to_string()
+            .contains("do not fit"));
+        // Speculative and vanilla stages in one request: refused.
+        t.spec.draft_accept_ms.clear();
+        t.generation_ms = vec![1.0];
+        assert!(phase_times(&t, 6)
+            .unwrap_err()
+            .to_string()
+            .contains("llm_generation"));
     }
 
     #[test]
@@ -430,7 +563,7 @@ mod tests {
             }),
             spec: None,
         };
-        let f = edge_llm_figures(&[run(10), run(30)], 2, 100);
+        let f = edge_llm_figures(&[run(10), run(30)], 2, 100, 5);
         assert_eq!(f["edgellm_prefill_ms"].mean, 20.0);
         // 2 × 2 × 100 tokens over 40 ms.
         assert!((f["edgellm_prefill_tok_per_s"].mean - 10_000.0).abs() < 1e-6);
@@ -440,10 +573,10 @@ mod tests {
         // osl 1: no generation stage, no generation rate; no stage times at all: nothing.
         let mut one = run(10);
         one.device.as_mut().unwrap().steps.clear();
-        assert!(!edge_llm_figures(&[one], 2, 100).contains_key("edgellm_generation_tok_per_s"));
+        assert!(!edge_llm_figures(&[one], 2, 100, 1).contains_key("edgellm_generation_tok_per_s"));
         let mut none = run(10);
         none.device = None;
-        assert!(edge_llm_figures(&[none], 2, 100).is_empty());
+        assert!(edge_llm_figures(&[none], 2, 100, 1).is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <unistd.h>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,6 +83,118 @@ struct Runtime
     {
     }
 };
+
+std::string replaced(std::string text, std::string const& from, std::string const& to)
+{
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    {
+        text.replace(at, from.size(), to);
+    }
+    return text;
+}
+
+std::string slurp(fs::path const& p)
+{
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+//! The speculative mode (FIDELITY.md, "Speculative decoding"): the vanilla fixture made into
+//! the flat directory llm_build leaves for an EAGLE3 pair (base capacity 256, draft 150).
+void specChecks(fs::path const& dir, fs::path const& tmp)
+{
+    fs::path const spec = tmp / "spec";
+    fs::create_directories(spec);
+    for (auto const& e : fs::directory_iterator(dir))
+    {
+        fs::copy_file(e.path(), spec / e.path().filename());
+    }
+    std::string const cfg = replaced(slurp(dir / "config.json"), "\"none\"", "\"eagle3\"");
+    std::ofstream(spec / "base_config.json")
+        << replaced(replaced(cfg, "\"max_kv_cache_capacity\": 128", "\"max_kv_cache_capacity\": 256"),
+               "\"max_kv_pool_pages\": 4", "\"max_kv_pool_pages\": 8");
+    std::ofstream(spec / "draft_config.json")
+        << replaced(cfg, "\"max_kv_cache_capacity\": 128", "\"max_kv_cache_capacity\": 150");
+    fs::rename(spec / "llm.engine", spec / "spec_base.engine");
+    fs::remove(spec / "config.json");
+    auto make = [&spec](int32_t step) {
+        rt::SpecDecodeDraftingConfig d;
+        d.draftingTopK = 1;
+        d.draftingStep = step;
+        d.verifySize = step + 1;
+        return std::make_unique<rt::LLMInferenceRuntime>(spec.string(), std::string{},
+            std::unordered_map<std::string, std::string>{}, d, reinterpret_cast<cudaStream_t>(0x1));
+    };
+    try
+    {
+        make(3);
+        check(false, "spec: construction without spec_draft.engine throws");
+    }
+    catch (std::runtime_error const& e)
+    {
+        check(std::string(e.what()).find("spec_draft.engine") != std::string::npos,
+            "spec: construction without spec_draft.engine throws");
+    }
+    std::ofstream(spec / "spec_draft.engine") << "draft";
+    try
+    {
+        make(0);
+        check(false, "spec: draftingStep 0 throws");
+    }
+    catch (std::runtime_error const& e)
+    {
+        check(std::string(e.what()) == "drafting.draftingStep=0 must be positive (>= 1).", "spec: draftingStep 0 throws");
+    }
+    auto r = make(3);
+    check(std::string(r->getSpeculativeDecodingStrategyName()) == "eagle", "spec: an eagle3 pair is named eagle");
+    auto const& m = r->getSpecDecodeGenerationMetrics();
+    rt::LLMGenerationResponse resp;
+
+    // osl 9, 5-word prompt, 3 draft steps: rounds emit 1, 2, 3, then the 2 left of 4.
+    std::vector<int32_t> steps0;
+    auto req = request(1, 5, 9);
+    req.onTokenGenerated = [&steps0](rt::TokenCallbackInfo const& i) { steps0.push_back(i.generationStep); };
+    trt_edgellm::setProfilingEnabled(true);
+    trt_edgellm::gTimer.reset();
+    check(r->handleRequest(req, resp, reinterpret_cast<cudaStream_t>(0x1)) && resp.outputIds[0].size() == 9,
+        "spec: osl 9 runs");
+    namespace stages = trt_edgellm::metrics::StageNames;
+    auto runs = [](std::string const& s) {
+        auto d = trt_edgellm::gTimer.getTimingData(s);
+        return d ? d->gpuTimesMs.size() : 0;
+    };
+    check(runs(stages::kSPEC_DECODE_DRAFT_PREFILL) == 1 && runs(stages::kSPEC_DECODE_DRAFT_PROPOSAL) == 4
+            && runs(stages::kSPEC_DECODE_BASE_VERIFICATION) == 4 && runs(stages::kSPEC_DECODE_DRAFT_ACCEPT) == 3
+            && runs(stages::kLLM_GENERATION) == 0,
+        "spec: stage runs per round");
+    check(steps0 == std::vector<int32_t>{0, 0, 1, 1, 2, 2, 2, 3, 3}, "spec: a round's tokens share its generationStep");
+    check(m.totalIterations == 4 && m.totalGeneratedTokens == 9, "spec: metrics count rounds and tokens");
+    trt_edgellm::setProfilingEnabled(false);
+    check(r->handleRequest(req, resp, reinterpret_cast<cudaStream_t>(0x1)) && m.totalIterations == 4
+            && m.totalGeneratedTokens == 9,
+        "spec: metrics untouched with profiling off");
+
+    // EAGLE asked to sample (temperature 0.8, top-k 50) runs the vanilla decoder, as does
+    // disableSpecDecode.
+    trt_edgellm::setProfilingEnabled(true);
+    for (int twin = 0; twin < 2; ++twin)
+    {
+        trt_edgellm::gTimer.reset();
+        auto v = request(1, 5, 9);
+        v.temperature = twin ? 0.0F : 0.8F;
+        v.topK = twin ? 1 : 50;
+        v.disableSpecDecode = twin == 1;
+        check(r->handleRequest(v, resp, reinterpret_cast<cudaStream_t>(0x1)) && runs(stages::kLLM_GENERATION) == 8
+                && runs(stages::kSPEC_DECODE_BASE_VERIFICATION) == 0 && m.totalIterations == 4,
+            twin ? "spec: disableSpecDecode runs vanilla" : "spec: EAGLE with temperature 0.8 runs vanilla");
+    }
+    trt_edgellm::setProfilingEnabled(false);
+
+    // Capacity min(256, 150) − 100 = 50: a 5-word prompt gets at most 45 tokens, silently.
+    auto lng = request(1, 5, 60);
+    check(r->handleRequest(lng, resp, reinterpret_cast<cudaStream_t>(0x1)) && resp.outputIds[0].size() == 45,
+        "spec: output clamped to min(base, draft) - 100 - input");
+}
 
 } // namespace
 
@@ -208,6 +321,8 @@ int main(int argc, char** argv)
     // A role the chat template lacks is dropped: nothing to tokenize, handleRequest fails.
     auto tool = request(1, 5, 2, "tool");
     check(!r.rt->handleRequest(tool, resp, reinterpret_cast<cudaStream_t>(0x1)), "an unknown role is dropped (false)");
+
+    specChecks(dir, tmp);
 
     fs::remove_all(tmp);
     std::printf("%d failure(s)\n", gFailures);

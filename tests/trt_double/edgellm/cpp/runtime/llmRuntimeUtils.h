@@ -54,6 +54,8 @@ struct LLMGenerationRequest
     bool applyChatTemplate{true};
     bool addGenerationPrompt{true};
     bool enableThinking{false};
+    //! 0.10.0 l.148: run this request with the vanilla decoder on a speculative runtime.
+    bool disableSpecDecode{false};
     std::optional<TokenCallback> onTokenGenerated;
 };
 
