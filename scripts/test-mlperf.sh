@@ -7,7 +7,8 @@
 #      clippy-driver as the compiler, -D warnings), into the same target/ci with the same
 #      flags, so only our crate and LoadGen compile (LoadGen's C++ at the profile's -O1);
 #   3. tests/mlperf.rs against that binary, on short settings: SingleStream, Offline and
-#      Server runs of the real engine, and a Server run of llama.cpp's server (started here,
+#      Server runs of the real engine, sample libraries from a pre-tokenized JSONL and a
+#      prompt file, Ctrl-C (once, and twice), and a Server run of llama.cpp's server (started here,
 #      scripts/llama-server.sh) through the load client, with TRTBENCH_REQUIRE_MLPERF=1 and
 #      TRTBENCH_REQUIRE_SERVER=1 so none can pass by skipping.
 set -euo pipefail

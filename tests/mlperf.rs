@@ -6,7 +6,8 @@
 //! `TRTBENCH_REQUIRE_MLPERF=1`, so they cannot pass by skipping there).
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::util::{bin, engine, heavy, read_json};
 
@@ -31,22 +32,21 @@ fn mlperf_bin() -> Option<Command> {
 
 /// Runs `trtbench mlperf` with `args` (isl 32, osl 8, 8 prompts unless overridden) into
 /// `out`; returns stdout.
-fn mlperf(mut cmd: Command, out: &Path, args: &[&str]) -> String {
+fn mlperf(cmd: Command, out: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--isl", "32", "--osl", "8", "--samples", "8"];
+    all.extend(args);
+    mlperf_raw(cmd, out, &all)
+}
+
+/// Runs `trtbench mlperf` on the default engine with one thread and `args` into `out`;
+/// checks it succeeded and labelled its output; returns stdout.
+fn mlperf_raw(mut cmd: Command, out: &Path, args: &[&str]) -> String {
     let o = cmd
         .args(["mlperf", "--engine"])
         .arg(engine())
         .arg("--out")
         .arg(out)
-        .args([
-            "--isl",
-            "32",
-            "--osl",
-            "8",
-            "--samples",
-            "8",
-            "--threads",
-            "1",
-        ])
+        .args(["--threads", "1"])
         .args(args)
         .output()
         .unwrap();
@@ -389,4 +389,273 @@ fn server_as_system_under_test_streams_first_tokens_to_loadgen() {
     let e2e = p["scalars"]["mlperf_latency_p50_ms"].as_f64().unwrap();
     assert!(ttft > 0.0 && ttft < e2e, "ttft {ttft} e2e {e2e}");
     assert!(p["scalars"]["mlperf_tpot_p50_ms"].as_f64().unwrap() > 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The sample library from files, and Ctrl-C
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    crate::util::repo().join("tests/fixtures/mlperf").join(name)
+}
+
+/// LoadGen's accuracy log as (sample index, token count, response bytes as hex), by index.
+fn accuracy_log(out: &Path) -> Vec<(u64, u64, String)> {
+    let acc = read_json(&out.join("mlperf_log_accuracy.json"));
+    let mut v: Vec<(u64, u64, String)> = acc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["qsl_idx"].as_u64().unwrap(),
+                e["token_count"].as_u64().unwrap(),
+                e["data"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// trtbench's per-sample log: (sample index, input tokens, output tokens), by index.
+fn sample_log(out: &Path) -> Vec<(u64, u64, u64)> {
+    let text = std::fs::read_to_string(out.join("trtbench-samples.jsonl")).unwrap();
+    let mut v: Vec<(u64, u64, u64)> = text
+        .lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).unwrap();
+            let n = |k: &str| j[k].as_u64().unwrap();
+            (n("qsl_index"), n("input_tokens"), n("output_tokens"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// An effective setting from LoadGen's detail log.
+fn effective(out: &Path, key: &str) -> serde_json::Value {
+    let detail = std::fs::read_to_string(out.join("mlperf_log_detail.txt")).unwrap();
+    detail
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(":::MLLOG"))
+        .filter_map(|j| serde_json::from_str::<serde_json::Value>(j.trim()).ok())
+        .find(|j| j["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in the detail log"))["value"]
+        .clone()
+}
+
+/// Bad samples files and flag mixes are named (file, line, field) before anything runs,
+/// with or without LoadGen built in.
+#[test]
+fn samples_file_errors_name_the_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"input_ids\": [1, 2], \"max_output_tokens\": 4}\n{\"input_ids\": [1, \"x\"]}\n",
+    )
+    .unwrap();
+    let no_len = tmp.path().join("nolen.jsonl");
+    std::fs::write(&no_len, "{\"tok_input\": [5, 6]}\n").unwrap();
+    let good = fixture("samples.jsonl");
+    let good = good.to_str().unwrap();
+    for (args, named) in [
+        (
+            vec!["--samples-file", bad.to_str().unwrap()],
+            "bad.jsonl: line 2: field `input_ids`: item 1",
+        ),
+        (
+            vec!["--samples-file", no_len.to_str().unwrap()],
+            "nolen.jsonl: line 1: no `max_output_tokens`",
+        ),
+        (vec!["--samples-file", good, "--isl", "64"], "--isl"),
+        (vec!["--samples-file", good, "--dataset", good], "--dataset"),
+    ] {
+        let o = bin()
+            .args(["mlperf", "--out"])
+            .arg(tmp.path().join("x"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+}
+
+/// A samples file through the engine, end to end (accuracy mode: every sample once,
+/// Offline in batches of 2, so one batch mixes output lengths): LoadGen's library is the
+/// file's 4 samples; the engine got each line's own token ids (its per-sample log has
+/// each line's length) and generated each line's own output length (LoadGen's accuracy
+/// log counts them); the two identical lines got identical greedy outputs.
+#[test]
+fn samples_file_feeds_the_engine_each_lines_tokens() {
+    let Some(cmd) = mlperf_bin() else { return };
+    let _heavy = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tok");
+    let file = fixture("samples.jsonl");
+    let args = [
+        "--samples-file",
+        file.to_str().unwrap(),
+        "--mode",
+        "accuracy",
+        "--scenario",
+        "offline",
+        "--batch",
+        "2",
+    ];
+    mlperf_raw(cmd, &out, &args);
+    assert_eq!(effective(&out, "effective_performance_sample_count"), 4);
+    let (input, output) = ([9, 19, 9, 5], [4, 6, 4, 3]);
+    let acc = accuracy_log(&out);
+    assert_eq!(acc.len(), 4, "{acc:?}");
+    for (i, (idx, count, data)) in acc.iter().enumerate() {
+        assert_eq!(*idx, i as u64);
+        assert_eq!(*count, output[i], "sample {i}");
+        // int32 token ids as hex
+        assert_eq!(data.len() as u64, 8 * output[i], "sample {i}");
+    }
+    assert_eq!(acc[0].2, acc[2].2, "identical lines, different outputs");
+    let log = sample_log(&out);
+    let want: Vec<(u64, u64, u64)> = (0..4).map(|i| (i as u64, input[i], output[i])).collect();
+    assert_eq!(log, want);
+    let p = only_point(&out);
+    assert_eq!(p["parameters"]["dataset"], "samples.jsonl");
+    assert_eq!(p["parameters"]["samples"], 4);
+    assert!(p["parameters"].get("isl").is_none(), "{p}");
+}
+
+/// A prompt file in the load command's format (`--dataset`), tokenized by the engine: one
+/// sample per entry, each generating the entry's own output length; the long prompt is
+/// the long sample.
+#[test]
+fn dataset_prompts_are_the_sample_library() {
+    let Some(cmd) = mlperf_bin() else { return };
+    let _heavy = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let file = fixture("prompts.jsonl");
+    let args = ["--dataset", file.to_str().unwrap(), "--mode", "accuracy"];
+    mlperf_raw(cmd, &out, &args);
+    assert_eq!(effective(&out, "effective_performance_sample_count"), 3);
+    let counts: Vec<u64> = accuracy_log(&out).iter().map(|e| e.1).collect();
+    assert_eq!(counts, [3, 5, 4]);
+    let log = sample_log(&out);
+    assert_eq!(log.len(), 3, "{log:?}");
+    let input: Vec<u64> = log.iter().map(|e| e.1).collect();
+    assert!(
+        input[1] > 3 * input[0] && input[1] > 3 * input[2] && input[0] >= 4,
+        "{input:?}"
+    );
+}
+
+/// Starts `trtbench mlperf` on the default engine (one thread, 8 prompts of 32 + 8 tokens)
+/// with `args` into `out`, and returns once LoadGen has started (its detail log exists)
+/// and `settle_ms` more have passed.
+fn start_mlperf(mut cmd: Command, out: &Path, args: &[&str], settle_ms: u64) -> Child {
+    let child = cmd
+        .args(["mlperf", "--engine"])
+        .arg(engine())
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--threads",
+            "1",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--samples",
+            "8",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !out.join("mlperf_log_detail.txt").exists() {
+        assert!(t0.elapsed().as_secs() < 120, "LoadGen never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(settle_ms));
+    child
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+fn interrupt(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for `child` to exit (at most `secs`); its exit code and stderr, and how long the
+/// wait took.
+fn exit_of(mut child: Child, secs: u64) -> (Option<i32>, String, f64) {
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed().as_secs() > secs {
+            let _ = child.kill();
+            panic!("still running {secs} s after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let waited = t0.elapsed().as_secs_f64();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    (o.status.code(), err, waited)
+}
+
+/// Ctrl-C during a run whose settings ask for 10 minutes (mlperf.conf's min_duration):
+/// generation stops, LoadGen finishes on empty completions and writes its logs, which
+/// stay; the point says the run was interrupted, and the exit code is 130.
+#[test]
+fn ctrl_c_stops_generation_keeps_the_logs_and_exits_130() {
+    let Some(cmd) = mlperf_bin() else { return };
+    let _heavy = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("int");
+    let args = ["--scenario", "single-stream", "--target-latency-ms", "300"];
+    let child = start_mlperf(cmd, &out, &args, 1500);
+    interrupt(&child);
+    let (code, err, waited) = exit_of(child, 120);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        err.contains("Ctrl-C") && err.contains("LoadGen's logs"),
+        "{err}"
+    );
+    eprintln!("SingleStream stopped {waited:.1} s after Ctrl-C");
+    for f in ["mlperf_log_summary.txt", "mlperf_log_detail.txt"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let p = only_point(&out);
+    assert_eq!(p["status"], "error", "{p}");
+    assert!(p["error"].as_str().unwrap().contains("interrupted"), "{p}");
+    // Some samples ran before the interrupt, and far fewer than LoadGen issued.
+    let ran = sample_log(&out).len() as f64;
+    let issued = p["scalars"]["mlperf_query_count"].as_f64().unwrap();
+    assert!(ran < issued, "ran {ran} of {issued}");
+}
+
+/// Server issues on its schedule up to min_duration even after the first Ctrl-C; a second
+/// one exits at once with 130 (not a crash in LoadGen's threads), LoadGen's detail log
+/// left as far as it was written.
+#[test]
+fn second_ctrl_c_exits_at_once() {
+    let Some(cmd) = mlperf_bin() else { return };
+    let _heavy = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("int2");
+    let args = ["--scenario", "server", "--target-qps", "2"];
+    let child = start_mlperf(cmd, &out, &args, 1000);
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(1000));
+    interrupt(&child);
+    let (code, err, _) = exit_of(child, 30);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("again: exiting now"), "{err}");
+    assert!(out.join("mlperf_log_detail.txt").is_file());
 }

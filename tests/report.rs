@@ -42,6 +42,74 @@ fn csv_snapshot() {
     insta::assert_snapshot!("report_csv", text);
 }
 
+/// Three LoadGen runs (SingleStream VALID, Offline, Server INVALID on its TTFT limit)
+/// imported from their logs (`tests/fixtures/loadgen`, see the README there), as one
+/// results file with a fixed date and machine.
+fn loadgen_results() -> Results {
+    use trtbench::import::mlperf::{read_dir, RunParams};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/loadgen");
+    let mut r = Results::new(
+        vec!["trtbench".into(), "mlperf".into()],
+        serde_json::json!({"hostname": "fixture-host", "trtbench_version": "0.1.0"}),
+    );
+    r.created_unix_s = 1_750_000_000.0;
+    for (run, batch) in [("single-stream", 1), ("offline", 4), ("server", 1)] {
+        let params = RunParams {
+            engine: "smollm2-135m-q4_1".into(),
+            sut: "engine".into(),
+            isl: Some(32),
+            osl: Some(8),
+            batch: Some(batch),
+            samples: Some(8),
+            dataset: None,
+        };
+        let mut p = read_dir(&dir.join(run), &params).unwrap();
+        p.started_unix_s = 1_750_000_000.0;
+        p.notes.insert("imported_from".into(), run.into());
+        r.upsert(p);
+    }
+    r
+}
+
+/// LoadGen runs get a table of their own: scenario, mode, LoadGen's verdict, the
+/// scenario's figure of merit, TTFT / TPOT at the target percentile and Server's limits,
+/// under the label that none of it is an MLPerf result (and no row in "Load tests").
+#[test]
+fn loadgen_markdown_snapshot() {
+    let md = markdown::render(&Report::single(&loadgen_results(), "loadgen.json"));
+    assert!(
+        md.contains("## LoadGen runs (not an MLPerf result)"),
+        "{md}"
+    );
+    assert!(!md.contains("## Load tests"), "{md}");
+    insta::assert_snapshot!("report_loadgen_markdown", md);
+}
+
+/// `compare` shows the LoadGen runs of both files side by side, base then new.
+#[test]
+fn compare_shows_loadgen_runs_of_both_files() {
+    use trtbench::report::compare::{compare, render, Options};
+    let base = loadgen_results();
+    let mut new = loadgen_results();
+    let ss = new
+        .points
+        .iter_mut()
+        .find(|p| p.parameters["scenario"] == "SingleStream")
+        .unwrap();
+    ss.scalars.insert("mlperf_latency_p90_ms".into(), 999.0);
+    let c = compare(&base, &new, &Options::default());
+    let t = c.loadgen.as_ref().expect("a LoadGen table");
+    assert_eq!(t.rows.len(), 6);
+    let sides: Vec<&str> = t.rows.iter().map(|r| r[0].text.as_str()).collect();
+    assert_eq!(sides, ["base", "new", "base", "new", "base", "new"]);
+    let text = render(&c);
+    assert!(
+        text.contains("LoadGen runs (not an MLPerf result)"),
+        "{text}"
+    );
+    assert!(text.contains("999.0") && text.contains("NOT met"), "{text}");
+}
+
 #[test]
 fn markdown_entry_point_takes_results() {
     // The function the sweep prints at its end.

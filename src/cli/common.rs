@@ -155,10 +155,23 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
+/// How a second signal ends the process, when a command needs other than
+/// `std::process::exit` (set once; `mlperf` sets [`crate::mlperf::exit_now`]).
+static EXIT_NOW: std::sync::OnceLock<fn(i32) -> !> = std::sync::OnceLock::new();
+
+/// Makes a second signal end the process with `f` instead of `std::process::exit`.
+pub fn set_exit_now(f: fn(i32) -> !) {
+    let _ = EXIT_NOW.set(f);
+}
+
 /// First signal: raise the stop flag; second: exit now with `code`.
 fn stop_or_exit(flag: &AtomicBool, code: i32, what: &str) {
     if flag.swap(true, Ordering::SeqCst) {
-        std::process::exit(code);
+        eprintln!("\n{what} again: exiting now");
+        match EXIT_NOW.get() {
+            Some(exit) => exit(code),
+            None => std::process::exit(code),
+        }
     }
     eprintln!(
         "\n{what}: finishing the current generation, then saving (send it again to quit now)"

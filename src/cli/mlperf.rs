@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::mlperf::{Mode, Overrides, Plan, Scenario, NOT_MLPERF};
+use crate::mlperf::{Library, Mode, Overrides, Plan, Scenario, NOT_MLPERF};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,14 +24,25 @@ pub struct Args {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Input (prompt) length of every sample, in tokens, exactly.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, conflicts_with_all = ["dataset", "samples_file"])]
     pub isl: u32,
-    /// Output length of every sample, in tokens, exactly (end-of-sequence ignored).
-    #[arg(long, default_value_t = 32)]
-    pub osl: u32,
+    /// Output length of every sample, in tokens, exactly (end-of-sequence ignored)
+    /// [default: 32; with --dataset or --samples-file, each sample's own].
+    #[arg(long)]
+    pub osl: Option<u32>,
     /// Prompts in the sample library (LoadGen's total and performance sample counts).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, conflicts_with_all = ["dataset", "samples_file"])]
     pub samples: usize,
+    /// The sample library from a prompt file, as `load --dataset` reads it (JSONL of
+    /// prompt / text / conversations / messages, or a ShareGPT array), tokenized by the
+    /// engine; one sample per prompt, in order.
+    #[arg(long, value_name = "FILE", conflicts_with = "samples_file")]
+    pub dataset: Option<PathBuf>,
+    /// The sample library from pre-tokenized samples: JSON Lines, one object per line with
+    /// `input_ids` (or MLPerf's `tok_input`) and `max_output_tokens` (docs/mlperf.md); one
+    /// sample per line, in order.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub samples_file: Option<PathBuf>,
     /// Samples generated together at most (Offline, MultiStream, a Server queue).
     #[arg(long, short = 'b', default_value_t = 1)]
     pub batch: u32,
@@ -39,7 +50,8 @@ pub struct Args {
     #[arg(long)]
     pub threads: Option<u32>,
     /// Text the prompts are cut from.
-    #[arg(long, default_value = crate::bench::corpus::DEFAULT_TEXT)]
+    #[arg(long, default_value = crate::bench::corpus::DEFAULT_TEXT,
+          conflicts_with_all = ["dataset", "samples_file"])]
     pub text: PathBuf,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -87,6 +99,33 @@ pub struct Args {
     pub no_token_latencies: bool,
 }
 
+/// Where the samples come from; a samples file is read (and every line checked) here,
+/// before anything runs.
+fn library(a: &Args) -> anyhow::Result<Library> {
+    if let Some(path) = &a.samples_file {
+        let min = if a.no_token_latencies { 1 } else { 2 };
+        let samples = crate::mlperf::qsl::read_tokenized(path, a.osl, min)
+            .with_context(|| format!("--samples-file {}", path.display()))?;
+        return Ok(Library::Tokenized {
+            path: path.clone(),
+            samples,
+        });
+    }
+    if let Some(path) = &a.dataset {
+        return Ok(Library::Dataset {
+            path: path.clone(),
+            osl: a.osl,
+        });
+    }
+    Ok(Library::Exact {
+        isl: a.isl,
+        osl: a.osl.unwrap_or(32),
+        count: a.samples,
+        text: a.text.clone(),
+        seed: a.seed,
+    })
+}
+
 fn plan(a: &Args) -> anyhow::Result<Plan> {
     let plan = Plan {
         scenario: Scenario::parse(&a.scenario)?,
@@ -107,13 +146,9 @@ fn plan(a: &Args) -> anyhow::Result<Plan> {
             token_latencies: a.no_token_latencies.then_some(false),
         },
         out: a.out.clone(),
-        isl: a.isl,
-        osl: a.osl,
-        samples: a.samples,
+        library: library(a)?,
         max_batch: a.batch,
         threads: a.threads,
-        seed: a.seed,
-        text: a.text.clone(),
         url: a.url.clone(),
     };
     plan.validate()?;
@@ -130,9 +165,37 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     eprintln!("trtbench mlperf: {NOT_MLPERF}");
     let engine = crate::backends::open(&a.engine)
         .with_context(|| format!("--engine {}", a.engine.display()))?;
-    let prompts = crate::mlperf::prompts(engine.as_ref(), &plan)?;
-    let outcome =
-        crate::mlperf::run_engine(&plan, engine.as_ref(), &prompts, std::env::args().collect())?;
+    let samples = crate::mlperf::samples(engine.as_ref(), &plan).with_context(|| {
+        match plan.library.file() {
+            Some(f) => format!("the sample library {}", f.display()),
+            None => "the sample library".into(),
+        }
+    })?;
+    // Ctrl-C / SIGTERM as `run` and `sweep` take them: the first stops generation (LoadGen
+    // then finishes on empty completions and writes its logs), a second exits at once.
+    let stop = super::common::interrupt_flag();
+    super::common::set_exit_now(crate::mlperf::exit_now);
+    let outcome = crate::mlperf::run_engine(
+        &plan,
+        engine.as_ref(),
+        &samples,
+        std::env::args().collect(),
+        &stop,
+    )?;
+    print_outcome(&plan, &outcome);
+    if outcome.interrupted {
+        return Err(crate::Error::Interrupted).context(format!(
+            "LoadGen's logs (of a run that measures nothing past the interrupt) are in {}; \
+             its point in {} has status error",
+            plan.out.display(),
+            outcome.results_path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// LoadGen's verdict and the imported figures, every line labelled.
+fn print_outcome(plan: &Plan, outcome: &crate::mlperf::Outcome) {
     for p in &outcome.results.points {
         let verdict = p.notes.get("mlperf_result_validity").map_or("?", |s| s);
         println!(
@@ -152,5 +215,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         plan.out.display(),
         outcome.results_path.display()
     );
-    Ok(())
 }

@@ -40,6 +40,8 @@ pub struct RunParams {
     pub osl: Option<u32>,
     pub batch: Option<u32>,
     pub samples: Option<usize>,
+    /// The file name of the sample library, when it came from a file.
+    pub dataset: Option<String>,
 }
 
 /// The `:::MLLOG` records of a detail log, key → value (a later record of a key wins).
@@ -109,12 +111,17 @@ pub fn scalar_name(key: &str) -> Option<(String, f64)> {
     } else if let Some(r) = rest.strip_prefix("time_to_output_token_") {
         // LoadGen's min/max/mean of the time per output token, in ns without a suffix.
         ("tpot", r)
+    } else if rest.ends_with("query_latency_ns") {
+        // A whole query's latency (MultiStream's figure of merit).
+        ("query_latency", rest)
     } else {
         ("latency", rest)
     };
     let stat = stat
         .trim_end_matches("_ns")
         .trim_end_matches("_latency")
+        .trim_end_matches("_query")
+        .trim_end_matches("_per")
         .trim_end_matches("_percentile");
     let stat = match stat {
         "min" | "max" | "mean" => stat.to_owned(),
@@ -124,6 +131,38 @@ pub fn scalar_name(key: &str) -> Option<(String, f64)> {
         }
     };
     Some((format!("mlperf_{what}_{stat}_ms"), 1e-6))
+}
+
+/// The settings a LoadGen run was judged by, as scalars: the target latency percentile
+/// (`mlperf_target_percentile`, in percent: SingleStream's figure of merit is the sample
+/// latency at it, MultiStream's the query latency, Server's TTFT and TPOT constraints
+/// apply at it), Server's target QPS, and the TTFT / TPOT limits when token latencies
+/// were on (`mlperf_ttft_limit_ms`, `mlperf_tpot_limit_ms`).
+fn settings_scalars(records: &BTreeMap<String, Value>, point: &mut Point) {
+    let num = |k: &str| records.get(k).and_then(Value::as_f64);
+    if let Some(p) = num("effective_target_latency_percentile") {
+        // A fraction in the log; percent to two decimals, as LoadGen names its results.
+        let pct = (p * 1e4).round() / 1e2;
+        point.scalars.insert("mlperf_target_percentile".into(), pct);
+    }
+    let server = records.get("effective_scenario").and_then(Value::as_str) == Some("Server");
+    if !server {
+        return;
+    }
+    if let Some(q) = num("effective_target_qps") {
+        point.scalars.insert("mlperf_target_qps".into(), q);
+    }
+    let tokens = records
+        .get("requested_use_token_latencies")
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_f64() == Some(1.0));
+    for (key, name) in [
+        ("requested_server_ttft_latency", "mlperf_ttft_limit_ms"),
+        ("requested_server_tpot_latency", "mlperf_tpot_limit_ms"),
+    ] {
+        if let (true, Some(ns)) = (tokens, num(key)) {
+            point.scalars.insert(name.into(), ns * 1e-6);
+        }
+    }
 }
 
 /// Why LoadGen judged a run INVALID, from the detail log's flags and its own reason.
@@ -219,6 +258,9 @@ fn parameters(records: &BTreeMap<String, Value>, params: &RunParams) -> BTreeMap
     if let Some(n) = params.samples {
         p.insert("samples".into(), json!(n));
     }
+    if let Some(d) = &params.dataset {
+        p.insert("dataset".into(), json!(d));
+    }
     p
 }
 
@@ -232,6 +274,7 @@ pub fn point(detail: &str, summary: &str, params: &RunParams, dir: &Path) -> Res
             point.scalars.insert(name, x * factor);
         }
     }
+    settings_scalars(&records, &mut point);
     // An accuracy run times nothing: LoadGen writes no results and no verdict, only the
     // responses (mlperf_log_accuracy.json).
     let accuracy = point.parameters["mlperf_mode"] == "AccuracyOnly";
@@ -316,6 +359,7 @@ mod tests {
             osl: Some(8),
             batch: Some(1),
             samples: Some(16),
+            dataset: None,
         }
     }
 
@@ -340,6 +384,14 @@ mod tests {
             ("requests_per_s".into(), 1.0)
         );
         assert_eq!(n("result_tokens_per_second").0, "output_tok_per_s");
+        assert_eq!(
+            n("result_99.00_percentile_per_query_latency_ns"),
+            ("mlperf_query_latency_p99_ms".into(), 1e-6)
+        );
+        assert_eq!(
+            n("result_mean_query_latency_ns").0,
+            "mlperf_query_latency_mean_ms"
+        );
         assert_eq!(scalar_name("result_token_throughput"), None);
         assert_eq!(scalar_name("effective_target_qps"), None);
     }
@@ -355,6 +407,11 @@ mod tests {
                     "result_invalid_reason",
                     "\" * TTFT constrain not met: Reduce target QPS to improve latency.\"",
                 ),
+                ("effective_target_latency_percentile", "0.99"),
+                ("effective_target_qps", "2"),
+                ("requested_use_token_latencies", "true"),
+                ("requested_server_ttft_latency", "1000"),
+                ("requested_server_tpot_latency", "10000000000"),
             ],
         );
         let p = point(&d, SUMMARY_INVALID, &params(), Path::new("/x")).unwrap();
@@ -374,6 +431,10 @@ mod tests {
             p.warnings
         );
         assert!(!p.warnings[0].contains("min duration"));
+        assert_eq!(p.scalars["mlperf_target_percentile"], 99.0);
+        assert_eq!(p.scalars["mlperf_target_qps"], 2.0);
+        assert!((p.scalars["mlperf_ttft_limit_ms"] - 0.001).abs() < 1e-12);
+        assert!((p.scalars["mlperf_tpot_limit_ms"] - 10000.0).abs() < 1e-9);
     }
 
     #[test]

@@ -188,3 +188,12 @@ pub fn run(s: &RawSettings<'_>, tx: Sender<Query>) -> Result<()> {
     }
     Ok(())
 }
+
+/// Ends the process with `code` without running exit handlers or static destructors
+/// (`_exit`): LoadGen's threads may still be running, and its static objects must not be
+/// destroyed under them.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` takes no pointers and never returns; skipping destructors is the
+    // point (the kernel reclaims the process; files LoadGen wrote stay as written).
+    unsafe { libc::_exit(code) }
+}

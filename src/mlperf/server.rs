@@ -1,22 +1,22 @@
 //! An OpenAI-compatible server as LoadGen's system under test: every sample LoadGen issues
 //! becomes one streamed `/v1/completions` request through the load client
-//! (`client::http::Target`), its prompt sent as token ids (exact length, no re-tokenizing)
-//! with `ignore_eos` and `max_tokens` = osl. The first piece of text is reported to LoadGen
+//! (`client::http::Target`), its prompt sent as token ids (no re-tokenizing) with
+//! `ignore_eos` and `max_tokens` = the sample's output length. The first piece of text is reported to LoadGen
 //! as it is read (`FirstTokenComplete`), and the sample completed when the stream ends,
 //! with the server's count of output tokens (`usage.completion_tokens`; the pieces when it
 //! sends none). A failed request completes its sample empty, so LoadGen finishes; the
-//! failures are counted and returned as the run's error.
+//! failures are counted and returned as the run's error. Once the stop flag is raised
+//! (Ctrl-C), no request is sent: later samples are completed empty at once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ffi::{self, Issued, Query};
-use super::Plan;
+use super::{Plan, Sample, Stopped};
 use crate::client::http::FirstPiece;
 use crate::client::http::{body, Endpoint, Outcome, Target, TargetOptions, TlsOptions};
-use crate::engine::Token;
 use crate::error::{Error, Result};
 
 /// How long one request may take before it counts as failed.
@@ -36,9 +36,66 @@ fn target(url: &str) -> Result<Target> {
     })
 }
 
-/// Runs LoadGen against the server at `url` over `prompts`; returns the served model's
+/// Runs LoadGen against the server at `url` over `samples`; returns the served model's
 /// name once LoadGen has written its logs.
-pub fn run(plan: &Plan, url: &str, prompts: &[Vec<Token>]) -> Result<String> {
+pub fn run(
+    plan: &Plan,
+    url: &str,
+    samples: &[Sample],
+    stop: &AtomicBool,
+) -> std::result::Result<String, Stopped> {
+    let (model, rt, target) = connect(url).map_err(Stopped::Failed)?;
+    let failed = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = channel::<Query>();
+    let raw = super::sut::raw_settings(plan, samples.len());
+    let ran = std::thread::scope(|s| {
+        let loadgen = s.spawn(move || ffi::run(&raw, tx));
+        while let Ok(query) = rx.recv() {
+            for issued in query {
+                let sample = samples
+                    .get(issued.index)
+                    .filter(|_| !stop.load(Ordering::SeqCst));
+                let Some(sample) = sample else {
+                    issued.complete(&[], 0);
+                    continue;
+                };
+                let extra = serde_json::Map::from_iter([(
+                    "prompt".to_owned(),
+                    serde_json::json!(sample.tokens),
+                )]);
+                let b = body(
+                    Endpoint::Completions,
+                    &model,
+                    "",
+                    sample.output_len.into(),
+                    true,
+                    &extra,
+                );
+                rt.spawn(answer(target.clone(), issued, b, failed.clone()));
+            }
+        }
+        loadgen.join().unwrap_or_else(|_| {
+            Err(Error::Tool {
+                tool: "MLPerf LoadGen".into(),
+                message: "its thread panicked".into(),
+            })
+        })
+    });
+    ran.map_err(Stopped::Failed)?;
+    if stop.load(Ordering::SeqCst) {
+        return Err(Stopped::Interrupted);
+    }
+    match failed.load(Ordering::SeqCst) {
+        0 => Ok(model),
+        n => Err(Stopped::Failed(Error::Tool {
+            tool: url.to_owned(),
+            message: format!("{n} request(s) failed; LoadGen's logs count them as empty"),
+        })),
+    }
+}
+
+/// The served model, a runtime for the requests and the client that sends them.
+fn connect(url: &str) -> Result<(String, tokio::runtime::Runtime, Arc<Target>)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -54,43 +111,7 @@ pub fn run(plan: &Plan, url: &str, prompts: &[Vec<Token>]) -> Result<String> {
     let model = rt
         .block_on(target.first_model(url, Duration::from_secs(10)))
         .map_err(|e| Error::config("--url", e))?;
-    let failed = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = channel::<Query>();
-    let raw = super::sut::raw_settings(plan);
-    let ran = std::thread::scope(|s| {
-        let loadgen = s.spawn(move || ffi::run(&raw, tx));
-        while let Ok(query) = rx.recv() {
-            for issued in query {
-                let extra = serde_json::Map::from_iter([(
-                    "prompt".to_owned(),
-                    serde_json::json!(prompts.get(issued.index).cloned().unwrap_or_default()),
-                )]);
-                let b = body(
-                    Endpoint::Completions,
-                    &model,
-                    "",
-                    plan.osl.into(),
-                    true,
-                    &extra,
-                );
-                rt.spawn(answer(target.clone(), issued, b, failed.clone()));
-            }
-        }
-        loadgen.join().unwrap_or_else(|_| {
-            Err(Error::Tool {
-                tool: "MLPerf LoadGen".into(),
-                message: "its thread panicked".into(),
-            })
-        })
-    });
-    ran?;
-    match failed.load(Ordering::SeqCst) {
-        0 => Ok(model),
-        n => Err(Error::Tool {
-            tool: url.to_owned(),
-            message: format!("{n} request(s) failed; LoadGen's logs count them as empty"),
-        }),
-    }
+    Ok((model, rt, target))
 }
 
 /// One streamed request for one sample.

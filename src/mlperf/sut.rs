@@ -4,19 +4,26 @@
 //! sample goes to LoadGen as soon as the generation reports it (`FirstTokenComplete`), the
 //! output token ids (int32, little-endian) when the sample is done.
 //!
-//! If the engine fails, every sample still outstanding and every later one is completed
-//! empty at once, so LoadGen finishes and writes its logs; the error is returned then.
+//! Samples of one batch may ask for different output lengths (a samples file): the batch
+//! generates the longest, and each sample is completed the moment its own count is
+//! reached.
+//!
+//! If the engine fails, or the stop flag is raised (Ctrl-C), every sample still
+//! outstanding and every later one is completed empty at once, so LoadGen finishes and
+//! writes its logs; the error (or the interruption) is returned then.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 
 use super::ffi::{self, Issued, Query};
-use super::{Mode, Plan, Scenario};
+use super::{Mode, Plan, Sample, SampleLog, Scenario, Stopped};
 use crate::engine::{Engine, Request, Session, SessionConfig, Token};
 use crate::error::{Error, Result};
 
-/// The shim's settings for `plan` (negative: leave the configuration files' value).
-pub(super) fn raw_settings(plan: &Plan) -> ffi::RawSettings<'_> {
+/// The shim's settings for `plan` over a library of `samples` (negative: leave the
+/// configuration files' value).
+pub(super) fn raw_settings(plan: &Plan, samples: usize) -> ffi::RawSettings<'_> {
     let o = &plan.overrides;
     let f = |v: Option<u64>| v.map_or(-1.0, |v| v as f64);
     let g = |v: Option<f64>| v.unwrap_or(-1.0);
@@ -35,8 +42,8 @@ pub(super) fn raw_settings(plan: &Plan) -> ffi::RawSettings<'_> {
         mlperf_conf: plan.mlperf_conf.as_deref(),
         user_conf: plan.user_conf.as_deref(),
         outdir: &plan.out,
-        total_sample_count: plan.samples,
-        performance_sample_count: plan.samples,
+        total_sample_count: samples,
+        performance_sample_count: samples,
         min_duration_ms: f(o.min_duration_ms),
         max_duration_ms: f(o.max_duration_ms),
         min_query_count: f(o.min_query_count),
@@ -52,35 +59,51 @@ pub(super) fn raw_settings(plan: &Plan) -> ffi::RawSettings<'_> {
 }
 
 /// Runs LoadGen with `engine` answering its queries; returns once LoadGen has written
-/// its logs.
-pub fn run(plan: &Plan, engine: &dyn Engine, prompts: &[Vec<Token>]) -> Result<()> {
-    let mut cfg = SessionConfig::new(plan.max_batch, plan.isl + plan.osl);
+/// its logs (and trtbench its per-sample log).
+pub fn run(
+    plan: &Plan,
+    engine: &dyn Engine,
+    samples: &[Sample],
+    stop: &AtomicBool,
+) -> std::result::Result<(), Stopped> {
+    let max_seq = samples
+        .iter()
+        .map(|s| s.tokens.len() as u32 + s.output_len)
+        .max()
+        .unwrap_or(1);
+    let mut cfg = SessionConfig::new(plan.max_batch, max_seq);
     cfg.threads = plan.threads;
-    let mut session = engine.session(&cfg)?;
+    let mut session = engine.session(&cfg).map_err(Stopped::Failed)?;
     let (tx, rx) = channel::<Query>();
-    let raw = raw_settings(plan);
-    std::thread::scope(|s| {
+    let raw = raw_settings(plan, samples.len());
+    let mut log = Vec::new();
+    let (ran, served) = std::thread::scope(|s| {
         let loadgen = s.spawn(move || ffi::run(&raw, tx));
-        let served = serve(&rx, session.as_mut(), prompts, plan);
+        let served = serve(&rx, session.as_mut(), samples, plan, stop, &mut log);
         let ran = loadgen.join().unwrap_or_else(|_| {
             Err(Error::Tool {
                 tool: "MLPerf LoadGen".into(),
                 message: "its thread panicked".into(),
             })
         });
-        ran.and(served)
-    })
+        (ran, served)
+    });
+    super::write_sample_log(&plan.out, &log).map_err(Stopped::Failed)?;
+    ran.map_err(Stopped::Failed)?;
+    served
 }
 
 /// Answers queries until LoadGen is done (its sender dropped).
 fn serve(
     rx: &Receiver<Query>,
     session: &mut dyn Session,
-    prompts: &[Vec<Token>],
+    samples: &[Sample],
     plan: &Plan,
-) -> Result<()> {
+    stop: &AtomicBool,
+    log: &mut Vec<SampleLog>,
+) -> std::result::Result<(), Stopped> {
     let mut waiting: VecDeque<Issued> = VecDeque::new();
-    let mut failed: Option<Error> = None;
+    let mut ended: Option<Stopped> = None;
     loop {
         if waiting.is_empty() {
             match rx.recv() {
@@ -92,61 +115,73 @@ fn serve(
         while let Ok(q) = rx.try_recv() {
             waiting.extend(q);
         }
-        let take = waiting.len().min(plan.max_batch as usize);
-        let batch: Vec<Issued> = waiting.drain(..take).collect();
-        if failed.is_some() {
-            batch.into_iter().for_each(|s| s.complete(&[], 0));
+        if ended.is_none() && stop.load(Ordering::SeqCst) {
+            ended = Some(Stopped::Interrupted);
+        }
+        if ended.is_some() {
+            waiting.drain(..).for_each(|s| s.complete(&[], 0));
             continue;
         }
-        if let Err(e) = answer(session, batch, prompts, plan.osl) {
-            failed = Some(e);
+        let take = waiting.len().min(plan.max_batch as usize);
+        let batch: Vec<Issued> = waiting.drain(..take).collect();
+        if let Err(e) = answer(session, batch, samples, log) {
+            ended = Some(Stopped::Failed(e));
             waiting.drain(..).for_each(|s| s.complete(&[], 0));
         }
     }
-    failed.map_or(Ok(()), Err)
+    ended.map_or(Ok(()), Err)
 }
 
-/// One generation over `batch`; every sample is completed, with its tokens or empty.
+/// One generation over `batch`, as long as its longest output; every sample is
+/// completed, with its own count of tokens as soon as it has them, or empty.
 fn answer(
     session: &mut dyn Session,
     batch: Vec<Issued>,
-    prompts: &[Vec<Token>],
-    osl: u32,
+    samples: &[Sample],
+    log: &mut Vec<SampleLog>,
 ) -> Result<()> {
     let mut chosen = Vec::with_capacity(batch.len());
     for s in &batch {
-        match prompts.get(s.index) {
-            Some(p) => chosen.push(p.clone()),
+        match samples.get(s.index) {
+            Some(p) => chosen.push(p),
             None => {
-                let n = prompts.len();
+                let n = samples.len();
                 batch.into_iter().for_each(|s| s.complete(&[], 0));
                 return Err(Error::config(
                     "--samples",
-                    format!("LoadGen asked for sample index beyond the {n} prompts"),
+                    format!("LoadGen asked for sample index beyond the {n} samples"),
                 ));
             }
         }
     }
+    let prompts: Vec<Vec<Token>> = chosen.iter().map(|s| s.tokens.clone()).collect();
+    let want: Vec<u32> = chosen.iter().map(|s| s.output_len).collect();
     let req = Request {
-        prompts: &chosen,
-        output_len: osl,
+        prompts: &prompts,
+        output_len: want.iter().copied().max().unwrap_or(1),
     };
+    let mut open: Vec<Option<Issued>> = batch.into_iter().map(Some).collect();
+    let mut outs: Vec<Vec<u8>> = vec![Vec::new(); open.len()];
     let generated = session.generate(&req, &mut |ev| {
+        let Some(s) = open[ev.seq].as_ref() else {
+            return;
+        };
         if ev.index == 0 {
-            batch[ev.seq].first_token(&ev.token.to_le_bytes());
+            s.first_token(&ev.token.to_le_bytes());
+        }
+        outs[ev.seq].extend(ev.token.to_le_bytes());
+        if ev.index + 1 >= want[ev.seq] {
+            if let Some(s) = open[ev.seq].take() {
+                log.push(SampleLog {
+                    qsl_index: s.index,
+                    input_tokens: prompts[ev.seq].len(),
+                    output_tokens: want[ev.seq] as usize,
+                });
+                s.complete(&outs[ev.seq], u64::from(want[ev.seq]));
+            }
         }
     });
-    match generated {
-        Ok(g) => {
-            for (s, tokens) in batch.into_iter().zip(&g.tokens) {
-                let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
-                s.complete(&bytes, tokens.len() as u64);
-            }
-            Ok(())
-        }
-        Err(e) => {
-            batch.into_iter().for_each(|s| s.complete(&[], 0));
-            Err(e)
-        }
-    }
+    // A generation that ended early (an error) leaves samples open: completed empty.
+    open.into_iter().flatten().for_each(|s| s.complete(&[], 0));
+    generated.map(|_| ())
 }

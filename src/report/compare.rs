@@ -142,6 +142,8 @@ pub struct Comparison {
     /// Points finished in the base that the new file lost (missing, errored or skipped),
     /// with what became of them; each fails `--fail-if-slower`.
     pub lost: Vec<(String, String)>,
+    /// LoadGen runs of both files side by side (`report::mlperf::compare_table`).
+    pub loadgen: Option<super::table::Table>,
     pub options: Options,
 }
 
@@ -260,6 +262,7 @@ pub fn compare(base: &Results, new: &Results, options: &Options) -> Comparison {
         only_in_new,
         not_comparable,
         lost,
+        loadgen: super::mlperf::compare_table(base, new),
         options: options.clone(),
     }
 }

@@ -25,6 +25,7 @@ pub mod gate;
 pub mod html;
 pub mod impact;
 pub mod markdown;
+pub mod mlperf;
 pub mod significance;
 pub mod spec;
 pub mod table;

@@ -462,7 +462,12 @@ fn resent(p: &Point) -> u64 {
 /// Every table of the report, in display order; empty sections are left out.
 pub fn tables(report: &Report) -> Vec<Table> {
     let engine: Vec<&Row> = report.ok(PointKind::Engine).collect();
-    let load: Vec<&Row> = report.ok(PointKind::Load).collect();
+    // LoadGen runs have a table of their own (`report::mlperf`): their figures are not a
+    // load level's.
+    let load: Vec<&Row> = report
+        .ok(PointKind::Load)
+        .filter(|r| !super::mlperf::is_loadgen(&r.point))
+        .collect();
     let edge_llm: Vec<&Row> = engine
         .iter()
         .copied()
@@ -484,6 +489,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             PointKind::Engine,
         ),
         figure_table(report, &load, &LOAD_COLS, "Load tests", PointKind::Load),
+        super::mlperf::table(report),
         super::spec::table(report),
         super::spec::load_table(report),
         super::turns::table(report),

@@ -62,6 +62,13 @@ pub fn render(c: &Comparison) -> String {
     if let Some(t) = c.options.fail_if_slower {
         out.push_str(&gate_line(c, t));
     }
+    if let Some(t) = &c.loadgen {
+        out.push_str(&format!("\n## {}\n\n", t.title));
+        out.push_str(&crate::report::markdown::table(t));
+        if let Some(n) = &t.note {
+            out.push_str(&format!("\n_{n}_\n"));
+        }
+    }
     out
 }
 
