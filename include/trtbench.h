@@ -1,6 +1,7 @@
 /*
  * trtbench's C ABI (libtrtbench.so): open an engine directory, tokenize, make a session,
- * generate with a per-token callback, read the phase times, run a sweep from a TOML spec.
+ * generate with a per-token callback, read the phase times, run a sweep from a TOML spec,
+ * run a load test against an OpenAI-compatible server from a TOML or JSON spec.
  *
  * Conventions:
  *  - Handles are opaque; each `*_new` / `*_open` has a matching `*_free` (NULL is allowed).
@@ -57,8 +58,9 @@ typedef struct TrtbenchGeneration TrtbenchGeneration;
 // A session sized for a batch and a sequence length (KV cache and buffers).
 typedef struct TrtbenchSession TrtbenchSession;
 
-// A stop flag for trtbench_sweep: raised from any thread (a signal handler's thread, a
-// ROS 2 service callback), the sweep ends after its current generation and saves.
+// A stop flag for trtbench_sweep and trtbench_load: raised from any thread (a signal
+// handler's thread, a ROS 2 service callback), the sweep ends after its current
+// generation, a load run after the requests in flight, and both save.
 typedef struct TrtbenchStop TrtbenchStop;
 
 // Called once per generated token, as it becomes available: `seq` is its sequence in the
@@ -84,7 +86,7 @@ typedef struct TrtbenchTimes {
   size_t device_steps;
 } TrtbenchTimes;
 
-// Called once per finished point with the point as JSON (the results file's `points[i]`:
+// Called once per finished point (a sweep's point, a load run's level) with the point as JSON (the results file's `points[i]`:
 // `key`, `status`, `parameters`, `summary` with every metric's statistics, ...); the
 // string is valid during the call only.
 typedef void (*TrtbenchPointFn)(void *user, const char *point_json);
@@ -226,6 +228,29 @@ enum TrtbenchStatus trtbench_generation_tokens(const struct TrtbenchGeneration *
 // # Safety
 // `generation` is NULL or a handle from trtbench_generate, not yet freed.
 void trtbench_generation_free(struct TrtbenchGeneration *generation);
+
+// Runs the load a spec describes: the settings of `trtbench load` by field name (each
+// flag with `_` for `-`: `url`, `model`, `concurrency` (a list: one level per value),
+// `rate`, `num_prompts`, `isl`, `osl`, `tokenizer`, `out`, ...), as TOML, or as a JSON
+// object when the text starts with `{`. Without `out` the results go to a temporary
+// file, removed at the end; an existing `out` needs `force = true` or `resume = true`.
+// Calls `on_level` (may be NULL) with each finished level's point as JSON (the results
+// file's `points[i]`: `parameters`, `summary` with `ttft_ms`, `tpot_ms`, `itl_ms`,
+// `e2e_ms` statistics, `scalars` with `output_tok_per_s`, `requests_per_s`,
+// `completed`, ...); `stop` (may be NULL) ends the current level early, its finished
+// requests saved. Blocks until the run ends. Returns a JSON object `{"path",
+// "interrupted", "max_rate_req_per_s", "results"}`; NULL when the run could not start
+// (a bad field: trtbench_last_error() starts with its name; the server unreachable). A
+// level whose requests fail is a point with status "error", not a failure of the call.
+// Thread-safety: any thread; each call has its own connections and runtime.
+//
+// # Safety
+// `spec` is a NUL-terminated string; `on_level` safe to call with `user`; `stop` NULL or
+// a live handle.
+char *trtbench_load(const char *spec,
+                    TrtbenchPointFn on_level,
+                    void *user,
+                    const struct TrtbenchStop *stop);
 
 // A new, lowered stop flag. Thread-safety: any thread.
 struct TrtbenchStop *trtbench_stop_new(void);

@@ -87,6 +87,21 @@ impl Error {
         }
     }
 
+    /// A TOML document's error as a `Config` error keyed by the field on the line it
+    /// points at (`what` when that line names none), its reason the line and what is
+    /// wrong: `bach: sweep spec line 2: unknown field ...`.
+    pub fn toml_field(text: &str, e: &toml::de::Error, what: &str) -> Self {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let line_no = text[..at].matches('\n').count() + 1;
+        let line = text.lines().nth(line_no - 1).unwrap_or("");
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))
+            .unwrap_or(what);
+        Error::config(key, format!("{what} line {line_no}: {}", e.message()))
+    }
+
     /// A file whose content is wrong.
     pub fn bad_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::BadFile {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod fetch;
 pub mod gguf;
 pub mod import;
+pub mod load;
 pub mod mlperf;
 pub mod platform;
 pub mod record;

@@ -266,7 +266,7 @@ fn sentencepiece_gguf_makes_exact_length_prompts() {
     // ... and bytes for what the vocabulary lacks (é is C3 A9 in UTF-8).
     assert_eq!(check.tokenize("é", false), [id("▁"), 3 + 0xC3, 3 + 0xA9]);
 
-    let tok = trtbench::cli::tokenizer::load(&path).unwrap();
+    let tok = trtbench::load::tokenizer::load(&path).unwrap();
     assert!(tok.source.contains("spm"), "{}", tok.source);
     assert_eq!(tok.special_added, 1, "BOS");
     let maker = PromptMaker::new(tok).unwrap();

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("report", 7),
     ("import", 7),
     ("mlperf", 8),
+    ("load", 8),
     ("cli", 9),
 ];
 

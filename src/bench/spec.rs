@@ -15,17 +15,7 @@ use crate::error::{Error, Result};
 /// key is that field (the key on the line the TOML error points at), its reason the line
 /// and what is wrong.
 pub fn parse(text: &str) -> Result<SweepSpec> {
-    toml::from_str(text).map_err(|e| {
-        let at = e.span().map_or(0, |s| s.start).min(text.len());
-        let line_no = text[..at].matches('\n').count() + 1;
-        let line = text.lines().nth(line_no - 1).unwrap_or("");
-        let key = line
-            .split_once('=')
-            .map(|(k, _)| k.trim())
-            .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace))
-            .unwrap_or("sweep spec");
-        Error::config(key, format!("sweep spec line {line_no}: {}", e.message()))
-    })
+    toml::from_str(text).map_err(|e| Error::toml_field(text, &e, "sweep spec"))
 }
 
 /// The plan of a spec alone: defaults, then the spec's fields. Without `engines` the spec

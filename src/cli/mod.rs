@@ -21,7 +21,6 @@ pub mod load;
 pub mod mlperf;
 pub mod report;
 pub mod run;
-pub mod tokenizer;
 
 /// The help line of the hidden global `--device` flag, shown where it matters.
 const DEVICE_HELP: &str = "GPU: --device N picks the CUDA device of the TensorRT / Edge-LLM \

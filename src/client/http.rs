@@ -27,7 +27,9 @@ pub use outcome::{ErrorKind, Failure, FirstPiece, Outcome, Piece};
 pub use probe::{Probe, PROBE_HEADER};
 
 /// Which OpenAI endpoint to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     /// `/v1/completions` (prompt text in, `choices[].text` out).

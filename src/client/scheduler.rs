@@ -24,7 +24,8 @@ use super::aggregate::{process_cpu_s, ClientLag};
 use super::http::{ErrorKind, Failure, Outcome, Target};
 
 /// Arrival process of an open-loop run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Arrival {
     /// Exponential gaps with mean 1/R (a Poisson process).
     Poisson,
@@ -32,6 +33,7 @@ pub enum Arrival {
     Constant,
     /// At the times of a recorded trace (`--trace`).
     #[value(skip)]
+    #[serde(skip)]
     Trace,
 }
 

@@ -11,10 +11,18 @@ use trtbench::record::Point;
 
 use crate::{c_string, guard, status, str_arg, Failure, TrtbenchStatus};
 
-/// A stop flag for trtbench_sweep: raised from any thread (a signal handler's thread, a
-/// ROS 2 service callback), the sweep ends after its current generation and saves.
+/// A stop flag for trtbench_sweep and trtbench_load: raised from any thread (a signal
+/// handler's thread, a ROS 2 service callback), the sweep ends after its current
+/// generation, a load run after the requests in flight, and both save.
 pub struct TrtbenchStop {
     flag: AtomicBool,
+}
+
+impl TrtbenchStop {
+    /// The flag itself, for the runs that poll it.
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
 }
 
 /// What to do with a results file that already exists at the sweep's output path.
@@ -29,7 +37,7 @@ pub enum TrtbenchOutput {
     Overwrite = 2,
 }
 
-/// Called once per finished point with the point as JSON (the results file's `points[i]`:
+/// Called once per finished point (a sweep's point, a load run's level) with the point as JSON (the results file's `points[i]`:
 /// `key`, `status`, `parameters`, `summary` with every metric's statistics, ...); the
 /// string is valid during the call only.
 pub type TrtbenchPointFn =

@@ -1,7 +1,8 @@
 //! trtbench's Python module (`import trtbench`): a thin adapter at the top of the layers
 //! (docs/ARCHITECTURE.md), beside the CLI and the C ABI. It owns handles, error
 //! translation and callbacks; engines, sessions and sweeps are the library's own
-//! (`backends::open`, `Engine`/`Session`, `bench::spec` + `bench::sweep::Sweep`).
+//! (`backends::open`, `Engine`/`Session`, `bench::spec` + `bench::sweep::Sweep`,
+//! `load::plan` + `load::run`).
 //!
 //! Errors are `trtbench.TrtbenchError`; a bad value is its subclass `ConfigError` whose
 //! `field` attribute names the spec field or argument.
@@ -198,8 +199,8 @@ fn generation_dict<'py>(
     Ok(d)
 }
 
-/// A stop flag for `sweep`: `set()` from any thread ends the sweep after its current
-/// generation, with every finished point saved.
+/// A stop flag for `sweep` and `load`: `set()` from any thread ends a sweep after its
+/// current generation, a load run's level early, with everything finished saved.
 #[pyclass(module = "trtbench")]
 #[derive(Default)]
 struct Stop {
@@ -301,6 +302,90 @@ fn sweep<'py>(
     json_loads(py, &json.to_string())
 }
 
+/// Calls the Python `on_level(point: dict)` per finished load level, taking the GIL for it.
+struct LevelCallback {
+    on_level: Option<Py<PyAny>>,
+    raised: Option<PyErr>,
+}
+
+impl trtbench::client::Observer for LevelCallback {
+    fn level_finished(&mut self, level: &trtbench::client::run::FinishedLevel<'_>) {
+        let Some(cb) = &self.on_level else { return };
+        if self.raised.is_some() {
+            return;
+        }
+        let json = serde_json::to_string(level.point).unwrap_or_default();
+        Python::with_gil(|py| {
+            if let Err(e) = json_loads(py, &json).and_then(|p| cb.call1(py, (p,))) {
+                self.raised = Some(e);
+            }
+        });
+    }
+}
+
+/// load(spec=None, *, on_level=None, stop=None, **fields) -> dict: a load run against an
+/// OpenAI-compatible server, as `trtbench load` runs it, the GIL released while it runs
+/// (the server's tokenizer looked up, then every level). The settings are `trtbench
+/// load`'s by field name (`url`, `concurrency`, `num_prompts`, `isl`, `osl`, `tokenizer`,
+/// `out`, ...), given as keyword arguments or as a TOML `spec` string, not both. Without
+/// `out` the results go to a temporary file, removed. Returns `path`, `interrupted`,
+/// `max_rate_req_per_s` and `results` (the whole results document, one point per level).
+/// `on_level(point)` is called per finished level; `stop.set()` ends the current level
+/// early. A bad field raises `ConfigError` whose `field` names it.
+#[pyfunction]
+#[pyo3(signature = (spec = None, *, on_level = None, stop = None, **fields))]
+fn load<'py>(
+    py: Python<'py>,
+    spec: Option<&str>,
+    on_level: Option<Py<PyAny>>,
+    stop: Option<PyRef<'py, Stop>>,
+    fields: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fields = fields.filter(|f| !f.is_empty());
+    let mut spec = match (spec, fields) {
+        (Some(_), Some(_)) => {
+            return Err(config_err(
+                "spec",
+                "give a TOML spec or keyword fields, not both",
+            ))
+        }
+        (Some(text), None) => trtbench::load::parse(text).map_err(py_err)?,
+        (None, f) => {
+            let json: String = match f {
+                Some(f) => py.import("json")?.call_method1("dumps", (f,))?.extract()?,
+                None => "{}".into(),
+            };
+            trtbench::load::parse_json(&json).map_err(py_err)?
+        }
+    };
+    let temp = match &spec.out {
+        Some(_) => None,
+        None => {
+            let dir = tempfile::tempdir().map_err(|e| TrtbenchError::new_err(e.to_string()))?;
+            spec.out = Some(dir.path().join("load.json"));
+            Some(dir)
+        }
+    };
+    let flag = stop.map_or_else(|| Arc::new(AtomicBool::new(false)), |s| s.flag.clone());
+    let mut observer = LevelCallback {
+        on_level,
+        raised: None,
+    };
+    let ran = py.allow_threads(|| {
+        // Not the spec's text: its headers may hold a secret.
+        let command = vec!["trtbench.load (Python)".to_owned()];
+        let plan = trtbench::load::plan(&spec, trtbench::load::Names::Fields, command)?;
+        let outcome = trtbench::load::run(&plan, &mut observer, &flag)?;
+        let kept = temp.is_none().then_some(plan.output.as_path());
+        Ok::<_, trtbench::Error>(trtbench::load::summary_json(&outcome, kept).to_string())
+    });
+    let json = ran.map_err(py_err)?;
+    if let Some(e) = observer.raised {
+        return Err(e);
+    }
+    json_loads(py, &json)
+}
+
 #[pymodule]
 #[pyo3(name = "trtbench")]
 fn trtbench_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -308,6 +393,7 @@ fn trtbench_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_class::<Stop>()?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add("TrtbenchError", m.py().get_type::<TrtbenchError>())?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     Ok(())

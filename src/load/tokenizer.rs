@@ -1,4 +1,4 @@
-//! `--tokenizer` resolution for `load`, and the server's own tokenizer when there is none
+//! The `tokenizer` of a load spec, and the server's own tokenizer when there is none
 //! (`from_server`). A GGUF (or a directory holding one and no
 //! `tokenizer.json`) goes through llama.cpp's own tokenizer loaded vocab-only, so every
 //! vocabulary type llama.cpp supports works exactly; a `tokenizer.json` or a Hugging Face
@@ -12,6 +12,9 @@ use crate::backends::llama::VocabModel;
 use crate::client::http::TargetOptions;
 use crate::client::server_tok::ServerTok;
 use crate::client::tokenizer::{Tok, Vocab};
+use crate::error::Result;
+
+use super::spec::Names;
 
 struct LlamaVocab(VocabModel);
 
@@ -32,8 +35,8 @@ impl Vocab for LlamaVocab {
     }
 }
 
-/// Loads `--tokenizer PATH`.
-pub fn load(path: &Path) -> crate::Result<Tok> {
+/// Loads the tokenizer at `path`.
+pub fn load(path: &Path) -> Result<Tok> {
     let gguf = if path.is_dir() && !path.join("tokenizer.json").is_file() {
         // An engine directory or a directory holding one GGUF.
         let r = crate::backends::resolve(path)?;
@@ -56,17 +59,14 @@ pub fn load(path: &Path) -> crate::Result<Tok> {
     }
 }
 
-/// With no `--tokenizer`: the server's own tokenize endpoint, prompts cut from the
-/// machine's GPL-3 text (the engine sweep's default corpus). Says so on stderr; when the
-/// server has none, the error says what to pass.
 /// Fails, naming the URL, when nothing listens at its host and port: a server that is not
-/// running is not a tokenizer problem (the advice to pass --tokenizer would mislead).
-fn reachable(url: &str) -> anyhow::Result<()> {
+/// running is not a tokenizer problem (the advice to give a tokenizer would mislead).
+fn reachable(url: &str, n: Names) -> Result<()> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
-        return Err(super::Usage(format!(
-            "--url {url}: not a URL (e.g. http://127.0.0.1:8080/v1)"
-        ))
-        .into());
+        return Err(n.err(
+            "url",
+            format!("{url}: not a URL (e.g. http://127.0.0.1:8080/v1)"),
+        ));
     };
     let addrs = parsed.socket_addrs(|| None).unwrap_or_default();
     let timeout = std::time::Duration::from_secs(5);
@@ -77,16 +77,18 @@ fn reachable(url: &str) -> anyhow::Result<()> {
             Err(e) => last = Some(e),
         }
     }
-    Err(super::Usage(match last {
-        Some(e) => {
-            format!("--url {url}: cannot reach the server ({e}): is it running on that port?")
-        }
-        None => format!("--url {url}: the host does not resolve to any address"),
-    })
-    .into())
+    Err(n.err(
+        "url",
+        match last {
+            Some(e) => {
+                format!("{url}: cannot reach the server ({e}): is it running on that port?")
+            }
+            None => format!("{url}: the host does not resolve to any address"),
+        },
+    ))
 }
 
-/// The tokenizer `load` found at the server when none was given.
+/// The tokenizer found at the server when none was given.
 pub enum FromServer {
     /// Its tokenize endpoint.
     Endpoint(Box<ServerTok>),
@@ -94,15 +96,18 @@ pub enum FromServer {
     Served(Tok),
 }
 
-pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result<FromServer> {
+/// With no `tokenizer`: the server's own tokenize endpoint, prompts cut from the
+/// machine's GPL-3 text (the engine sweep's default corpus). Says so on stderr; when the
+/// server has none, the error says what to give.
+pub fn from_server(opts: TargetOptions, model: Option<String>, n: Names) -> Result<FromServer> {
     let path = crate::bench::corpus::DEFAULT_TEXT;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("reading {path} (the text prompts are cut from): {e}"))?;
-    reachable(&opts.base_url)?;
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+    reachable(&opts.base_url, n)?;
+    let tokenizer = n.of("tokenizer");
     match ServerTok::connect(opts.clone(), model.clone(), &text) {
         Ok(t) => {
             eprintln!(
-                "no --tokenizer: prompts are made and counted with {} (recorded as \
+                "no {tokenizer}: prompts are made and counted with {} (recorded as \
                  notes.tokenizer)",
                 t.source
             );
@@ -112,19 +117,22 @@ pub fn from_server(opts: TargetOptions, model: Option<String>) -> anyhow::Result
             Some(dir) => {
                 let tok = Tok::load(&dir)?;
                 eprintln!(
-                    "no --tokenizer and no tokenize endpoint ({why}): prompts are made and \
+                    "no {tokenizer} and no tokenize endpoint ({why}): prompts are made and \
                      counted with {}, the directory the server says it serves (recorded as \
                      notes.tokenizer)",
                     tok.source
                 );
                 Ok(FromServer::Served(tok))
             }
-            None => Err(super::Usage(format!(
-                "random prompts of exact length need a tokenizer and the server's own cannot be \
-             used ({why}): pass --tokenizer <model.gguf | tokenizer.json | HF model \
-                 directory> (or --dataset FILE)"
-            ))
-            .into()),
+            None => Err(n.err(
+                "tokenizer",
+                format!(
+                    "random prompts of exact length need a tokenizer and the server's own \
+                     cannot be used ({why}): give {tokenizer} <model.gguf | tokenizer.json | \
+                     HF model directory> (or {} FILE)",
+                    n.of("dataset")
+                ),
+            )),
         },
     }
 }
