@@ -104,7 +104,9 @@ check_pytorch() {
   # One prompt set for both tools, exactly as many prompts as requests so both send every
   # one (trtbench in a seeded shuffle, vLLM's client in file order): sentences cut from
   # the machine's GPL text. With greedy decoding the same prompts give the same outputs,
-  # so "output tokens / request" must agree: the check that both did the same work.
+  # so "output tokens / request" must agree: the check that both did the same work. Hence
+  # --prefix-tokens 0: trtbench's default puts 4 random words in front of each file prompt
+  # (no prefix-cache hits), which would change the prompts and so the outputs.
   data="$dir/prompts.jsonl"
   python3 - "$data" "$num_prompts" <<'EOF'
 import json, re, sys
@@ -125,7 +127,7 @@ EOF
         { tail -20 "$dir/vllm-c$c-r$r.log" >&2; exit 1; }
       echo "== round $r, concurrency $c: trtbench load --endpoint chat" >&2
       metered "$dir/trtbench-c$c-r$r.server.json" "$trtbench" load --url "$url" --endpoint chat --concurrency "$c" --dataset "$data" \
-        --osl 32 --num-prompts "$num_prompts" --warmup 1 --tokenizer "$model_dir" \
+        --prefix-tokens 0 --osl 32 --num-prompts "$num_prompts" --warmup 1 --tokenizer "$model_dir" \
         -o "$dir/trtbench-c$c-r$r.json" >"$dir/trtbench-c$c-r$r.log" 2>&1 ||
         { tail -20 "$dir/trtbench-c$c-r$r.log" >&2; exit 1; }
     done

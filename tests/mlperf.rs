@@ -148,16 +148,21 @@ fn bad_flags_are_named_before_anything_runs() {
             "--user-conf",
         ),
     ] {
-        let o = bin()
-            .args(["mlperf", "--out"])
-            .arg(tmp.path().join("x"))
-            .args(args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(named), "{args:?}: {err}");
+        refused_naming(tmp.path(), args, named);
     }
+}
+
+/// `trtbench mlperf ARGS` exits 2 before anything runs, its error naming `named`.
+fn refused_naming(tmp: &std::path::Path, args: &[&str], named: &str) {
+    let o = bin()
+        .args(["mlperf", "--out"])
+        .arg(tmp.join("x"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(named), "{args:?}: {err}");
 }
 
 /// SingleStream: LoadGen's p90 latency in its summary = our import's, and within a factor
@@ -471,15 +476,7 @@ fn samples_file_errors_name_the_file_line_and_field() {
         (vec!["--samples-file", good, "--isl", "64"], "--isl"),
         (vec!["--samples-file", good, "--dataset", good], "--dataset"),
     ] {
-        let o = bin()
-            .args(["mlperf", "--out"])
-            .arg(tmp.path().join("x"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(named), "{args:?}: {err}");
+        refused_naming(tmp.path(), &args, named);
     }
 }
 

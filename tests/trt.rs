@@ -427,7 +427,7 @@ fn archs_and_versions_from_an_edge_llm_build() {
 /// The Edge-LLM backend end to end against the CPU double (tests/trt_double/, built and
 /// pointed at by scripts/test-trt-double.sh). Skipped unless the linked runtime is the double.
 #[cfg(feature = "tensorrt")]
-mod double {
+pub(crate) mod double {
     use std::path::{Path, PathBuf};
     use std::sync::{Mutex, MutexGuard};
     use std::time::Duration;
@@ -435,14 +435,15 @@ mod double {
     use trtbench::engine::{Engine, Request, SessionConfig, Token};
     use trtbench::Error;
 
-    /// The double reads its knobs (TRTBENCH_DOUBLE_*) from the process environment.
+    /// The double reads its knobs (TRTBENCH_DOUBLE_*) from the process environment: every
+    /// test that opens a double engine, in this file or another, holds this one lock.
     static ENV: Mutex<()> = Mutex::new(());
 
-    fn lock() -> MutexGuard<'static, ()> {
+    pub(crate) fn lock() -> MutexGuard<'static, ()> {
         ENV.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn is_double() -> bool {
+    pub(crate) fn is_double() -> bool {
         let v = trtbench::backends::trt::runtime_versions().unwrap();
         let yes = v["edge_llm"].ends_with("+trtbench-double");
         if !yes {

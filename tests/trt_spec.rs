@@ -82,20 +82,12 @@ fn half_a_speculative_dir_names_the_missing_file() {
 #[cfg(feature = "tensorrt")]
 mod double {
     use std::path::Path;
-    use std::sync::{Mutex, MutexGuard};
 
     use trtbench::engine::{DraftKnobs, Engine, Request, SessionConfig, Token};
 
-    static ENV: Mutex<()> = Mutex::new(());
-
-    fn lock() -> MutexGuard<'static, ()> {
-        ENV.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn is_double() -> bool {
-        let v = trtbench::backends::trt::runtime_versions().unwrap();
-        v["edge_llm"].ends_with("+trtbench-double")
-    }
+    // One lock with tests/trt.rs: its tests set the double's TRTBENCH_DOUBLE_* knobs in the
+    // process environment, which a speculative test running beside them would read.
+    use crate::trt::double::{is_double, lock};
 
     fn prompt(engine: &dyn Engine, isl: usize) -> Vec<Vec<Token>> {
         let text: Vec<String> = (0..isl).map(|i| format!("w{}", i % 63 + 1)).collect();
