@@ -162,7 +162,9 @@ impl Comparison {
             .iter()
             .map(|(key, what)| format!("{key} {what} in new"));
         let worse = self.changes.iter().filter(|x| x.fails_gate).map(|x| {
-            if x.metric == FAILURE_RATE {
+            if x.metric == LOADGEN_VALID {
+                format!("{} LoadGen's verdict went from VALID to INVALID", x.point)
+            } else if x.metric == FAILURE_RATE {
                 format!(
                     "{} failure rate rose from {:.1}% to {:.1}%",
                     x.point, x.base, x.new
@@ -350,6 +352,9 @@ fn compare_metric(b: &Point, n: &Point, metric: &str, o: &Options) -> Option<Cha
     }
     let ratio = if base != 0.0 { new / base } else { f64::NAN };
     let change = ratio - 1.0;
+    if metric == LOADGEN_VALID {
+        return Some(verdict_change(b, base, new, o));
+    }
     if is_failure_count(metric) {
         // Counts compare only where a side lacks the rate (older files): with both rates
         // known, a level that sent more requests may fail more without getting worse.
@@ -428,6 +433,25 @@ fn fails_gate(metric: &str, verdict: Verdict, worse_by: Option<f64>, o: &Options
         (Some(t), Some(w)) => verdict == Verdict::Regressed && w > t,
         _ => false,
     }
+}
+
+/// LoadGen's verdict of an imported run (`import::mlperf`): 1 VALID, 0 INVALID.
+const LOADGEN_VALID: &str = "mlperf_valid";
+
+/// LoadGen's verdict compared: VALID turned INVALID is a regression of any size and fails
+/// the gate, as more failures do.
+fn verdict_change(b: &Point, base: f64, new: f64, o: &Options) -> Change {
+    // The same rule as a failure count, on the invalid side (0 or 1).
+    let mut c = failure_change(b, LOADGEN_VALID, 1.0 - base, 1.0 - new, o, true);
+    c.base = base;
+    c.new = new;
+    c.ratio = if base != 0.0 { new / base } else { f64::NAN };
+    c.worse_by = Some(if c.verdict == Verdict::Regressed {
+        1.0
+    } else {
+        0.0
+    });
+    c
 }
 
 /// A failure figure compared: more failures in the new file is a regression of any size
@@ -555,6 +579,36 @@ mod tests {
         let j = to_json(&compare(&ppl(10.0), &ppl(11.0), &gate()));
         assert_eq!(j["gate"]["passed"], false);
         assert_eq!(j["changes"][0]["metric"], "perplexity");
+    }
+
+    #[test]
+    fn a_loadgen_run_turned_invalid_fails_the_gate() {
+        let run = |valid: f64| {
+            results(vec![point(
+                "ss",
+                PointKind::Load,
+                &[("mlperf_valid", valid), ("mlperf_latency_p90_ms", 100.0)],
+            )])
+        };
+        let c = compare(&run(1.0), &run(0.0), &gate());
+        let f = c.gate_failures().join("; ");
+        assert!(
+            c.failed() && f.contains("k=ss LoadGen's verdict went from VALID to INVALID"),
+            "{f}"
+        );
+        let v = c
+            .changes
+            .iter()
+            .find(|x| x.metric == "mlperf_valid")
+            .unwrap();
+        assert_eq!((v.base, v.new, v.verdict), (1.0, 0.0, Verdict::Regressed));
+        // INVALID to VALID is an improvement; unchanged either way passes.
+        let up = compare(&run(0.0), &run(1.0), &gate());
+        assert!(!up.failed(), "{:?}", up.gate_failures());
+        assert!(!compare(&run(0.0), &run(0.0), &gate()).failed());
+        assert!(!compare(&run(1.0), &run(1.0), &gate()).failed());
+        // Without the gate it is reported, not failed.
+        assert!(!compare(&run(1.0), &run(0.0), &Options::default()).failed());
     }
 
     fn windows(key: &str, tok: &[f64], failure_pct: f64, failed: f64) -> Point {
