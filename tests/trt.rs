@@ -14,6 +14,18 @@ fn touch(p: &Path) {
     std::fs::write(p, b"").unwrap();
 }
 
+/// The double's fixture engine (tests/fixtures/edgellm-double) copied into `<temp>/name`.
+pub(crate) fn fixture_engine_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    (t, dir)
+}
+
 fn env_of(map: HashMap<&'static str, String>) -> impl Fn(&str) -> Option<String> {
     move |k| map.get(k).cloned()
 }
@@ -456,13 +468,7 @@ pub(crate) mod double {
     }
 
     fn engine_dir() -> (tempfile::TempDir, PathBuf) {
-        let t = tempfile::tempdir().unwrap();
-        let dir = t.path().join("toy");
-        std::fs::create_dir(&dir).unwrap();
-        for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
-            let p = e.unwrap().path();
-            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
-        }
+        let (t, dir) = super::fixture_engine_copy("toy");
         let m = trtbench::backends::trt::manifest_from_engine_dir(&dir, "toy", "fp16").unwrap();
         m.save(&dir).unwrap();
         (t, dir)
@@ -472,7 +478,7 @@ pub(crate) mod double {
         trtbench::backends::open(dir).unwrap_or_else(|e| panic!("open: {e}"))
     }
 
-    fn prompts(engine: &dyn Engine, batch: usize, isl: usize) -> Vec<Vec<Token>> {
+    pub(crate) fn prompts(engine: &dyn Engine, batch: usize, isl: usize) -> Vec<Vec<Token>> {
         (0..batch)
             .map(|b| {
                 let text: Vec<String> = (0..isl)
@@ -814,13 +820,7 @@ pub(crate) mod double {
         if !is_double() {
             return;
         }
-        let t = tempfile::tempdir().unwrap();
-        let dir = t.path().join("toy-fp16");
-        std::fs::create_dir(&dir).unwrap();
-        for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
-            let p = e.unwrap().path();
-            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
-        }
+        let (_t, dir) = super::fixture_engine_copy("toy-fp16");
         let engine = open(&dir);
         assert_eq!(engine.manifest().quant, "fp16");
         let mut s = engine.session(&SessionConfig::new(2, 64)).unwrap();

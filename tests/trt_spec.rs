@@ -13,13 +13,7 @@ use serde_json::Value;
 /// and `--specDraft` into one `--engineDir` leave it: an EAGLE3 base (KV capacity 256, 8
 /// pages for batch 4) and draft (capacity 200), `d2t.safetensors` beside them.
 fn spec_dir() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("spec");
-    std::fs::create_dir(&dir).unwrap();
-    for e in std::fs::read_dir("tests/fixtures/edgellm-double").unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
-    }
+    let (t, dir) = crate::trt::fixture_engine_copy("spec");
     let mut cfg: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     let write = |name: &str, role: &str, cap: u64, cfg: &mut Value| {
@@ -89,9 +83,9 @@ mod double {
     // process environment, which a speculative test running beside them would read.
     use crate::trt::double::{is_double, lock};
 
+    /// One prompt of exactly `isl` tokens (tests/trt.rs's, batch 1).
     fn prompt(engine: &dyn Engine, isl: usize) -> Vec<Vec<Token>> {
-        let text: Vec<String> = (0..isl).map(|i| format!("w{}", i % 63 + 1)).collect();
-        vec![engine.tokenize(&text.join(" ")).unwrap()]
+        crate::trt::double::prompts(engine, 1, isl)
     }
 
     fn knobs(max: u32) -> DraftKnobs {

@@ -441,17 +441,27 @@ const LOADGEN_VALID: &str = "mlperf_valid";
 /// LoadGen's verdict compared: VALID turned INVALID is a regression of any size and fails
 /// the gate, as more failures do.
 fn verdict_change(b: &Point, base: f64, new: f64, o: &Options) -> Change {
-    // The same rule as a failure count, on the invalid side (0 or 1).
-    let mut c = failure_change(b, LOADGEN_VALID, 1.0 - base, 1.0 - new, o, true);
-    c.base = base;
-    c.new = new;
-    c.ratio = if base != 0.0 { new / base } else { f64::NAN };
-    c.worse_by = Some(if c.verdict == Verdict::Regressed {
-        1.0
-    } else {
-        0.0
-    });
-    c
+    let verdict = match new.partial_cmp(&base) {
+        Some(std::cmp::Ordering::Less) => Verdict::Regressed,
+        Some(std::cmp::Ordering::Greater) => Verdict::Improved,
+        _ => Verdict::NoChange,
+    };
+    let regressed = verdict == Verdict::Regressed;
+    Change {
+        point: b.key.clone(),
+        metric: LOADGEN_VALID.to_owned(),
+        stat: "value",
+        base,
+        new,
+        n_base: 1,
+        n_new: 1,
+        ratio: if base != 0.0 { new / base } else { f64::NAN },
+        ratio_ci: None,
+        p: None,
+        worse_by: Some(if regressed { 1.0 } else { 0.0 }),
+        verdict,
+        fails_gate: regressed && o.fail_if_slower.is_some(),
+    }
 }
 
 /// A failure figure compared: more failures in the new file is a regression of any size
